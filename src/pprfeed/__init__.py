@@ -1,0 +1,3 @@
+"""pprfeed: publish the PPRNet research digest as feeds, chat posts and chat bots."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from pprfeed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""`pprfeed check`, `pprfeed topic` and `pprfeed import`: the archive itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from ..content import load_archive
+from ..importer import ImportError_, parse_blog_text, write_imported
+from ..model import Archive, Article
+from ..query import MatchKind, QueryEngine, QueryResult
+from .common import UsageError, add_content_option, load_or_report, print_diagnostics
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="check the content folder and summarise the archive",
+        description="Check every content file; print every problem as path:line: what — fix.",
+    )
+    add_content_option(check)
+    check.set_defaults(handler=run_check)
+
+    topic = commands.add_parser(
+        "topic",
+        help="list the archive entries on a topic (or search them)",
+        description="Resolve QUERY to a topic (name, slug, alias, prefix, typo) or search "
+        "titles, citations and summaries. No QUERY lists every topic.",
+    )
+    topic.add_argument("query", nargs="*", metavar="QUERY", help="a topic or words to look for")
+    topic.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    topic.add_argument("--limit", type=int, default=None, metavar="N", help="show at most N articles")
+    add_content_option(topic)
+    topic.set_defaults(handler=run_topic)
+
+    importer = commands.add_parser(
+        "import",
+        help="turn a blog page's text into content files",
+        description="Read text in the PPRNet blog page's shape and write one content file "
+        "per summary into the content folder. Review the suggested topics.",
+    )
+    importer.add_argument("file", metavar="FILE", help="the page's text ('-' for standard input)")
+    importer.add_argument("--force", action="store_true", help="overwrite content files that already exist")
+    add_content_option(importer)
+    importer.set_defaults(handler=run_import)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    archive = load_or_report(args.content)
+    if archive is None:
+        return 1
+    print(summarise(archive, args.content))
+    return 0
+
+
+def summarise(archive: Archive, content: str) -> str:
+    counts = archive.topic_counts()
+    used = sorted((n, archive.topic(s).name) for s, n in counts.items() if n)
+    lines = [
+        f"{content}: OK — {len(archive.issues)} issues, {len(archive.articles)} articles, "
+        f"{len(used)} of {len(archive.topics)} topics used"
+    ]
+    if archive.issues:
+        newest = archive.issues[0]
+        drafts = sum(issue.draft for issue in archive.issues)
+        lines.append(
+            f"  newest issue: {newest.title} ({newest.month}, published {newest.published}"
+            f"{', draft' if newest.draft else ''}), {len(newest.articles)} articles"
+        )
+        lines.append(
+            f"  oldest issue: {archive.issues[-1].title}" + (f"; {drafts} draft(s) held back" if drafts else "")
+        )
+    if used:
+        lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in reversed(used[-5:])))
+    return "\n".join(lines)
+
+
+def run_topic(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    archive = load_or_report(args.content)
+    if archive is None:
+        return 1
+    archive = archive.published(date.today())
+    engine = QueryEngine(archive)
+    result = engine.find(" ".join(args.query))
+    if args.json:
+        print(json.dumps(result_json(result, engine, args.limit), ensure_ascii=False, indent=2))
+    else:
+        print(result_text(result, engine, args.limit))
+    return 0 if result.kind is not MatchKind.NONE else 1
+
+
+def article_json(article: Article) -> dict[str, object]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "month": article.month,
+        "topics": list(article.topics),
+        "citation": article.citation,
+        "doi": article.doi,
+        "link": article.permalink or article.doi_url,
+    }
+
+
+def result_json(result: QueryResult, engine: QueryEngine, limit: int | None) -> dict[str, object]:
+    if result.kind is MatchKind.LIST:
+        return {
+            "query": "",
+            "match": "list",
+            "topics": [{"slug": t.slug, "name": t.name, "articles": n} for t, n in engine.topic_list()],
+        }
+    return {
+        "query": result.query,
+        "match": result.kind.value,
+        "topics": [{"slug": t.slug, "name": t.name} for t in result.topics],
+        "suggestions": [{"slug": t.slug, "name": t.name} for t in result.suggestions],
+        "total": len(result.articles),
+        "articles": [article_json(a) for a in result.articles[:limit]],
+    }
+
+
+def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> str:
+    if result.kind is MatchKind.LIST:
+        rows = [f"{n:4d}  {t.name}  ({t.slug})" for t, n in engine.topic_list()]
+        return "Topics (articles, name, slug):\n" + "\n".join(rows)
+    names = ", ".join(t.name for t in result.topics)
+    heading = {
+        MatchKind.TOPIC: f"Topic: {names}",
+        MatchKind.PREFIX: f'Topics starting with "{result.query}": {names}',
+        MatchKind.TYPO: f'No topic "{result.query}"; showing the closest, {names}',
+        MatchKind.TEXT: (f"No articles tagged {names} yet" if result.topics else f'No topic "{result.query}"')
+        + f'; articles mentioning "{result.query}"',
+        MatchKind.NONE: f'Nothing found for "{result.query}"',
+    }[result.kind]
+    lines = [f"{heading} — {len(result.articles)} article{'s' if len(result.articles) != 1 else ''}"]
+    for article in result.articles[:limit]:
+        lines.append(f"  {article.month}  {article.title}")
+        lines.append(f"           {article.citation}")
+        if article.doi_url:
+            lines.append(f"           {article.doi_url}")
+    if limit is not None and len(result.articles) > limit:
+        lines.append(f"  … and {len(result.articles) - limit} more (raise --limit)")
+    if result.suggestions:
+        lines.append("Did you mean: " + ", ".join(f"{t.name} ({t.slug})" for t in result.suggestions) + "?")
+    if result.kind is MatchKind.NONE:
+        lines.append("Run `pprfeed topic` with no query to list every topic.")
+    return "\n".join(lines)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    source = Path(args.file)
+    try:
+        text = sys.stdin.read() if args.file == "-" else source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not UTF-8 text; save it as UTF-8 and try again") from None
+    try:
+        articles = parse_blog_text(text)
+    except ImportError_ as exc:
+        raise UsageError(f"{source}:{exc}") from None
+    if not articles:
+        raise UsageError(f'{source}: no month heading such as "November 2018" followed by an article was found')
+    archive, diagnostics = load_archive(args.content)
+    if archive is None:
+        print_diagnostics(diagnostics)
+        raise UsageError(f"{args.content} must pass `pprfeed check` before importing into it")
+    try:
+        written = write_imported(articles, Path(args.content), list(archive.topics), force=args.force)
+    except FileExistsError as exc:
+        raise UsageError(f"these files exist already (use --force to overwrite): {exc}") from None
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} article(s) imported. Review each file's suggested topics, then run `pprfeed check`.")
+    return 0

@@ -1,0 +1,47 @@
+"""What every subcommand shares: the --content option and printing diagnostics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+
+from ..content import load_archive
+from ..diagnostics import Diagnostic
+from ..model import Archive
+
+
+class UsageError(Exception):
+    """A command was asked for something it cannot do; the message says why and what to do."""
+
+
+def add_content_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--content", metavar="DIR", default="content", help="the content folder (default: content/)")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="settings file (default: ./pprfeed.toml if present, else built-in defaults)",
+    )
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic, file=sys.stderr)
+
+
+def load_or_report(content: str) -> Archive | None:
+    """The archive, or None after printing every problem with it."""
+    archive, diagnostics = load_archive(content)
+    print_diagnostics(diagnostics)
+    if archive is None:
+        errors = sum(d.severity == "error" for d in diagnostics)
+        print(
+            f"{content}: {errors} problem{'s' if errors != 1 else ''} found; nothing was changed. "
+            "Fix them and run `pprfeed check` again.",
+            file=sys.stderr,
+        )
+    return archive

@@ -1,0 +1,492 @@
+"""Content files -> Archive, and every diagnostic `pprfeed check` prints.
+
+`load_archive(folder)` never raises on bad input: it returns the Archive (or
+None when anything is wrong) together with a list of Diagnostics, each naming
+the file, the line, what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Report, as_date, key_line, parse_toml, read_text, unknown_keys
+from .model import Archive, Article, Issue, Topic
+from .text import did_you_mean, normalize, normalize_doi, slugify
+
+TOPICS_FILE = "topics.toml"
+ISSUES_DIR = "issues"
+ISSUE_FILE = "issue.toml"
+README = "README.md"
+
+_MONTH_DIR = re.compile(r"(\d{4})-(\d{2})")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_URL = re.compile(r"https?://[^\s<>\"]+")
+_IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*$", re.I | re.M)
+
+IMPLICATIONS_HEADING = "## Practice Implications"
+ARTICLE_KEYS = {
+    "title": "the article's headline, as readers will see it",
+    "topics": "a list of topics from content/topics.toml (names, slugs or aliases)",
+    "citation": "the full reference of the summarised article",
+    "doi": 'the DOI, e.g. "10.1037/pst0000172" (a doi.org URL or doi: prefix is fine)',
+    "research_type": 'e.g. "meta-analysis"',
+    "contact_email": "the corresponding author's e-mail",
+    "permalink": "the summary's page on the original blog (https://…)",
+    "id": "the article's permanent id; set only to keep an id after renaming the file",
+    "updated": "the date of the last correction (YYYY-MM-DD)",
+}
+REQUIRED_ARTICLE_KEYS = ("title", "topics", "citation")
+ISSUE_KEYS = {
+    "intro": "a short introduction shown above the articles",
+    "published": "the publication date (YYYY-MM-DD); defaults to the first of the month",
+    "draft": "true to hold the issue back from feeds and posts",
+}
+TOPIC_KEYS = {"name", "slug", "aliases", "description"}
+
+
+def load_archive(folder: str | Path) -> tuple[Archive | None, list[Diagnostic]]:
+    """Read the content folder. The Archive is None when any error was found."""
+    root = Path(folder)
+    report = Report(root)
+    if not root.is_dir():
+        report.error(
+            root,
+            None,
+            "content folder not found",
+            "pass --content DIR pointing at a folder with topics.toml and issues/",
+        )
+        return None, report.diagnostics
+    topics = _load_topics(root / TOPICS_FILE, report)
+    issues = _load_issues(root / ISSUES_DIR, topics, report)
+    _check_stray_top_level(root, report)
+    if report.failed:
+        return None, report.diagnostics
+    archive = Archive(topics=tuple(topics), issues=tuple(sorted(issues, key=lambda i: i.month, reverse=True)))
+    return archive, report.diagnostics
+
+
+# --- topics --------------------------------------------------------------------------
+
+
+class TopicResolver:
+    """Maps any spelling an editor may write (name, slug, alias) to a topic slug."""
+
+    def __init__(self, topics: list[Topic]) -> None:
+        self.by_key: dict[str, Topic] = {}
+        for topic in topics:
+            for spelling in (topic.slug, topic.name, *topic.aliases):
+                self.by_key.setdefault(normalize(spelling), topic)
+        self.spellings = [s for t in topics for s in (t.name, t.slug, *t.aliases)]
+
+    def resolve(self, spelling: str) -> Topic | None:
+        return self.by_key.get(normalize(spelling))
+
+    def suggest(self, spelling: str) -> Topic | None:
+        guess = did_you_mean(spelling, self.spellings, cutoff=0.5)
+        return self.resolve(guess) if guess else None
+
+
+def _load_topics(path: Path, report: Report) -> list[Topic]:
+    if not path.is_file():
+        report.error(
+            path,
+            None,
+            "topic vocabulary missing",
+            "create topics.toml with one [[topic]] table per topic (see content/README.md)",
+        )
+        return []
+    text = read_text(path, report)
+    data = None if text is None else parse_toml(text, path, report)
+    if data is None or text is None:
+        return []
+    tables = data.get("topic")
+    if not isinstance(tables, list) or not tables:
+        report.error(path, 1, "no topics defined", 'add [[topic]] tables with name = "…" and slug = "…"')
+        return []
+    starts = [m.start() for m in re.finditer(r"^\[\[topic\]\]", text, re.M)]
+    topics: list[Topic] = []
+    seen: dict[str, str] = {}
+    for index, table in enumerate(tables):
+        line = text[: starts[index]].count("\n") + 1 if index < len(starts) else None
+        block = text[starts[index] :] if index < len(starts) else ""
+        where = f"topic #{index + 1}"
+        unknown_keys(table, TOPIC_KEYS, block, path, report, line or 1)
+        name, slug = table.get("name"), table.get("slug")
+        if not isinstance(name, str) or not name.strip():
+            report.error(path, line, f"{where} has no name", 'add name = "Display Name"')
+            continue
+        if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+            report.error(
+                path,
+                key_line(block, "slug", line or 1),
+                f'topic "{name}" has a missing or malformed slug',
+                'use lowercase letters, digits and hyphens, e.g. slug = "trauma-and-or-ptsd"',
+            )
+            continue
+        aliases = table.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            report.error(
+                path,
+                key_line(block, "aliases", line or 1),
+                f'topic "{name}" has malformed aliases',
+                'write aliases = ["short", "other spelling"]',
+            )
+            aliases = []
+        for spelling in (slug, name, *aliases):
+            key = normalize(spelling)
+            if key in seen and seen[key] != slug:
+                report.error(
+                    path,
+                    line,
+                    f'"{spelling}" of topic "{name}" is already used by topic "{seen[key]}"',
+                    "every name, slug and alias must point at one topic only: remove one of them",
+                )
+            seen.setdefault(key, slug)
+        topics.append(Topic(slug=slug, name=name.strip(), aliases=tuple(a.strip() for a in aliases)))
+    return topics
+
+
+# --- issues and articles ---------------------------------------------------------------------
+
+
+def _check_stray_top_level(root: Path, report: Report) -> None:
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.name in (TOPICS_FILE, ISSUES_DIR, README):
+            continue
+        report.error(
+            entry,
+            None,
+            "stray entry in the content folder",
+            "the content folder holds only topics.toml, issues/ and README.md: move or delete it",
+        )
+
+
+def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issue]:
+    if not folder.is_dir():
+        report.error(
+            folder, None, "issues folder missing", "create content/issues/YYYY-MM/ folders holding the article files"
+        )
+        return []
+    resolver = TopicResolver(topics)
+    issues: list[Issue] = []
+    ids: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            report.error(
+                entry,
+                None,
+                "stray file in issues/",
+                "issues/ holds only YYYY-MM folders: move the file into one, or delete it",
+            )
+            continue
+        match = _MONTH_DIR.fullmatch(entry.name)
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            report.error(
+                entry,
+                None,
+                f'folder name "{entry.name}" is not a month',
+                "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+            )
+            continue
+        issue = _load_issue(entry, resolver, report)
+        if issue is None:
+            continue
+        for article in issue.articles:
+            if article.id in ids:
+                report.error(
+                    folder.parent / article.source,
+                    None,
+                    f'duplicate article id "{article.id}" (also {report.shown(ids[article.id])})',
+                    "ids must be unique: change `id` in one file's front matter",
+                )
+            ids.setdefault(article.id, folder.parent / article.source)
+        issues.append(issue)
+    if not issues and not report.failed:
+        report.warning(
+            folder,
+            None,
+            "the archive has no issues yet",
+            "add a YYYY-MM folder with an article file (see content/README.md)",
+        )
+    return issues
+
+
+def _load_issue(folder: Path, resolver: TopicResolver, report: Report) -> Issue | None:
+    month = folder.name
+    first_day = date(int(month[:4]), int(month[5:]), 1)
+    published, intro, draft = first_day, "", False
+    meta_path = folder / ISSUE_FILE
+    failed_before = len(report.diagnostics)
+    if meta_path.exists():
+        text = read_text(meta_path, report)
+        data = None if text is None else parse_toml(text, meta_path, report)
+        if data is not None and text is not None:
+            unknown_keys(data, ISSUE_KEYS, text, meta_path, report)
+            if "published" in data:
+                parsed = as_date(data["published"])
+                if parsed is None:
+                    report.error(
+                        meta_path,
+                        key_line(text, "published"),
+                        f"published = {data['published']!r} is not a date",
+                        "write published = 2018-11-05 (YYYY-MM-DD)",
+                    )
+                elif parsed < first_day:
+                    report.error(
+                        meta_path,
+                        key_line(text, "published"),
+                        f"published {parsed} is before the issue's month {month}",
+                        f"use a date on or after {first_day}, or move the issue to folder {parsed:%Y-%m}",
+                    )
+                else:
+                    published = parsed
+            if "intro" in data:
+                if isinstance(data["intro"], str):
+                    intro = data["intro"].strip()
+                else:
+                    report.error(meta_path, key_line(text, "intro"), "intro must be text", 'write intro = "…"')
+            if "draft" in data:
+                if isinstance(data["draft"], bool):
+                    draft = data["draft"]
+                else:
+                    report.error(
+                        meta_path,
+                        key_line(text, "draft"),
+                        "draft must be true or false",
+                        "write draft = true (no quotes)",
+                    )
+    articles: list[Article] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name == ISSUE_FILE:
+            continue
+        if entry.is_dir() or entry.suffix != ".md":
+            report.error(
+                entry,
+                None,
+                "stray entry in an issue folder",
+                "an issue folder holds only issue.toml and <slug>.md article files: rename it to .md or move it out",
+            )
+            continue
+        article = _load_article(entry, month, published, resolver, report)
+        if article is not None:
+            articles.append(article)
+    if not articles and len(report.diagnostics) == failed_before:
+        report.error(
+            folder,
+            None,
+            "issue folder has no articles",
+            "add at least one <slug>.md article file, or delete the folder",
+        )
+    return Issue(month=month, published=published, articles=tuple(articles), intro=intro, draft=draft)
+
+
+def _load_article(path: Path, month: str, published: date, resolver: TopicResolver, report: Report) -> Article | None:
+    slug = path.stem
+    if not _SLUG.fullmatch(slug):
+        report.error(
+            path,
+            None,
+            f'file name "{path.name}" is not a slug',
+            f"rename it to lowercase letters, digits and hyphens, e.g. {slugify(slug) or 'my-article'}.md",
+        )
+        return None
+    text = read_text(path, report)
+    if text is None:
+        return None
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "+++":
+        report.error(
+            path, 1, "front matter missing", "start the file with a line +++, the TOML fields, then another +++ line"
+        )
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "+++")
+    except StopIteration:
+        report.error(path, 1, "front matter is never closed", "add a line +++ after the last front-matter field")
+        return None
+    front_text = "\n".join(lines[1:end])
+    body = "\n".join(lines[end + 1 :])
+    body_first_line = end + 2
+    errors_before = sum(d.severity == "error" for d in report.diagnostics)
+    meta = parse_toml(front_text, path, report, first_line=2)
+    if meta is None:
+        return None
+    unknown_keys(meta, ARTICLE_KEYS, front_text, path, report, first_line=2)
+
+    def line_of(key: str) -> int:
+        return key_line(front_text, key, first_line=2)
+
+    for key in REQUIRED_ARTICLE_KEYS:
+        value = meta.get(key)
+        if value is None:
+            report.error(
+                path, 1, f'required field "{key}" is missing', f"add {key} = … to the front matter: {ARTICLE_KEYS[key]}"
+            )
+        elif key != "topics" and (not isinstance(value, str) or not value.strip()):
+            report.error(path, line_of(key), f'"{key}" is empty or not text', f'write {key} = "…": {ARTICLE_KEYS[key]}')
+    for key in ("doi", "research_type", "contact_email", "permalink", "id"):
+        if key in meta and (not isinstance(meta[key], str) or not meta[key].strip()):
+            report.error(path, line_of(key), f'"{key}" is empty or not text', f'write {key} = "…" or remove the line')
+
+    topic_slugs: list[str] = []
+    raw_topics = meta.get("topics")
+    if raw_topics is not None:
+        if isinstance(raw_topics, str):
+            raw_topics = [raw_topics]
+        if not isinstance(raw_topics, list) or not raw_topics or not all(isinstance(t, str) for t in raw_topics):
+            report.error(
+                path,
+                line_of("topics"),
+                "topics must be a non-empty list of topic names",
+                'write topics = ["Depression", "cbt"]',
+            )
+        else:
+            for spelling in raw_topics:
+                topic = resolver.resolve(spelling)
+                if topic is None:
+                    guess = resolver.suggest(spelling)
+                    hint = (
+                        f'did you mean "{guess.name}" ({guess.slug})?'
+                        if guess
+                        else "see content/topics.toml for the list"
+                    )
+                    report.error(
+                        path,
+                        line_of("topics"),
+                        f'unknown topic "{spelling}"',
+                        f"{hint} Use a name, slug or alias from topics.toml, or add the topic there",
+                    )
+                elif topic.slug in topic_slugs:
+                    report.warning(path, line_of("topics"), f'topic "{spelling}" is listed twice', "remove the repeat")
+                else:
+                    topic_slugs.append(topic.slug)
+
+    doi = None
+    if isinstance(meta.get("doi"), str) and meta["doi"].strip():
+        doi = normalize_doi(meta["doi"])
+        if doi is None:
+            report.error(
+                path,
+                line_of("doi"),
+                f'doi "{meta["doi"]}" is not a DOI',
+                'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"',
+            )
+    email = meta.get("contact_email")
+    if isinstance(email, str) and email.strip() and not _EMAIL.fullmatch(email.strip()):
+        report.error(
+            path,
+            line_of("contact_email"),
+            f'contact_email "{email}" is not an e-mail address',
+            'write contact_email = "name@example.org" or remove it',
+        )
+    permalink = meta.get("permalink")
+    if isinstance(permalink, str) and permalink.strip() and not _URL.fullmatch(permalink.strip()):
+        report.error(
+            path,
+            line_of("permalink"),
+            f'permalink "{permalink}" is not an http(s) URL',
+            'write the full address, e.g. permalink = "https://www.pprnet.ca/…"',
+        )
+    article_id = meta.get("id", f"{month}-{slug}")
+    if isinstance(article_id, str) and article_id.strip() and not _SLUG.fullmatch(article_id.strip()):
+        report.error(
+            path,
+            line_of("id"),
+            f'id "{article_id}" has characters ids cannot hold',
+            "use lowercase letters, digits and hyphens",
+        )
+    updated = published
+    if "updated" in meta:
+        parsed = as_date(meta["updated"])
+        if parsed is None:
+            report.error(
+                path,
+                line_of("updated"),
+                f"updated = {meta['updated']!r} is not a date",
+                "write updated = 2018-12-02 (YYYY-MM-DD)",
+            )
+        elif parsed < published:
+            report.error(
+                path,
+                line_of("updated"),
+                f"updated {parsed} is before the issue was published ({published})",
+                "a correction cannot predate publication: fix the date or remove it",
+            )
+        else:
+            updated = parsed
+
+    summary_md, implications_md = _split_body(body, body_first_line, path, report)
+    if sum(d.severity == "error" for d in report.diagnostics) > errors_before:
+        return None
+    return Article(
+        id=str(article_id).strip(),
+        slug=slug,
+        month=month,
+        title=meta["title"].strip(),
+        topics=tuple(topic_slugs),
+        citation=" ".join(meta["citation"].split()),
+        summary_md=summary_md,
+        implications_md=implications_md,
+        published=published,
+        updated=updated,
+        doi=doi,
+        research_type=(meta.get("research_type") or "").strip() or None,
+        contact_email=(email or "").strip() or None,
+        permalink=(permalink or "").strip() or None,
+        source=f"{ISSUES_DIR}/{month}/{path.name}",
+    )
+
+
+def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple[str, str]:
+    if not body.strip():
+        report.error(
+            path,
+            first_line,
+            "the article has no body",
+            f'after the closing +++ write the summary, then a line "{IMPLICATIONS_HEADING}" and the implications',
+        )
+        return "", ""
+    headings = list(_IMPLICATIONS.finditer(body))
+    if not headings:
+        report.error(
+            path,
+            first_line,
+            "no practice-implications section",
+            f'add a line "{IMPLICATIONS_HEADING}" followed by the implications for clinicians',
+        )
+        return body.strip(), ""
+    heading = headings[0]
+    heading_line = first_line + body[: heading.start()].count("\n")
+    if len(heading.group(1)) != 2:
+        report.error(
+            path,
+            heading_line,
+            "the practice-implications heading has the wrong level",
+            f'write it as "{IMPLICATIONS_HEADING}" (two #)',
+        )
+    if len(headings) > 1:
+        report.error(
+            path,
+            first_line + body[: headings[1].start()].count("\n"),
+            "a second practice-implications heading",
+            "keep one section: merge the two",
+        )
+    summary = body[: heading.start()].strip()
+    implications = body[heading.end() :].strip()
+    if not summary:
+        report.error(
+            path,
+            first_line,
+            "the summary before the practice implications is empty",
+            "write the summary above the heading",
+        )
+    if not implications:
+        report.error(
+            path, heading_line, "the practice-implications section is empty", "write the implications below the heading"
+        )
+    return summary, implications

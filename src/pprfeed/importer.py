@@ -1,0 +1,165 @@
+"""Blog-page text -> content files.
+
+The PPRNet blog page is plain text in a loose shape: a month heading
+("November 2018"), the title, one citation line, summary paragraphs, a
+practice-implications heading (spelled several ways), the implications, and
+sometimes an "Author email:" line. Anything before the first month heading
+(blog intro, teaser, topic list) is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import MONTH_NAMES, Topic
+from .text import find_doi, normalize, slugify
+
+MONTHS = MONTH_NAMES
+_MONTH_HEADING = re.compile(rf"^({'|'.join(MONTHS)})\s+(\d{{4}})$", re.I)
+_IMPLICATIONS_HEADING = re.compile(r"^Practi(?:ce|cal)\s+Implications?:?$", re.I)
+_AUTHOR_EMAIL = re.compile(r"^(?:Author|Corresponding author|Contact)?\s*e-?mail\s*:\s*(\S+@\S+?)\.?$", re.I)
+_LOOKS_LIKE_CITATION = re.compile(r"\((?:\d{4}[a-z]?|in press)\)", re.I)
+_SLUG_LIMIT = 60
+
+
+@dataclass
+class ImportedArticle:
+    month: str
+    title: str
+    citation: str
+    doi: str | None
+    summary: list[str] = field(default_factory=list)
+    implications: list[str] = field(default_factory=list)
+    contact_email: str | None = None
+    line: int = 0
+
+    @property
+    def slug(self) -> str:
+        slug = slugify(self.title)
+        if len(slug) <= _SLUG_LIMIT:
+            return slug
+        return slug[:_SLUG_LIMIT].rsplit("-", 1)[0]
+
+
+class ImportError_(ValueError):
+    """The text does not have the blog page's shape; the message says where."""
+
+
+def parse_blog_text(text: str) -> list[ImportedArticle]:
+    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    articles: list[ImportedArticle] = []
+    month: str | None = None
+    current: ImportedArticle | None = None
+    section = "none"  # title, citation, summary, implications
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        heading = _MONTH_HEADING.match(line)
+        if heading:
+            month = f"{int(heading.group(2)):04d}-{MONTHS.index(heading.group(1).capitalize()) + 1:02d}"
+            section = "title"
+            continue
+        if month is None:
+            continue  # the page's preamble
+        if section == "title" or (section == "implications" and _starts_new_article(lines, number)):
+            current = ImportedArticle(month=month, title=line, citation="", doi=None, line=number)
+            articles.append(current)
+            section = "citation"
+            continue
+        assert current is not None
+        if section == "citation":
+            current.citation, current.doi = _split_citation(line)
+            section = "summary"
+        elif _IMPLICATIONS_HEADING.match(line):
+            if section == "implications":
+                raise ImportError_(f'line {number}: a second practice-implications heading in "{current.title}"')
+            section = "implications"
+        elif (email := _AUTHOR_EMAIL.match(line)) and section == "implications":
+            current.contact_email = email.group(1)
+        elif section == "summary":
+            current.summary.append(line)
+        else:
+            current.implications.append(line)
+    for article in articles:
+        if not article.citation:
+            raise ImportError_(f'line {article.line}: "{article.title}" has no citation line after its title')
+        if not article.implications:
+            raise ImportError_(
+                f'line {article.line}: "{article.title}" has no practice-implications section '
+                '(a line "Practice Implications" followed by text)'
+            )
+    return articles
+
+
+def _starts_new_article(lines: list[str], number: int) -> bool:
+    """Inside implications, a short line followed by a citation-like line begins another article of the same month."""
+    line = lines[number - 1]
+    following = next((next_line for next_line in lines[number:] if next_line), "")
+    return (
+        len(line) < 200
+        and not line.endswith(".")
+        and bool(_LOOKS_LIKE_CITATION.search(following))
+        and not _AUTHOR_EMAIL.match(line)
+    )
+
+
+def _split_citation(line: str) -> tuple[str, str | None]:
+    """The citation without its DOI, and the bare DOI: the DOI becomes a field of its own."""
+    found = find_doi(line)
+    if found is None:
+        return line, None
+    doi, written = found
+    before, _, after = line.partition(written)
+    citation = before.rstrip(" ,;") + after
+    if not citation.endswith("."):
+        citation += "."
+    return citation, doi
+
+
+def suggest_topics(article: ImportedArticle, topics: list[Topic], most: int = 3) -> list[str]:
+    """Topic slugs whose name words or aliases occur most often in the title and summary."""
+    text = f" {normalize(article.title)} {normalize(article.title)} {normalize(' '.join(article.summary))} "
+    scores: list[tuple[int, str]] = []
+    for topic in topics:
+        spellings = {normalize(s) for s in (topic.name, *topic.aliases)} - {""}
+        hits = sum(text.count(f" {spelling} ") for spelling in spellings if len(spelling) > 3)
+        if hits:
+            scores.append((hits, topic.slug))
+    scores.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [slug for _, slug in scores[:most]]
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_article_file(article: ImportedArticle, topic_slugs: list[str]) -> str:
+    front = [
+        "+++",
+        f"title = {_toml_string(article.title)}",
+        "topics = [" + ", ".join(_toml_string(s) for s in topic_slugs) + "]",
+        f"citation = {_toml_string(article.citation)}",
+    ]
+    if article.doi:
+        front.append(f"doi = {_toml_string(article.doi)}")
+    if article.contact_email:
+        front.append(f"contact_email = {_toml_string(article.contact_email)}")
+    front.append("+++")
+    body = "\n\n".join(article.summary) + "\n\n## Practice Implications\n\n" + "\n\n".join(article.implications)
+    return "\n".join(front) + "\n" + body + "\n"
+
+
+def write_imported(
+    articles: list[ImportedArticle], content_dir: Path, topics: list[Topic], force: bool = False
+) -> list[Path]:
+    """Write one content file per article; existing files are kept unless `force`."""
+    targets = [content_dir / "issues" / a.month / f"{a.slug}.md" for a in articles]
+    existing = [path for path in targets if path.exists()]
+    if existing and not force:
+        raise FileExistsError(", ".join(str(p) for p in existing))
+    for article, path in zip(articles, targets, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_article_file(article, suggest_topics(article, topics)), encoding="utf-8")
+    return targets

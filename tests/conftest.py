@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pprfeed.content import load_archive
+from pprfeed.model import Archive
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+SEED = ROOT.parent / "shared" / "seed" / "pprnet-blog.txt"
+
+
+@pytest.fixture(scope="session")
+def archive() -> Archive:
+    loaded, diagnostics = load_archive(CONTENT)
+    assert loaded is not None, "\n".join(map(str, diagnostics))
+    return loaded
