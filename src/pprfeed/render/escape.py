@@ -1,0 +1,58 @@
+"""Making text inert and short enough for Slack and Discord.
+
+Escaping comes first and measuring after it: limits are counted on the escaped
+text, and `shorten` never cuts inside an escape sequence.
+"""
+
+from __future__ import annotations
+
+import re
+
+ELLIPSIS = "…"
+
+_DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\-\[\]()<:])")
+_DISCORD_MENTION = re.compile(r"@(everyone|here)", re.I)
+_SLACK_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+_DISCORD_ESCAPE = re.compile(r"\\.")
+
+
+def slack_escape(text: str) -> str:
+    """Slack mrkdwn: `&`, `<` and `>` become entities, so `<!channel>` or `<@U123>` stay text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_link(url: str, label: str) -> str:
+    """`<url|label>` with both parts escaped; `|` in a label would end it early, so it becomes a look-alike."""
+    return f"<{slack_escape(url)}|{slack_escape(label).replace('|', '∣')}>"
+
+
+def discord_escape(text: str) -> str:
+    """Discord markdown: every formatting character backslashed; @everyone/@here broken with a zero-width space.
+
+    Pings are also prevented by `allowed_mentions` on every request; this keeps them from even looking like one.
+    """
+    escaped = _DISCORD_SPECIAL.sub(r"\\\1", text)
+    return _DISCORD_MENTION.sub("@\u200b\\1", escaped)
+
+
+def shorten(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
+    """`text` if it fits, else cut at a word boundary with `ellipsis`, never inside an escape, within `limit`."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    if room <= 0:
+        return ellipsis[:limit]
+    cut = text.rfind(" ", 0, room + 1)
+    if cut <= room // 2:  # one enormous word: cut inside it rather than lose most of the room
+        cut = room
+    cut = _outside_escape(text, cut)
+    return text[:cut].rstrip() + ellipsis
+
+
+def _outside_escape(text: str, cut: int) -> int:
+    """Move `cut` back so it does not split `&amp;`-style entities or a `\\x` backslash pair."""
+    for pattern in (_SLACK_ENTITY, _DISCORD_ESCAPE):
+        for match in pattern.finditer(text, max(0, cut - 6), min(len(text), cut + 6)):
+            if match.start() < cut < match.end():
+                cut = match.start()
+    return cut
