@@ -16,15 +16,76 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = (
-    "therapist client alliance outcome session treatment depression anxiety meta-analysis randomized "
-    "trial effect size rupture repair empathy feedback monitoring cognitive behavioural psychodynamic "
-    "interpersonal group attachment trauma symptom relapse dropout adherence expectation preference "
-    "supervision training deliberate practice countertransference transference placebo medication "
-    "comorbidity personality suicide crisis termination frequency length dose response follow-up "
-    "clinicians patients adolescents adults couples community naturalistic setting measure reliable "
-    "moderate significant correlation confidence interval studies participants sample variance"
-).split()
+WORDS = [
+    "therapist",
+    "client",
+    "alliance",
+    "outcome",
+    "session",
+    "treatment",
+    "depression",
+    "anxiety",
+    "meta-analysis",
+    "randomized",
+    "trial",
+    "effect",
+    "size",
+    "rupture",
+    "repair",
+    "empathy",
+    "feedback",
+    "monitoring",
+    "cognitive",
+    "behavioural",
+    "psychodynamic",
+    "interpersonal",
+    "group",
+    "attachment",
+    "trauma",
+    "symptom",
+    "relapse",
+    "dropout",
+    "adherence",
+    "expectation",
+    "preference",
+    "supervision",
+    "training",
+    "deliberate",
+    "practice",
+    "countertransference",
+    "transference",
+    "placebo",
+    "medication",
+    "comorbidity",
+    "personality",
+    "suicide",
+    "crisis",
+    "termination",
+    "frequency",
+    "length",
+    "dose",
+    "response",
+    "follow-up",
+    "clinicians",
+    "patients",
+    "adolescents",
+    "adults",
+    "couples",
+    "community",
+    "naturalistic",
+    "setting",
+    "measure",
+    "reliable",
+    "moderate",
+    "significant",
+    "correlation",
+    "confidence",
+    "interval",
+    "studies",
+    "participants",
+    "sample",
+    "variance",
+]
 
 
 def sentence(rng: random.Random) -> str:
@@ -60,9 +121,7 @@ def write_article(folder: Path, number: int, rng: random.Random, slugs: list[str
         f"{author}, A. B., & Other, C. ({2000 + number % 25}). {title}. "
         f"Journal of Psychotherapy Research, {number % 60}(4), {number % 300}-{number % 300 + 15}."
     )
-    body = (
-        f"{paragraph(rng, 1100)}\n\n{paragraph(rng, 900)}\n\n## Practice Implications\n\n{paragraph(rng, 800)}\n"
-    )
+    body = f"{paragraph(rng, 1100)}\n\n{paragraph(rng, 900)}\n\n## Practice Implications\n\n{paragraph(rng, 800)}\n"
     front = (
         f'+++\ntitle = "{title}"\ntopics = {topics!r}\ncitation = "{citation}"\n'
         f'doi = "10.{1000 + number % 9000}/synthetic.{number}"\nresearch_type = "meta-analysis"\n+++\n'
