@@ -7,12 +7,23 @@ the file, the line, what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
 
-from .diagnostics import Diagnostic, Report, as_date, key_line, parse_toml, read_text, unknown_keys
+from .diagnostics import (
+    Diagnostic,
+    Report,
+    as_date,
+    key_line,
+    parse_front_matter,
+    parse_toml,
+    read_text,
+    unknown_keys,
+)
 from .model import Archive, Article, Issue, Topic
+from .parse_cache import CachedWarning, ParseCache, fingerprint
 from .text import did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -24,6 +35,7 @@ _MONTH_DIR = re.compile(r"(\d{4})-(\d{2})")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _URL = re.compile(r"https?://[^\s<>\"]+")
+_FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
 _IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*$", re.I | re.M)
 
 IMPLICATIONS_HEADING = "## Practice Implications"
@@ -47,8 +59,13 @@ ISSUE_KEYS = {
 TOPIC_KEYS = {"name", "slug", "aliases", "description"}
 
 
-def load_archive(folder: str | Path) -> tuple[Archive | None, list[Diagnostic]]:
-    """Read the content folder. The Archive is None when any error was found."""
+def load_archive(folder: str | Path, cache_dir: str | Path | None = None) -> tuple[Archive | None, list[Diagnostic]]:
+    """Read the content folder. The Archive is None when any error was found.
+
+    With `cache_dir`, each article file that parsed without errors is remembered
+    there (see parse_cache.py) and not parsed again while it is unchanged; the
+    result, diagnostics included, is the same as without the cache.
+    """
     root = Path(folder)
     report = Report(root)
     if not root.is_dir():
@@ -59,9 +76,12 @@ def load_archive(folder: str | Path) -> tuple[Archive | None, list[Diagnostic]]:
             "pass --content DIR pointing at a folder with topics.toml and issues/",
         )
         return None, report.diagnostics
-    topics = _load_topics(root / TOPICS_FILE, report)
-    issues = _load_issues(root / ISSUES_DIR, topics, report)
+    topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
+    cache = ParseCache(Path(cache_dir), fingerprint(topics_bytes)) if cache_dir and topics_bytes is not None else None
+    issues = _load_issues(root / ISSUES_DIR, topics, report, cache)
     _check_stray_top_level(root, report)
+    if cache is not None:
+        cache.save()
     if report.failed:
         return None, report.diagnostics
     archive = Archive(topics=tuple(topics), issues=tuple(sorted(issues, key=lambda i: i.month, reverse=True)))
@@ -80,16 +100,20 @@ class TopicResolver:
             for spelling in (topic.slug, topic.name, *topic.aliases):
                 self.by_key.setdefault(normalize(spelling), topic)
         self.spellings = [s for t in topics for s in (t.name, t.slug, *t.aliases)]
+        self._seen: dict[str, Topic | None] = {}  # the same few spellings recur in every file
 
     def resolve(self, spelling: str) -> Topic | None:
-        return self.by_key.get(normalize(spelling))
+        if spelling not in self._seen:
+            self._seen[spelling] = self.by_key.get(normalize(spelling))
+        return self._seen[spelling]
 
     def suggest(self, spelling: str) -> Topic | None:
         guess = did_you_mean(spelling, self.spellings, cutoff=0.5)
         return self.resolve(guess) if guess else None
 
 
-def _load_topics(path: Path, report: Report) -> list[Topic]:
+def _load_topics(path: Path, report: Report) -> tuple[list[Topic], bytes | None]:
+    """The vocabulary, and the file's bytes (the parse cache's key) when it could be read."""
     if not path.is_file():
         report.error(
             path,
@@ -97,15 +121,15 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
             "topic vocabulary missing",
             "create topics.toml with one [[topic]] table per topic (see content/README.md)",
         )
-        return []
+        return [], None
     text = read_text(path, report)
     data = None if text is None else parse_toml(text, path, report)
     if data is None or text is None:
-        return []
+        return [], None
     tables = data.get("topic")
     if not isinstance(tables, list) or not tables:
         report.error(path, 1, "no topics defined", 'add [[topic]] tables with name = "…" and slug = "…"')
-        return []
+        return [], None
     starts = [m.start() for m in re.finditer(r"^\[\[topic\]\]", text, re.M)]
     topics: list[Topic] = []
     seen: dict[str, str] = {}
@@ -146,7 +170,7 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
                 )
             seen.setdefault(key, slug)
         topics.append(Topic(slug=slug, name=name.strip(), aliases=tuple(a.strip() for a in aliases)))
-    return topics
+    return topics, text.encode()
 
 
 # --- issues and articles ---------------------------------------------------------------------
@@ -164,7 +188,20 @@ def _check_stray_top_level(root: Path, report: Report) -> None:
         )
 
 
-def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issue]:
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries by name, hidden ones left out. scandir: no stat call per entry."""
+    with os.scandir(folder) as entries:
+        return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: ParseCache | None = None) -> list[Issue]:
     if not folder.is_dir():
         report.error(
             folder, None, "issues folder missing", "create content/issues/YYYY-MM/ folders holding the article files"
@@ -173,10 +210,14 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issu
     resolver = TopicResolver(topics)
     issues: list[Issue] = []
     ids: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if not entry.is_dir():
+    try:
+        listing = _listing(folder)
+    except OSError as exc:
+        report.error(folder, None, f"cannot be listed ({exc.strerror})", "check the folder's permissions")
+        return []
+    for dir_entry in listing:
+        entry = Path(dir_entry.path)
+        if not _is_dir(dir_entry):
             report.error(
                 entry,
                 None,
@@ -193,7 +234,7 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issu
                 "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
             )
             continue
-        issue = _load_issue(entry, resolver, report)
+        issue = _load_issue(entry, resolver, report, cache)
         if issue is None:
             continue
         for article in issue.articles:
@@ -216,13 +257,18 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issu
     return issues
 
 
-def _load_issue(folder: Path, resolver: TopicResolver, report: Report) -> Issue | None:
+def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: ParseCache | None) -> Issue | None:
     month = folder.name
     first_day = date(int(month[:4]), int(month[5:]), 1)
     published, intro, draft = first_day, "", False
     meta_path = folder / ISSUE_FILE
     failed_before = len(report.diagnostics)
-    if meta_path.exists():
+    try:
+        listing = _listing(folder)
+    except OSError as exc:
+        report.error(folder, None, f"cannot be listed ({exc.strerror})", "check the folder's permissions")
+        return None
+    if any(e.name == ISSUE_FILE for e in listing):
         text = read_text(meta_path, report)
         data = None if text is None else parse_toml(text, meta_path, report)
         if data is not None and text is not None:
@@ -261,18 +307,18 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report) -> Issue 
                         "write draft = true (no quotes)",
                     )
     articles: list[Article] = []
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.name == ISSUE_FILE:
+    for dir_entry in listing:
+        if dir_entry.name == ISSUE_FILE:
             continue
-        if entry.is_dir() or entry.suffix != ".md":
+        if not dir_entry.name.endswith(".md") or _is_dir(dir_entry):
             report.error(
-                entry,
+                folder / dir_entry.name,
                 None,
                 "stray entry in an issue folder",
                 "an issue folder holds only issue.toml and <slug>.md article files: rename it to .md or move it out",
             )
             continue
-        article = _load_article(entry, month, published, resolver, report)
+        article = _load_cached_article(folder, dir_entry, month, published, resolver, report, cache)
         if article is not None:
             articles.append(article)
     if not articles and len(report.diagnostics) == failed_before:
@@ -283,6 +329,37 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report) -> Issue 
             "add at least one <slug>.md article file, or delete the folder",
         )
     return Issue(month=month, published=published, articles=tuple(articles), intro=intro, draft=draft)
+
+
+def _load_cached_article(
+    folder: Path,
+    dir_entry: os.DirEntry[str],
+    month: str,
+    published: date,
+    resolver: TopicResolver,
+    report: Report,
+    cache: ParseCache | None,
+) -> Article | None:
+    """`_load_article`, answered from the parse cache when the file is unchanged."""
+    if cache is None:
+        return _load_article(folder / dir_entry.name, month, published, resolver, report)
+    relative = f"{ISSUES_DIR}/{month}/{dir_entry.name}"
+    try:
+        stat = dir_entry.stat()
+    except OSError:  # reported as unreadable by _load_article
+        return _load_article(folder / dir_entry.name, month, published, resolver, report)
+    entry = cache.get(relative, stat, published)
+    if entry is not None:
+        for warning in entry.warnings:
+            report.warning(folder / dir_entry.name, warning.line, warning.message, warning.fix)
+        return entry.article
+    path = folder / dir_entry.name
+    before = len(report.diagnostics)
+    article = _load_article(path, month, published, resolver, report)
+    if article is not None:  # only error-free files are cached: errors are always reported afresh
+        warnings = tuple(CachedWarning(d.line, d.message, d.fix) for d in report.diagnostics[before:])
+        cache.put(relative, stat, published, article, warnings)
+    return article
 
 
 def _load_article(path: Path, month: str, published: date, resolver: TopicResolver, report: Report) -> Article | None:
@@ -298,22 +375,21 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
     text = read_text(path, report)
     if text is None:
         return None
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "+++":
+    first_break = text.find("\n")
+    if (text if first_break < 0 else text[:first_break]).strip() != "+++":
         report.error(
             path, 1, "front matter missing", "start the file with a line +++, the TOML fields, then another +++ line"
         )
         return None
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "+++")
-    except StopIteration:
+    closing = _FENCE.search(text, first_break + 1) if first_break >= 0 else None
+    if closing is None:
         report.error(path, 1, "front matter is never closed", "add a line +++ after the last front-matter field")
         return None
-    front_text = "\n".join(lines[1:end])
-    body = "\n".join(lines[end + 1 :])
-    body_first_line = end + 2
-    errors_before = sum(d.severity == "error" for d in report.diagnostics)
-    meta = parse_toml(front_text, path, report, first_line=2)
+    front_text = text[first_break + 1 : max(first_break + 1, closing.start() - 1)]
+    body = text[closing.end() + 1 :]
+    body_first_line = text.count("\n", 0, closing.start()) + 2
+    errors_before = report.error_count
+    meta = parse_front_matter(front_text, path, report)
     if meta is None:
         return None
     unknown_keys(meta, ARTICLE_KEYS, front_text, path, report, first_line=2)
@@ -421,7 +497,7 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
             updated = parsed
 
     summary_md, implications_md = _split_body(body, body_first_line, path, report)
-    if sum(d.severity == "error" for d in report.diagnostics) > errors_before:
+    if report.error_count > errors_before:
         return None
     return Article(
         id=str(article_id).strip(),
@@ -442,6 +518,17 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
     )
 
 
+def _implications_headings(body: str) -> list[re.Match[str]]:
+    """Every practice-implications heading. Only lines starting with # are tried: a MULTILINE
+    search would try the pattern at every character, the slowest part of a cold load."""
+    starts = [0] if body.startswith("#") else []
+    position = body.find("\n#")
+    while position >= 0:
+        starts.append(position + 1)
+        position = body.find("\n#", position + 1)
+    return [match for start in starts if (match := _IMPLICATIONS.match(body, start))]
+
+
 def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple[str, str]:
     if not body.strip():
         report.error(
@@ -451,7 +538,7 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
             f'after the closing +++ write the summary, then a line "{IMPLICATIONS_HEADING}" and the implications',
         )
         return "", ""
-    headings = list(_IMPLICATIONS.finditer(body))
+    headings = _implications_headings(body)
     if not headings:
         report.error(
             path,

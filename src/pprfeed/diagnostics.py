@@ -39,6 +39,8 @@ class Diagnostic:
 class Report:
     root: Path
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    error_count: int = 0
+    """Errors reported so far (kept as a count: summing over thousands of diagnostics per file is quadratic)."""
 
     def shown(self, path: Path) -> str:
         try:
@@ -48,13 +50,14 @@ class Report:
 
     def error(self, path: Path, line: int | None, message: str, fix: str) -> None:
         self.diagnostics.append(Diagnostic(self.shown(path), line, message, fix))
+        self.error_count += 1
 
     def warning(self, path: Path, line: int | None, message: str, fix: str) -> None:
         self.diagnostics.append(Diagnostic(self.shown(path), line, message, fix, "warning"))
 
     @property
     def failed(self) -> bool:
-        return any(d.severity == "error" for d in self.diagnostics)
+        return self.error_count > 0
 
 
 def read_text(path: Path, report: Report) -> str | None:
@@ -92,6 +95,35 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
             'fix the syntax (strings need "double quotes", lists ["a", "b"], one key = value per line)',
         )
         return None
+
+
+_SIMPLE_STRING = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"'
+_SIMPLE_LINE = re.compile(
+    rf"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:({_SIMPLE_STRING})|\[[ \t]*((?:{_SIMPLE_STRING}[ \t]*,[ \t]*)*"
+    rf"(?:{_SIMPLE_STRING}[ \t]*,?)?)[ \t]*\])[ \t]*"
+)
+_SIMPLE_ITEM = re.compile(_SIMPLE_STRING)
+
+
+def parse_front_matter(text: str, path: Path, report: Report, first_line: int = 2) -> dict[str, Any] | None:
+    """`parse_toml` for article front matter, with a fast path for the usual shape.
+
+    Front matter is nearly always `key = "text"` and `key = ["a", "b"]` lines. Those
+    (bare keys, strings without escapes or control characters, no comments) are read
+    with one regular expression; anything else, and every error, goes to tomllib.
+    The result is the same either way; the fast path makes a cold load of a large
+    archive about a third quicker.
+    """
+    table: dict[str, Any] = {}
+    for line in text.split("\n"):
+        if not line.strip(" \t"):
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None or match.group(1) in table:
+            return parse_toml(text, path, report, first_line)
+        key, single, items = match.groups()
+        table[key] = single[1:-1] if single is not None else [item[1:-1] for item in _SIMPLE_ITEM.findall(items)]
+    return table
 
 
 def key_line(text: str, key: str, first_line: int = 1) -> int:

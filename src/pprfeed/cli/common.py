@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from ..content import load_archive
 from ..diagnostics import Diagnostic
@@ -33,9 +34,9 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         print(diagnostic, file=sys.stderr)
 
 
-def load_or_report(content: str) -> Archive | None:
-    """The archive, or None after printing every problem with it."""
-    archive, diagnostics = load_archive(content)
+def load_or_report(content: str, cache_dir: str | Path | None = None) -> Archive | None:
+    """The archive, or None after printing every problem with it. `cache_dir`: see load_archive."""
+    archive, diagnostics = load_archive(content, cache_dir=cache_dir)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)

@@ -1,0 +1,145 @@
+"""The loader's parse cache gives the same archive and diagnostics as a fresh parse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTENT
+from pprfeed.content import load_archive
+from pprfeed.diagnostics import Report, parse_front_matter, parse_toml
+from pprfeed.parse_cache import CACHE_FILE
+
+
+def age(folder: Path) -> None:
+    """Date every file a minute back: the cache ignores files modified in the last 100 ms."""
+    past = time.time() - 60
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            os.utime(Path(parent) / name, (past, past))
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    age(folder)
+    return folder
+
+
+def issue(archive, month: str):
+    return next(i for i in archive.issues if i.month == month)
+
+
+def strings(diagnostics) -> list[str]:
+    return [str(d) for d in diagnostics]
+
+
+def test_warm_load_equals_cold_load(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold, cold_diagnostics = load_archive(content)
+    first, _ = load_archive(content, cache_dir=cache)
+    assert (cache / CACHE_FILE).is_file()
+    warm, warm_diagnostics = load_archive(content, cache_dir=cache)
+    assert cold is not None and warm is not None and first is not None
+    assert warm.issues == cold.issues == first.issues
+    assert strings(warm_diagnostics) == strings(cold_diagnostics)
+
+
+def test_edited_file_is_parsed_again(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_archive(content, cache_dir=cache)
+    article = next((content / "issues" / "2018-03").glob("*.md"))
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("Therapeutic Alliance Predicts", "Alliance Predicts"), encoding="utf-8")
+    age(content)
+    archive, _ = load_archive(content, cache_dir=cache)
+    assert archive is not None
+    assert issue(archive, "2018-03").articles[0].title == "Alliance Predicts Client Outcomes in CBT"
+
+
+def test_errors_are_reported_on_every_load(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    article = next((content / "issues" / "2018-03").glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8").replace('"cbt"', '"cbtt"'), encoding="utf-8")
+    age(content)
+    first = strings(load_archive(content, cache_dir=cache)[1])
+    second = strings(load_archive(content, cache_dir=cache)[1])
+    assert first == second
+    assert any('unknown topic "cbtt"' in line for line in second)
+
+
+def test_warnings_of_cached_files_are_replayed(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    article = next((content / "issues" / "2018-03").glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8").replace('"cbt",', '"cbt", "CBT",'), encoding="utf-8")
+    age(content)
+    first = strings(load_archive(content, cache_dir=cache)[1])
+    second = strings(load_archive(content, cache_dir=cache)[1])
+    assert len(first) == 1 and "listed twice" in first[0]
+    assert second == first
+
+
+def test_changed_vocabulary_invalidates_the_cache(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_archive(content, cache_dir=cache)
+    topics = content / "topics.toml"
+    topics.write_text(topics.read_text(encoding="utf-8").replace('"depression", ', ""), encoding="utf-8")
+    age(content)
+    archive, diagnostics = load_archive(content, cache_dir=cache)
+    assert archive is None
+    assert any('unknown topic "depression"' in str(d) for d in diagnostics)
+
+
+def test_changed_issue_date_reaches_cached_articles(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_archive(content, cache_dir=cache)
+    (content / "issues" / "2018-03" / "issue.toml").write_text("published = 2018-03-15\n", encoding="utf-8")
+    archive, _ = load_archive(content, cache_dir=cache)
+    assert archive is not None
+    assert str(issue(archive, "2018-03").articles[0].published) == "2018-03-15"
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x05garbage", b"\x80\x04K\x01."])
+def test_corrupt_cache_is_rebuilt(content: Path, tmp_path: Path, damage: bytes) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / CACHE_FILE).write_bytes(damage)
+    archive, diagnostics = load_archive(content, cache_dir=cache)
+    assert archive is not None and diagnostics == []
+    assert (cache / CACHE_FILE).read_bytes() != damage
+
+
+def test_unusable_cache_folder_is_ignored(content: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    archive, diagnostics = load_archive(content, cache_dir=blocker / "cache")
+    assert archive is not None and diagnostics == []
+
+
+FRONT_MATTERS = [
+    'title = "A"\ntopics = ["x", "y"]',
+    'title = "A"\ntopics = []\n\n',
+    'title="A"\ntopics=[ "x" , "y", ]',
+    '  title = "tab\there"\n',
+    'title = "Flückiger — “quoted”"',
+    'title = "esc\\"aped"',  # escapes: tomllib
+    'title = "A" # comment',
+    "title = 'literal'",
+    'title = "A"\ntitle = "B"',  # duplicate key: tomllib's error
+    'a.b = "dotted"',
+    "n = 3\nflag = true",
+    'title = "unterminated',
+    'topics = ["a",\n  "b"]',
+]
+
+
+@pytest.mark.parametrize("text", FRONT_MATTERS)
+def test_front_matter_fast_path_agrees_with_tomllib(text: str, tmp_path: Path) -> None:
+    fast, slow = Report(tmp_path), Report(tmp_path)
+    assert parse_front_matter(text, tmp_path / "a.md", fast) == parse_toml(text, tmp_path / "a.md", slow, 2)
+    assert fast.diagnostics == slow.diagnostics
