@@ -238,14 +238,16 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
         if issue is None:
             continue
         for article in issue.articles:
+            path = folder.parent / article.source
             if article.id in ids:
                 report.error(
-                    folder.parent / article.source,
-                    None,
-                    f'duplicate article id "{article.id}" (also {report.shown(ids[article.id])})',
-                    "ids must be unique: change `id` in one file's front matter",
+                    path,
+                    _id_line(path),
+                    f'duplicate article id "{article.id}" (also the id of {report.shown(ids[article.id])})',
+                    'ids must be unique: give this file its own id = "…" in the front matter, '
+                    "or remove its id line to use the default (YYYY-MM-<file name>)",
                 )
-            ids.setdefault(article.id, folder.parent / article.source)
+            ids.setdefault(article.id, path)
         issues.append(issue)
     if not issues and not report.failed:
         report.warning(
@@ -255,6 +257,17 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
             "add a YYYY-MM folder with an article file (see content/README.md)",
         )
     return issues
+
+
+def _id_line(path: Path) -> int | None:
+    """The line of `id = …` in an article's front matter (None when the id is the default one)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    end = text.find("\n+++", 1)
+    front = text[: end if end > 0 else len(text)]
+    return key_line(front, "id") if re.search(r"^[ \t]*id[ \t]*=", front, re.M) else None
 
 
 def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: ParseCache | None) -> Issue | None:

@@ -19,6 +19,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_TOML_END = re.compile(r"\s*\(at end of document\)")
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,13 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         position = _TOML_POSITION.search(message)
-        line = first_line + int(position.group(1)) - 1 if position else None
-        what = _TOML_POSITION.sub("", message).rstrip(".")
+        if position:
+            line: int | None = first_line + int(position.group(1)) - 1
+        elif "at end of document" in message:  # an unclosed string or list: point at the last written line
+            line = first_line + text.rstrip().count("\n")
+        else:
+            line = None
+        what = _TOML_END.sub("", _TOML_POSITION.sub("", message)).rstrip(".")
         report.error(
             path,
             line,

@@ -58,7 +58,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def summarise(archive: Archive, content: str) -> str:
     counts = archive.topic_counts()
-    used = sorted((n, archive.topic(s).name) for s, n in counts.items() if n)
+    used = sorted(((n, archive.topic(s).name) for s, n in counts.items() if n), key=lambda pair: (-pair[0], pair[1]))
     lines = [
         f"{content}: OK — {len(archive.issues)} issues, {len(archive.articles)} articles, "
         f"{len(used)} of {len(archive.topics)} topics used"
@@ -68,14 +68,18 @@ def summarise(archive: Archive, content: str) -> str:
         drafts = sum(issue.draft for issue in archive.issues)
         lines.append(
             f"  newest issue: {newest.title} ({newest.month}, published {newest.published}"
-            f"{', draft' if newest.draft else ''}), {len(newest.articles)} articles"
+            f"{', draft' if newest.draft else ''}), {plural(len(newest.articles), 'article')}"
         )
         lines.append(
             f"  oldest issue: {archive.issues[-1].title}" + (f"; {drafts} draft(s) held back" if drafts else "")
         )
     if used:
-        lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in reversed(used[-5:])))
+        lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in used[:5]))
     return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_topic(args: argparse.Namespace) -> int:
