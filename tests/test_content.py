@@ -144,8 +144,8 @@ def test_toml_syntax_error_in_front_matter_names_the_file_line(tmp_path: Path) -
     root = make_content(tmp_path, {"issues/2018-01/bad.md": article(topics="[alliance]")})
     problem = only(problems(root), root / "issues/2018-01/bad.md")
     assert problem.line == 3
-    assert "TOML syntax error" in problem.message
-    assert '"double quotes"' in problem.fix
+    assert problem.message == "TOML syntax error: Invalid value"
+    assert "double quotes" in problem.fix
 
 
 def test_toml_syntax_error_line_counts_from_the_file_not_the_front_matter(tmp_path: Path) -> None:
@@ -334,9 +334,9 @@ def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
         ("notes.txt", "stray entry in the content folder"),
         ("drafts/", "stray entry in the content folder"),
         ("issues/readme.txt", "stray file in issues/"),
-        ("issues/2018-01/picture.png", "stray entry in an issue folder"),
-        ("issues/2018-01/article.markdown", "stray entry in an issue folder"),
-        ("issues/2018-01/images/", "stray entry in an issue folder"),
+        ("issues/2018-01/picture.png", "stray file in an issue folder"),
+        ("issues/2018-01/article.markdown", "stray file in an issue folder"),
+        ("issues/2018-01/images/", "stray folder in an issue folder"),
     ],
 )
 def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
@@ -399,8 +399,8 @@ def test_bad_vocabulary(tmp_path: Path) -> None:
     diagnostics = problems(root)
     assert [(d.line, d.message) for d in diagnostics] == [
         (7, 'topic "Other" has a missing or malformed slug'),
-        (13, 'unknown key "colour"'),
         (9, '"alliance" of topic "Third" is already used by topic "alliance"'),
+        (13, 'unknown key "colour"'),
     ]
 
 
@@ -466,3 +466,50 @@ def test_repeated_topic_is_a_warning_not_an_error(tmp_path: Path) -> None:
     archive, diagnostics = load_archive(root)
     assert archive is not None
     assert [(d.severity, d.line) for d in diagnostics] == [("warning", 3)]
+
+
+def test_messages_read_as_path_line_what_fix(tmp_path: Path) -> None:
+    """The exact wording an editor sees for the commonest mistakes."""
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/a.md": article(topics='["aliance", "zzzzqq"]', extra='titel = "x"\n'),
+            "issues/2018-01/b.md": article(extra='contact_email = "a@b.org\n'),
+            "issues/2018-01/c.md": article(topics='["cbt",\n'),
+            "issues/2018-01/d.md": "---\ntitle: T\n---\nBody\n",
+            "issues/2018-01/issue.toml": 'published = "2018-01-32"\n',
+        },
+    )
+    shown = [str(d).removeprefix(str(root) + "/") for d in problems(root)]
+    assert shown == [
+        'issues/2018-01/issue.toml:1: published = "2018-01-32" is not a date — '
+        "write the date as YYYY-MM-DD, e.g. published = 2018-01-05",
+        'issues/2018-01/a.md:3: unknown topic "aliance" — did you mean "Alliance and Therapeutic Relationship" '
+        "(slug alliance-and-therapeutic-relationship)? Write a name, slug or alias from topics.toml, "
+        "or add the topic there",
+        'issues/2018-01/a.md:3: unknown topic "zzzzqq" — write a name, slug or alias from topics.toml '
+        "(`pprfeed topic` lists them), or add the topic there",
+        'issues/2018-01/a.md:5: unknown key "titel" — did you mean "title"? Rename it, or remove the line',
+        'issues/2018-01/b.md:5: TOML syntax error: Unterminated string — close the text with a " on the same line '
+        '(use """ … """ for text over several lines)',
+        "issues/2018-01/c.md:3: TOML syntax error: Unclosed array — close the list with ] on the line where it ends, "
+        'e.g. topics = ["alliance", "cbt"]',
+        "issues/2018-01/d.md:1: front matter between --- lines (YAML) is not read — use +++ lines and TOML instead: "
+        'replace both --- lines with +++ and write key = "value"',
+    ]
+
+
+def test_thousands_of_problems_are_all_reported(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        f"issues/{1900 + n // 12:04d}-{n % 12 + 1:02d}/a{n}.md": article(topics='["nosuchtopic"]') for n in range(1200)
+    }
+    diagnostics = problems(make_content(tmp_path, files))
+    assert len(diagnostics) == 1200
+    assert all(d.line == 3 and d.message == 'unknown topic "nosuchtopic"' for d in diagnostics)
+
+
+def test_broken_vocabulary_does_not_bury_the_articles_in_unknown_topics(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"issues/2018-01/a{n}.md": article() for n in range(5)})
+    (root / "topics.toml").write_text("[[topic]\n", encoding="utf-8")
+    diagnostics = problems(root)
+    assert [Path(d.path).name for d in diagnostics] == ["topics.toml"]

@@ -97,15 +97,29 @@ def test_seed_author_email_line() -> None:
 def test_article_without_implications_is_a_clear_error() -> None:
     with pytest.raises(ImportError_) as caught:
         parse_blog_text("intro\n\nJanuary 2018\nA Title\nA. (2018). Paper.\nOnly a summary.\n")
-    message = str(caught.value)
-    assert message.startswith("line 4:")
-    assert '"A Title" has no practice-implications section' in message
-    assert "Practice Implications" in message
+    assert caught.value.problems == [
+        (
+            4,
+            '"A Title" has no practice-implications section',
+            'add a line "Practice Implications" after the summary, followed by the implications',
+        )
+    ]
+    assert str(caught.value).startswith('line 4: "A Title" has no practice-implications section — add a line')
 
 
-def test_article_without_citation_is_a_clear_error() -> None:
-    with pytest.raises(ImportError_, match=r'line 2: "Lonely Title" has no citation line'):
-        parse_blog_text("January 2018\nLonely Title\n")
+def test_every_import_problem_is_reported() -> None:
+    page = (
+        "January 2018\nLonely Title\n"
+        "February 2018\nT\nA. (2018). P.\nS.\nPractice Implications\nI.\nPractice Implications\nJ.\n"
+        "March 2018\nNo Implications\nB. (2018). Q.\nSummary.\n"
+    )
+    with pytest.raises(ImportError_) as caught:
+        parse_blog_text(page)
+    assert [(line, what) for line, what, _ in caught.value.problems] == [
+        (2, '"Lonely Title" has no citation line after its title'),
+        (9, 'a second practice-implications heading in "T"'),
+        (12, '"No Implications" has no practice-implications section'),
+    ]
 
 
 def test_rendered_file_loads_and_suggested_topics_come_from_the_vocabulary(archive, empty_content: Path) -> None:
@@ -165,6 +179,8 @@ def test_import_command_errors(tmp_path: Path, empty_content: Path, capsys) -> N
     no_implications = tmp_path / "no-implications.txt"
     no_implications.write_text("January 2018\nA Title\nA. (2018). P.\nSummary.\n", encoding="utf-8")
     assert main(["import", str(no_implications), "--content", str(empty_content)]) == 2
-    err = capsys.readouterr().err
-    assert f"{no_implications}:line 2" in err or f"{no_implications}:2" in err
-    assert "no practice-implications section" in err
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f'{no_implications}:2: "A Title" has no practice-implications section — add a line ' + (
+        '"Practice Implications" after the summary, followed by the implications'
+    )
+    assert err[1] == f"pprfeed import: {no_implications}: 1 problem found; nothing was imported"

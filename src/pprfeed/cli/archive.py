@@ -146,6 +146,8 @@ def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
         lines.append(f"           {article.citation}")
         if article.doi_url:
             lines.append(f"           {article.doi_url}")
+    if not result.articles and result.kind in (MatchKind.TOPIC, MatchKind.PREFIX):
+        lines.append("  No article has this topic yet. Run `pprfeed topic` with no query to see the counts.")
     if limit is not None and len(result.articles) > limit:
         lines.append(f"  … and {len(result.articles) - limit} more (raise --limit)")
     if result.suggestions:
@@ -166,7 +168,10 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         articles = parse_blog_text(text)
     except ImportError_ as exc:
-        raise UsageError(f"{source}:{exc}") from None
+        for line, what, fix in exc.problems:
+            print(f"{source}:{line}: {what} — {fix}", file=sys.stderr)
+        count = len(exc.problems)
+        raise UsageError(f"{source}: {count} problem{'s' if count != 1 else ''} found; nothing was imported") from None
     if not articles:
         raise UsageError(f'{source}: no month heading such as "November 2018" followed by an article was found')
     archive, diagnostics = load_archive(args.content)
