@@ -513,3 +513,25 @@ def test_broken_vocabulary_does_not_bury_the_articles_in_unknown_topics(tmp_path
     (root / "topics.toml").write_text("[[topic]\n", encoding="utf-8")
     diagnostics = problems(root)
     assert [Path(d.path).name for d in diagnostics] == ["topics.toml"]
+
+
+def test_the_editors_guide_examples_are_valid(tmp_path: Path) -> None:
+    """content/README.md's examples of issue.toml and an article file pass the check."""
+    guide = (CONTENT / "README.md").read_text(encoding="utf-8")
+    blocks = guide.split("```")
+    issue_toml = next(b.removeprefix("toml\n") for b in blocks if b.startswith("toml\nintro ="))
+    article_md = next(b.removeprefix("markdown\n") for b in blocks if b.startswith("markdown\n+++"))
+    root = make_content(
+        tmp_path,
+        {"issues/2018-11/issue.toml": issue_toml, "issues/2018-11/an-example.md": article_md},
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+    (issue,) = archive.issues
+    assert issue.draft and issue.published == date(2018, 11, 5)
+    assert issue.articles[0].doi == "10.1002/cpp.2180"
+    assert issue.articles[0].topics == (
+        "alliance-and-therapeutic-relationship",
+        "cbt",
+        "depression-and-depressive-symptoms",
+    )
