@@ -184,3 +184,9 @@ def test_import_command_errors(tmp_path: Path, empty_content: Path, capsys) -> N
         '"Practice Implications" after the summary, followed by the implications'
     )
     assert err[1] == f"pprfeed import: {no_implications}: 1 problem found; nothing was imported"
+
+
+def test_short_aliases_count_for_suggestions(archive) -> None:
+    imported = {a.month: a for a in parse_blog_text(SEED.read_text(encoding="utf-8"))}
+    suggested = suggest_topics(imported["2018-03"], list(archive.topics))
+    assert set(suggested) == {"alliance-and-therapeutic-relationship", "cbt", "depression-and-depressive-symptoms"}

@@ -147,7 +147,7 @@ def suggest_topics(article: ImportedArticle, topics: list[Topic], most: int = 3)
     scores: list[tuple[int, str]] = []
     for topic in topics:
         spellings = {normalize(s) for s in (topic.name, *topic.aliases)} - {""}
-        hits = sum(text.count(f" {spelling} ") for spelling in spellings if len(spelling) > 3)
+        hits = sum(text.count(f" {spelling} ") for spelling in spellings if len(spelling) >= 3)
         if hits:
             scores.append((hits, topic.slug))
     scores.sort(key=lambda pair: (-pair[0], pair[1]))
