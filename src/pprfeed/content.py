@@ -226,7 +226,7 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
     try:
         listing = _listing(folder)
     except OSError as exc:
-        report.error(folder, None, f"cannot be listed ({exc.strerror})", "check the folder's permissions")
+        report.error(folder, None, f"the folder cannot be listed ({exc.strerror})", "check the folder's permissions")
         return []
     for dir_entry in listing:
         entry = Path(dir_entry.path)
@@ -292,7 +292,7 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
     try:
         listing = _listing(folder)
     except OSError as exc:
-        report.error(folder, None, f"cannot be listed ({exc.strerror})", "check the folder's permissions")
+        report.error(folder, None, f"the folder cannot be listed ({exc.strerror})", "check the folder's permissions")
         return None
     if any(e.name == ISSUE_FILE for e in listing):
         text = read_text(meta_path, report)
