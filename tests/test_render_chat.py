@@ -187,9 +187,7 @@ def test_unicode_and_escaping_survive() -> None:
 def test_markdown_is_converted_simply() -> None:
     text = "A **bold** and *soft* claim, see [the paper](https://doi.org/10.1/x) & <b>.\n\n- one\n- two"
     slack_paragraphs = to_paragraphs(text, SLACK)
-    assert slack_paragraphs[0] == (
-        "A *bold* and _soft_ claim, see <https://doi.org/10.1/x|the paper> &amp; &lt;b&gt;."
-    )
+    assert slack_paragraphs[0] == ("A *bold* and _soft_ claim, see <https://doi.org/10.1/x|the paper> &amp; &lt;b&gt;.")
     assert slack_paragraphs[1] == "• one\n• two"
     discord_paragraphs = to_paragraphs(text, DISCORD)
     assert discord_paragraphs[0].startswith("A **bold** and *soft* claim, see [the paper](https://doi.org/10.1/x)")

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .server import FakeServer
+from .server import BODY, FakeServer
 
 TOKEN = "fake-discord-bot-token.0123456789"
 BOT_ID = "900000000000000001"
@@ -85,7 +85,7 @@ class FakeDiscord(FakeServer):
         if refused:
             return refused
         channel = request.match_info["channel"]
-        body = request["body"]
+        body = request[BODY]
         problem = message_problem(body)
         if problem:
             return _error(400, 50035, f"Invalid Form Body: {problem}")
@@ -134,7 +134,7 @@ class FakeDiscord(FakeServer):
         refused = self._channel_check(request)
         if refused:
             return refused
-        return self._apply_edit(request.match_info["channel"], request.match_info["message"], request["body"])
+        return self._apply_edit(request.match_info["channel"], request.match_info["message"], request[BODY])
 
     def _apply_edit(self, channel: str, message_id: str, body: dict[str, Any]) -> web.Response:
         problem = message_problem(body)
@@ -151,7 +151,7 @@ class FakeDiscord(FakeServer):
         webhook = request.match_info["webhook"]
         if webhook not in self.webhooks or request.match_info["token"] != WEBHOOK_TOKEN:
             return _error(404, 10015, "Unknown Webhook")
-        body = request["body"]
+        body = request[BODY]
         problem = message_problem(body)
         if problem:
             return _error(400, 50035, f"Invalid Form Body: {problem}")
@@ -165,7 +165,7 @@ class FakeDiscord(FakeServer):
         webhook = request.match_info["webhook"]
         if webhook not in self.webhooks or request.match_info["token"] != WEBHOOK_TOKEN:
             return _error(404, 10015, "Unknown Webhook")
-        return self._apply_edit(self.webhooks[webhook], request.match_info["message"], request["body"])
+        return self._apply_edit(self.webhooks[webhook], request.match_info["message"], request[BODY])
 
 
 def rate_limited(retry_after: float) -> dict[str, Any]:

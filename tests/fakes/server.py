@@ -14,6 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+BODY = web.RequestKey("body", object)
+"""The request's parsed body (JSON, form or text), for the routes."""
+
 
 @dataclass
 class Fault:
@@ -114,7 +117,7 @@ class FakeServer:
             self.requests.append(
                 Recorded(request.method, request.path, dict(request.query), body, dict(request.headers), time.time())
             )
-        request["body"] = body
+        request[BODY] = body
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._take_fault(request.method, request.path)

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .server import FakeServer
+from .server import BODY, FakeServer
 
 TOKEN = "xoxb-fake-token-0123456789"
 
@@ -44,6 +44,7 @@ class FakeSlack(FakeServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.history with GET
         app.router.add_post("/services/T000/B000/{name}", self._webhook)
 
     def _next_ts(self) -> str:
@@ -53,7 +54,7 @@ class FakeSlack(FakeServer):
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        body = request["body"] if isinstance(request["body"], dict) else {}
+        body = {**request.query, **(request[BODY] if isinstance(request[BODY], dict) else {})}
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error("invalid_auth")
         if method in self.method_errors:
@@ -123,7 +124,7 @@ class FakeSlack(FakeServer):
         if name in self.webhook_status:
             status, text = self.webhook_status[name]
             return web.Response(status=status, text=text)
-        body = request["body"] if isinstance(request["body"], dict) else {}
+        body = request[BODY] if isinstance(request[BODY], dict) else {}
         problem = block_problem(body.get("blocks") or [])
         if problem:
             return web.Response(status=400, text="invalid_blocks")
