@@ -28,8 +28,6 @@ from fakes.discord_api import TOKEN as DISCORD_TOKEN  # noqa: E402
 from fakes.discord_api import FakeDiscord  # noqa: E402
 from fakes.slack_api import TOKEN as SLACK_TOKEN  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
-from synthetic import add_issue  # noqa: E402
-
 from pprfeed.content import load_archive  # noqa: E402
 from pprfeed.ledger import Ledger  # noqa: E402
 from pprfeed.platforms.discord import DiscordPoster  # noqa: E402
@@ -37,6 +35,7 @@ from pprfeed.platforms.slack import SlackPoster  # noqa: E402
 from pprfeed.publish import Tuning, deliver, plan_deliveries  # noqa: E402
 from pprfeed.settings import SiteSettings  # noqa: E402
 from pprfeed.targets import PlatformSettings, Secrets, Target  # noqa: E402
+from synthetic import add_issue  # noqa: E402
 
 
 def main() -> int:
@@ -70,7 +69,9 @@ def main() -> int:
         async def run() -> list:
             posters = {
                 "slack": SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", slack.base_url), secrets, tuning.timeout),
-                "discord": DiscordPoster(PlatformSettings("DISCORD_BOT_TOKEN", discord.base_url), secrets, tuning.timeout),
+                "discord": DiscordPoster(
+                    PlatformSettings("DISCORD_BOT_TOKEN", discord.base_url), secrets, tuning.timeout
+                ),
             }
             try:
                 return await deliver(plan, ledger, posters, tuning)  # type: ignore[arg-type]
@@ -97,11 +98,15 @@ def main() -> int:
             missing += parts[f"discord:{channel}"] - len(seen)
         messages = sum(len(m) for m in slack.messages.values()) + sum(len(m) for m in discord.messages.values())
         requests = len(slack.requests) + len(discord.requests)
-        print(f"fan-out: 1 new issue ({len(plan[0].issue.articles)} articles) to {len(slack_ids)} Slack + "
-              f"{len(discord_ids)} Discord channels, {args.latency * 1000:.0f} ms added per request, "
-              f"concurrency {args.concurrency}")
-        print(f"  messages posted: {messages} (Slack {parts[targets[0].key]} per channel, "
-              f"Discord {parts[targets[-1].key]} per channel); HTTP requests: {requests}")
+        print(
+            f"fan-out: 1 new issue ({len(plan[0].issue.articles)} articles) to {len(slack_ids)} Slack + "
+            f"{len(discord_ids)} Discord channels, {args.latency * 1000:.0f} ms added per request, "
+            f"concurrency {args.concurrency}"
+        )
+        print(
+            f"  messages posted: {messages} (Slack {parts[targets[0].key]} per channel, "
+            f"Discord {parts[targets[-1].key]} per channel); HTTP requests: {requests}"
+        )
         print(f"  wall time: {wall:.2f} s  (target <= 3 s)  {'OK' if wall <= 3 else 'MISSED'}")
         print(f"  duplicates: {duplicates}, missing: {missing}, failed targets: {len(failed)}")
         return 0 if wall <= 3 and not duplicates and not missing and not failed else 1

@@ -165,11 +165,14 @@ def test_server_errors_are_retried_with_backoff(world: World) -> None:
     world.discord.fail(
         lambda m, p: m == "POST" and "/messages" in p, status=503, body={"message": "busy", "code": 0}, times=2
     )
-    reports = world.run([SLACK_T, SLACK_HOOK, DISCORD_T])
+    # a 500 is retried inside discord.py itself (after 1 s), the 503s above by pprfeed's backoff
+    world.discord.fail(lambda m, p: m == "POST" and "/webhooks/" in p, status=500, body={"message": "oops", "code": 0})
+    reports = world.run([SLACK_T, SLACK_HOOK, DISCORD_T, DISCORD_HOOK])
     assert all(r.ok for r in reports), reports
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
     assert len(world.slack.webhooks["practice"]) == 1
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert len(world.discord.messages[DISCORD_OTHER]) == 1
 
 
 def test_server_errors_that_never_end_fail_the_target_and_the_next_run_retries(world: World) -> None:

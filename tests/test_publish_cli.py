@@ -108,9 +108,14 @@ def test_failures_name_the_target_exit_non_zero_and_never_show_secrets(
     env: dict[str, str],
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slack, discord = fakes
-    config = write_config(tmp_path, slack, discord)
+    config = write_config(
+        tmp_path, slack, discord, extra='[[discord.webhooks]]\nurl_env = "DISCORD_WEBHOOK_COMMUNITY"\n'
+    )
+    discord_hook = discord.webhook_url("300000000000000001", DISCORD_CHANNEL)
+    monkeypatch.setenv("DISCORD_WEBHOOK_COMMUNITY", discord_hook)
     slack.webhook_status["practice"] = (404, "no_service")
     slack.channel_errors[SLACK_CHANNEL] = "not_in_channel"
     caplog.set_level(logging.DEBUG)
@@ -118,15 +123,17 @@ def test_failures_name_the_target_exit_non_zero_and_never_show_secrets(
     captured = capsys.readouterr()
     assert "slack-webhook:SLACK_WEBHOOK_PRACTICE" in captured.err and "create a new incoming webhook" in captured.err
     assert f"slack:{SLACK_CHANNEL}" in captured.err and "/invite" in captured.err
-    assert len(discord.messages[DISCORD_CHANNEL]) == 2  # the other target carried on
-    for secret in (env["SLACK_WEBHOOK_PRACTICE"], HOOK_SECRET, SLACK_TOKEN, DISCORD_TOKEN):
+    assert len(discord.messages[DISCORD_CHANNEL]) == 3  # the other targets carried on (2 issues + the webhook's 1)
+    webhook_token = discord_hook.rsplit("/", 1)[1]
+    for secret in (env["SLACK_WEBHOOK_PRACTICE"], HOOK_SECRET, SLACK_TOKEN, DISCORD_TOKEN, webhook_token):
         assert secret not in captured.out and secret not in captured.err and secret not in caplog.text
-    assert "slack_sdk" in caplog.text  # the SDK did log its requests: redacted, not silenced
+    assert "slack_sdk" in caplog.text and "discord" in caplog.text  # the SDKs did log: redacted, not silenced
+    assert "[DISCORD_WEBHOOK_COMMUNITY]" in caplog.text or "Webhook ID" in caplog.text
     # the next run retries what failed, and only that
     slack.webhook_status.clear()
     slack.channel_errors.clear()
     assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
-    assert len(slack.messages[SLACK_CHANNEL]) == 2 and len(discord.messages[DISCORD_CHANNEL]) == 2
+    assert len(slack.messages[SLACK_CHANNEL]) == 2 and len(discord.messages[DISCORD_CHANNEL]) == 3
 
 
 def test_dry_run_previews_without_network_or_ledger(

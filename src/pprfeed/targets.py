@@ -82,9 +82,24 @@ class Secrets:
 
     def redact(self, text: str) -> str:
         for name, value in self.values.items():
-            if value:
-                text = text.replace(value, f"[{name}]")
+            for fragment in _secret_fragments(value):
+                text = text.replace(fragment, f"[{name}]")
         return text
+
+
+def _secret_fragments(value: str) -> list[str]:
+    """The value, and for a webhook URL also its path and long path segments: SDKs log the request URL they
+    build (discord.py puts the webhook token after the API base, not after discord.com), so the token must
+    be recognised on its own. Longest first, so a fragment never hides inside a replacement."""
+    if not value:
+        return []
+    fragments = {value}
+    match = re.match(r"https?://[^/\s]+/(\S+)", value)
+    if match:
+        path = match.group(1).split("?", 1)[0]
+        fragments.add(path)
+        fragments.update(segment for segment in path.split("/") if len(segment) >= 16)
+    return sorted(fragments, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
