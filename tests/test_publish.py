@@ -274,12 +274,13 @@ def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
 
 
 def test_slow_channels_do_not_hold_up_the_others(world: World) -> None:
-    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", delay=0.5)
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", delay=0.6)  # within the 1 s client timeout
     reports = world.run([SLACK_T, SLACK_T2, DISCORD_T, DISCORD_T2])
     assert all(r.ok for r in reports)
-    slow_answered = next(r.at for r in world.slack.posts()) + 0.5
-    others = [r.at for r in world.slack.posts()[1:]] + [r.at for r in world.discord.posts()]
-    assert others and all(at < slow_answered for at in others)  # sent while the slow one was still waiting
+    slow, *rest = world.slack.posts()
+    others = [*rest, *world.discord.posts()]
+    assert len(others) == 3
+    assert all(other.answered < slow.answered for other in others)  # done while the slow one was still waiting
 
 
 def _interrupted_claim(world: World, target: Target) -> None:
@@ -371,3 +372,20 @@ def test_topic_filters_choose_issues(world: World) -> None:
     world.run([target])
     sent = [m["metadata"]["event_payload"]["issue"] for m in world.slack.messages[SLACK_CHANNEL]]
     assert sent == sorted(matching)  # oldest first, and only the matching ones
+
+
+def test_discord_without_history_access_relies_on_the_nonce(world: World) -> None:
+    """Timed out after Discord accepted, and the bot may not read the channel: the resend carries the same
+    nonce with enforce_nonce, so Discord returns the first message instead of creating a second."""
+    world.tuning = replace(FAST, timeout=0.3)
+    world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), accept_then=True, delay=0.6)
+    world.discord.fail(
+        lambda m, p: m == "GET" and p.endswith("/messages"),
+        status=403,
+        body={"message": "Missing Access", "code": 50001},
+    )
+    (report,) = world.run([DISCORD_T])
+    assert report.ok, report
+    posts = [r for r in world.discord.posts() if r.path.endswith("/messages")]
+    assert len(posts) == 2 and posts[0].body["nonce"] == posts[1].body["nonce"]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1

@@ -45,6 +45,8 @@ class Recorded:
     body: Any
     headers: dict[str, str]
     at: float
+    answered: float = 0.0
+    """When the response was sent (0 until then): "received" and "answered" order concurrent requests."""
 
 
 class FakeServer:
@@ -113,10 +115,15 @@ class FakeServer:
             body = dict(await request.post())
         else:
             body = raw.decode("utf-8", "replace")
+        recorded = Recorded(request.method, request.path, dict(request.query), body, dict(request.headers), time.time())
         with self.lock:
-            self.requests.append(
-                Recorded(request.method, request.path, dict(request.query), body, dict(request.headers), time.time())
-            )
+            self.requests.append(recorded)
+        try:
+            return await self._answer(request, handler, body)
+        finally:
+            recorded.answered = time.time()
+
+    async def _answer(self, request: web.Request, handler: Callable[..., Any], body: Any) -> web.StreamResponse:
         request[BODY] = body
         if self.latency:
             await asyncio.sleep(self.latency)

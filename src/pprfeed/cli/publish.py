@@ -297,10 +297,10 @@ def run_status(args: argparse.Namespace) -> int:
             for part in issue.parts:
                 if part.state != "sent":
                     attention += 1
-                    print(
-                        f"      part {part.part}: {part.state} after {part.attempts} attempt(s): "
-                        f"{part.last_error or ''}"
-                    )
+                    why = part.last_error or ""
+                    if part.state == "claimed":
+                        why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
+                    print(f"      part {part.part}: {part.state} after {part.attempts} attempt(s): {why}")
     if attention:
         print(f"\n{attention} part(s) are not posted or uncertain; see above for what to do.")
     return 0

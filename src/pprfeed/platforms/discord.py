@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 HISTORY_PAGES = 10
 PAGE = 100
+NONCE_WINDOW = 60.0
+"""Seconds after a claim during which a resend under the same nonce is deduplicated by Discord
+("the past few minutes" in Discord's documentation; one minute to be safe)."""
 CLOCK_SLACK = 600.0
 """Seconds looked back before a claim when searching a channel, for clock differences with Discord."""
 
@@ -143,6 +147,11 @@ class DiscordPoster:
             try:
                 messages = await self._guard(target, http.logs_from(target.address, PAGE, after=after))
             except PermanentError as exc:
+                if time.time() - since < NONCE_WINDOW:
+                    # cannot look, but Discord itself dedupes: the same nonce with enforce_nonce returns the
+                    # message already created instead of posting another
+                    log.info("%s: cannot read history (%s); resending under the same nonce", target.key, exc)
+                    return None
                 raise CannotTell(f"cannot read the channel's messages to check ({exc})") from None
             for message in messages:
                 mine = str(message.get("author", {}).get("id")) == self._me
