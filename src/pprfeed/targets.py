@@ -155,14 +155,13 @@ def load_publish_settings(
             if not pattern.fullmatch(channel_id):
                 report.error(
                     file,
-                    where,
+                    key_line(_block(text, where), "id") if where else None,
                     f'[[{platform}.channels]] id "{channel_id}" is not a channel id',
                     _channel_id_fix(platform),
                 )
                 continue
-            targets.append(
-                Target(platform, "channel", channel_id, *_filters(values, platform, topics, text, where, file, report))
-            )
+            filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
+            targets.append(Target(platform, "channel", channel_id, *filters))
         webhooks = _entries(table, "webhooks", platform, text, file, report)
         for index, entry in enumerate(webhooks):
             where = _entry_line(text, f"{platform}.webhooks", index)
@@ -176,10 +175,10 @@ def load_publish_settings(
                     f'write url_env = "{platform.upper()}_WEBHOOK_TEAM" and export that variable with the webhook URL',
                 )
                 continue
-            targets.append(
-                Target(platform, "webhook", name, *_filters(values, platform, topics, text, where, file, report))
-            )
-            _read_secret(name, environ, secrets, report, file, where, need_secrets, platform, webhook=True)
+            filters = _filters(values, f"{platform}.webhooks", topics, text, where, file, report)
+            targets.append(Target(platform, "webhook", name, *filters))
+            line = key_line(_block(text, where), "url_env") if where else None
+            _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
         if channels and any(t.platform == platform and t.kind == "channel" for t in targets):
             _read_secret(
                 token_env,
@@ -187,7 +186,7 @@ def load_publish_settings(
                 secrets,
                 report,
                 file,
-                key_line(text, "token_env") if "token_env" in table else None,
+                _token_line(text, platform),
                 need_secrets,
                 platform,
                 webhook=False,
@@ -232,7 +231,7 @@ def _entries(table: dict[str, Any], name: str, platform: str, text: str, file: P
 
 
 def _entry_line(text: str, header: str, index: int) -> int | None:
-    matches = list(re.finditer(rf"^\s*\[\[\s*{re.escape(header)}\s*\]\]", text, re.M))
+    matches = list(re.finditer(rf"^[ \t]*\[\[[ \t]*{re.escape(header)}[ \t]*\]\]", text, re.M))
     if index < len(matches):
         return text[: matches[index].start()].count("\n") + 1
     return None
@@ -247,6 +246,17 @@ def _block(text: str, line: int | None) -> str:
     return "\n" * (line - 1) + "\n".join(lines[line - 1 : end])
 
 
+def _token_line(text: str, platform: str) -> int | None:
+    """Where [platform] token_env is written, else the [platform] header, else None (no file, or no section)."""
+    match = re.search(rf"^[ \t]*\[[ \t]*{platform}[ \t]*\]", text, re.M)
+    if match is None:
+        return None
+    line = text[: match.start()].count("\n") + 1
+    block = _block(text, line)
+    found = re.search(r"^[ \t]*token_env[ \t]*=", block, re.M)
+    return block[: found.start()].count("\n") + 1 if found else line
+
+
 def _channel_id_fix(platform: str) -> str:
     if platform == "slack":
         return 'write the channel id, e.g. id = "C0123456789" (in Slack: channel details → bottom of the About tab)'
@@ -257,7 +267,7 @@ def _channel_id_fix(platform: str) -> str:
 
 def _filters(
     values: dict[str, Any],
-    platform: str,
+    section: str,
     topics: tuple[Topic, ...],
     text: str,
     where: int | None,
@@ -289,7 +299,7 @@ def _filters(
             report.error(
                 file,
                 key_line(_block(text, where), "topics"),
-                f'[[{platform}]] topic filter "{spelling}" names no known topic',
+                f'[[{section}]] topic filter "{spelling}" names no known topic',
                 hint,
             )
             continue
