@@ -211,3 +211,13 @@ def test_topic_filter_renders_only_matching_articles(archive: Archive) -> None:
     only = [a for a in issue.articles if wanted in a.topics]
     delivery = render_delivery(Target("slack", "channel", "C0123456", topics=(wanted,)), issue, archive, SITE)
     assert delivery is not None and delivery.articles == tuple(only)
+
+
+def test_many_short_articles_split_by_count_limits() -> None:
+    articles = [article(n, "Short summary.") for n in range(25)]
+    slack_messages = slack(issue_of(*articles))
+    assert len(slack_messages) >= 3  # 25 articles × 5 blocks cannot fit 50 blocks
+    assert all(len(m["blocks"]) <= 50 and slack_render.limit_problems(m) == [] for m in slack_messages)
+    discord_messages = discord(issue_of(*articles))
+    assert [len(m["embeds"]) for m in discord_messages] == [10, 10, 5]
+    assert all(discord_render.limit_problems(m) == [] for m in discord_messages)
