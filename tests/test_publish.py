@@ -154,6 +154,8 @@ def test_rate_limits_are_waited_out(world: World) -> None:
     reports = world.run([SLACK_T, DISCORD_T, DISCORD_HOOK])
     assert all(r.ok for r in reports), reports
     assert len(world.slack.posts()) == 3  # two refused, one accepted
+    assert len([r for r in world.discord.posts() if "/channels/" in r.path]) == 2  # one 429, one accepted
+    assert len([r for r in world.discord.posts() if "/webhooks/" in r.path]) == 2
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
     assert len(world.discord.messages[DISCORD_OTHER]) == 1
@@ -256,6 +258,7 @@ def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(world: 
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1  # found by its metadata in conversations.history
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1  # found among the channel's recent messages
     assert any(r.path == "/api/conversations.history" for r in world.slack.requests)
+    assert any(r.method == "GET" and r.path.endswith("/messages") for r in world.discord.requests)
 
 
 def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
