@@ -13,6 +13,8 @@ $(BIN)/pprfeed: pyproject.toml
 
 run: $(BIN)/pprfeed
 	$(BIN)/pprfeed check
+	@echo "== publishing preview: what the next Slack/Discord posts would be (no network, no ledger)"
+	$(BIN)/pprfeed publish --dry-run
 
 test: $(BIN)/pprfeed
 	$(BIN)/ruff check src tests bench

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import archive
+from . import publish as publish_cli  # publishing to Slack and Discord
 from .common import UsageError
 
 REGISTRARS = [archive.register]
+REGISTRARS += [publish_cli.register]  # publishing to Slack and Discord
 
 
 def build_parser() -> argparse.ArgumentParser:

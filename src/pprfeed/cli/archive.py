@@ -12,7 +12,8 @@ from ..content import load_archive
 from ..importer import ImportError_, parse_blog_text, write_imported
 from ..model import Archive, Article
 from ..query import MatchKind, QueryEngine, QueryResult
-from .common import UsageError, add_content_option, load_or_report, print_diagnostics
+from .common import UsageError, add_config_option, add_content_option, load_or_report, print_diagnostics
+from .publish import check_config
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,6 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Check every content file; print every problem as path:line: what — fix.",
     )
     add_content_option(check)
+    add_config_option(check)  # publishing: `check --config` also reports the [state]/[slack]/[discord] problems
     check.set_defaults(handler=run_check)
 
     topic = commands.add_parser(
@@ -53,6 +55,8 @@ def run_check(args: argparse.Namespace) -> int:
     if archive is None:
         return 1
     print(summarise(archive, args.content))
+    if args.config is not None:  # publishing: the same configuration problems `pprfeed publish` stops on
+        return check_config(args.config, archive)
     return 0
 
 

@@ -14,6 +14,9 @@ _DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\-\[\]()<:])")
 _DISCORD_MENTION = re.compile(r"@(everyone|here)", re.I)
 _SLACK_ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _DISCORD_ESCAPE = re.compile(r"\\.")
+# Whole links, which a cut must never split: Slack `<url|label>` and Discord `[label](url)`.
+_SLACK_LINK = re.compile(r"<[^<>\n]*>")
+_DISCORD_LINK = re.compile(r"(?<!\\)\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)")
 
 
 def slack_escape(text: str) -> str:
@@ -50,7 +53,11 @@ def shorten(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
 
 
 def _outside_escape(text: str, cut: int) -> int:
-    """Move `cut` back so it does not split `&amp;`-style entities or a `\\x` backslash pair."""
+    """Move `cut` back so it does not split `&amp;`-style entities, a `\\x` backslash pair or a link."""
+    for link in (_SLACK_LINK, _DISCORD_LINK):
+        for match in link.finditer(text, 0, min(len(text), cut + 4096)):
+            if match.start() < cut < match.end():
+                cut = match.start()
     for pattern in (_SLACK_ENTITY, _DISCORD_ESCAPE):
         for match in pattern.finditer(text, max(0, cut - 6), min(len(text), cut + 6)):
             if match.start() < cut < match.end():

@@ -1,0 +1,306 @@
+"""`pprfeed publish` and `pprfeed status`: posting new issues to Slack and Discord, and what was posted where."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from ..ledger import Ledger
+from ..model import Archive
+from ..platforms import open_posters
+from ..publish import (
+    Delivery,
+    TargetReport,
+    Tuning,
+    deliver,
+    delivery_status,
+    limit_problems,
+    plan_deliveries,
+    plan_resend,
+    plan_updates,
+)
+from ..settings import Settings, load_settings
+from ..targets import PublishSettings, RedactingFilter, Target, check_publish_config, load_publish_settings
+from .common import UsageError, add_config_option, add_content_option, load_or_report, print_diagnostics
+
+SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    publish = commands.add_parser(
+        "publish",
+        help="post new issues to the configured Slack and Discord channels (exactly once)",
+        description="Post every due issue to every configured target: published, matching the target's topic "
+        "filter, not yet in the delivery ledger. Safe to run from cron; exits non-zero if any target failed.",
+    )
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print exactly what would be sent to each target (payloads, limits checked); no network, no ledger",
+    )
+    publish.add_argument(
+        "--update", action="store_true", help="also edit already-posted messages whose issue text changed since"
+    )
+    publish.add_argument(
+        "--resend", metavar="YYYY-MM", help="post this issue again to --target, whatever the ledger says"
+    )
+    publish.add_argument(
+        "--mark-sent",
+        metavar="YYYY-MM",
+        help="record this issue's uncertain parts for --target as posted (after checking the channel yourself)",
+    )
+    publish.add_argument(
+        "--target", metavar="KEY", help="a target key as `pprfeed status` shows it, e.g. slack:C0123456789"
+    )
+    add_config_option(publish)
+    add_content_option(publish)
+    publish.set_defaults(handler=run_publish)
+
+    status = commands.add_parser(
+        "status",
+        help="show what was posted to each target, when, and what failed or is uncertain",
+        description="Read the delivery ledger and show, per target, each issue's parts and their state.",
+    )
+    add_config_option(status)
+    add_content_option(status)
+    status.set_defaults(handler=run_status)
+
+
+def _load(args: argparse.Namespace, need_secrets: bool) -> tuple[Settings, PublishSettings, Archive] | None:
+    settings, diagnostics = load_settings(args.config)
+    print_diagnostics(diagnostics)
+    if settings is None:
+        return None
+    archive = load_or_report(args.content)
+    if archive is None:
+        return None
+    publishing, diagnostics = load_publish_settings(settings, archive, os.environ, need_secrets=need_secrets)
+    print_diagnostics(diagnostics)
+    if publishing is None:
+        print("pprfeed publish: the configuration has problems (above); nothing was sent.", file=sys.stderr)
+        return None
+    return settings, publishing, archive
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    for option in ("resend", "mark_sent"):
+        value = getattr(args, option)
+        if value is not None and not _MONTH.fullmatch(value):
+            raise UsageError(f"--{option.replace('_', '-')} wants an issue month such as 2018-11, not {value!r}")
+        if value is not None and not args.target:
+            raise UsageError(f"--{option.replace('_', '-')} needs --target KEY (see `pprfeed status` for the keys)")
+    if args.resend and args.mark_sent:
+        raise UsageError("use either --resend or --mark-sent, not both")
+    loaded = _load(args, need_secrets=not args.dry_run)
+    if loaded is None:
+        return 1
+    settings, publishing, archive = loaded
+    today = date.today()
+    if args.dry_run:
+        return _dry_run(args, settings, publishing, archive, today)
+    target = None
+    if args.target:
+        target = publishing.target(args.target)
+        if target is None:
+            keys = ", ".join(t.key for t in publishing.targets) or "none configured"
+            raise UsageError(f"no target {args.target} in the configuration (targets: {keys})")
+    if not publishing.targets:
+        print("No Slack or Discord targets are configured; nothing to publish. See pprfeed.example.toml.")
+        return 0
+    with _single_run(publishing.state_path), Ledger(publishing.state_path) as ledger:
+        if args.mark_sent and target is not None:
+            count = ledger.confirm_uncertain(args.mark_sent, target.key)
+            print(f"{target.key}: {count} part(s) of {args.mark_sent} recorded as posted.")
+            return 0
+        updates: list[Delivery] = []
+        if args.resend and target is not None:
+            try:
+                deliveries = [plan_resend(archive, target, args.resend, ledger, settings.site, today)]
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            deliveries = plan_deliveries(archive, publishing.targets, ledger, settings.site, today)
+            if args.update:
+                updates = plan_updates(archive, publishing.targets, ledger, settings.site, today)
+        if not deliveries and not updates:
+            print("Nothing to publish: every target has every issue due to it.")
+            return 0
+        reports = _run_deliveries(publishing, ledger, deliveries, updates)
+    return _print_reports(reports)
+
+
+def _run_deliveries(
+    publishing: PublishSettings, ledger: Ledger, deliveries: list[Delivery], updates: list[Delivery]
+) -> list[TargetReport]:
+    tuning = Tuning()
+    redact = RedactingFilter(publishing.secrets)
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(redact)
+
+    async def run() -> list[TargetReport]:
+        posters = open_posters(publishing, tuning.timeout)
+        try:
+            return await deliver(deliveries, ledger, posters, tuning, updates=updates)
+        finally:
+            for poster in posters.values():
+                await poster.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redact)
+
+
+def _print_reports(reports: list[TargetReport]) -> int:
+    failed = 0
+    for report in sorted(reports, key=lambda r: r.target.key):
+        done = []
+        if report.sent:
+            done.append(f"posted {_parts(report.sent)}")
+        if report.recovered:
+            done.append(f"found already posted {_parts(report.recovered)}")
+        if report.edited:
+            done.append(f"edited {_parts(report.edited)}")
+        line = f"{report.target.key}: " + ("; ".join(done) if done else "nothing posted")
+        print(line)
+        if report.error:
+            print(f"  FAILED: {report.error}", file=sys.stderr)
+        for message in report.uncertain:
+            print(f"  UNCERTAIN: {message}", file=sys.stderr)
+        failed += not report.ok
+    if failed:
+        print(
+            f"{failed} target(s) need attention (above); the others were delivered. "
+            "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def _parts(parts: list[tuple[str, int]]) -> str:
+    by_issue: dict[str, list[int]] = {}
+    for month, number in parts:
+        by_issue.setdefault(month, []).append(number)
+    return ", ".join(
+        f"{month} ({len(numbers)} message{'s' if len(numbers) != 1 else ''})" for month, numbers in by_issue.items()
+    )
+
+
+def _dry_run(
+    args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
+) -> int:
+    targets = publishing.targets
+    if not targets:
+        targets = SAMPLE_TARGETS
+        print(
+            "No targets are configured; previewing what a new Slack channel and a new Discord channel would get "
+            "(see pprfeed.example.toml to configure real ones).\n"
+        )
+    with Ledger(publishing.state_path, read_only=True) as ledger:
+        deliveries = plan_deliveries(archive, targets, ledger, settings.site, today, record_new_targets=False)
+        updates = plan_updates(archive, targets, ledger, settings.site, today) if args.update else []
+    problems = 0
+    for label, plan in (("edit", updates), ("post", deliveries)):
+        for delivery in plan:
+            total = len(delivery.payloads)
+            for number, payload in enumerate(delivery.payloads, start=1):
+                issues = limit_problems(delivery.target, payload)
+                problems += len(issues)
+                verdict = "limits OK" if not issues else "OVER LIMITS: " + "; ".join(issues)
+                print(
+                    f"=== would {label} to {delivery.target.key}: {delivery.issue.title} ({delivery.issue.month}), "
+                    f"message {number} of {total}, {len(delivery.articles)} article(s) — {verdict}"
+                )
+                print(json.dumps(payload, ensure_ascii=False, indent=2))
+    if not deliveries and not updates:
+        print("Nothing to publish: every target has every issue due to it.")
+    else:
+        print(
+            f"\n(dry run: {len(deliveries)} issue(s) for {len({d.target.key for d in deliveries})} target(s); "
+            "nothing sent)"
+        )
+    return 1 if problems else 0
+
+
+@contextmanager
+def _single_run(state_path: Path) -> Iterator[None]:
+    """One publish at a time per ledger: cron may start a run while the last one is still waiting out a limit."""
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another `pprfeed publish` is running with the ledger {state_path}; this run does nothing"
+            ) from None
+        yield
+
+
+def check_config(path: str, archive: Archive) -> int:
+    """`pprfeed check --config FILE`: report every publishing problem `pprfeed publish` would stop on."""
+    settings, diagnostics = load_settings(path)
+    print_diagnostics(diagnostics)
+    if settings is None:
+        return 1
+    problems = check_publish_config(settings, archive, os.environ)
+    print_diagnostics(problems)
+    if any(d.severity == "error" for d in problems):
+        return 1
+    publishing, _ = load_publish_settings(settings, archive, os.environ)
+    count = len(publishing.targets) if publishing else 0
+    print(
+        f"{path}: OK — {count} publishing target(s)"
+        + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
+    )
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    loaded = _load(args, need_secrets=False)
+    if loaded is None:
+        return 1
+    _, publishing, _ = loaded
+    with Ledger(publishing.state_path, read_only=True) as ledger:
+        statuses = delivery_status(ledger, publishing.targets)
+    if not statuses:
+        print("No targets configured and nothing in the ledger. See pprfeed.example.toml.")
+        return 0
+    attention = 0
+    for status in statuses:
+        heading = status.key + ("" if status.configured else "  (no longer configured)")
+        if status.added_at:
+            heading += f"  — first seen {status.added_at[:16].replace('T', ' ')} UTC"
+        if status.skipped:
+            heading += f"; {status.skipped} older issue(s) skipped (backfill)"
+        print(heading)
+        if not status.issues:
+            print("  nothing posted yet")
+        for issue in status.issues:
+            sent_times = [p.sent_at for p in issue.parts if p.sent_at]
+            when = max(sent_times)[:19].replace("T", " ") if sent_times else ""
+            ids = ", ".join(p.remote_id or "-" for p in issue.parts)
+            print(f"  {issue.issue}  {issue.state.upper():<11} {len(issue.parts)} part(s)  {when}  ids: {ids}")
+            for part in issue.parts:
+                if part.state != "sent":
+                    attention += 1
+                    why = part.last_error or ""
+                    if part.state == "claimed":
+                        why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
+                    print(f"      part {part.part}: {part.state} after {part.attempts} attempt(s): {why}")
+    if attention:
+        print(f"\n{attention} part(s) are not posted or uncertain; see above for what to do.")
+    return 0

@@ -1,0 +1,26 @@
+"""The only modules that import slack_sdk or discord: thin adapters from rendered payloads to HTTP requests.
+
+Each adapter turns the SDK's outcomes into the project's own (`base.py`):
+a remote message id, or PermanentError / RateLimited / TransientError /
+CannotTell, with every secret redacted from the message.
+"""
+
+from __future__ import annotations
+
+from ..targets import PublishSettings
+from .base import Poster
+
+
+def open_posters(settings: PublishSettings, timeout: float) -> dict[str, Poster]:
+    """One adapter per platform the targets use (imported only then: a Slack-only setup never loads discord)."""
+    posters: dict[str, Poster] = {}
+    platforms = {target.platform for target in settings.targets}
+    if "slack" in platforms:
+        from .slack import SlackPoster
+
+        posters["slack"] = SlackPoster(settings.slack, settings.secrets, timeout)
+    if "discord" in platforms:
+        from .discord import DiscordPoster
+
+        posters["discord"] = DiscordPoster(settings.discord, settings.secrets, timeout)
+    return posters

@@ -1,0 +1,214 @@
+"""Discord through discord.py: its HTTP client for bot channels (no gateway needed to post), discord.Webhook
+for webhooks. Every request carries allowed_mentions none; bot posts carry a nonce with enforce_nonce, so a
+repeated request within Discord's nonce window returns the first message instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import HTTPClient, MultipartParameters, Route
+
+from ..targets import PlatformSettings, Secrets, Target
+from .base import CannotTell, DeliveryError, PartRef, PermanentError, RateLimited, TransientError
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGES = 10
+PAGE = 100
+NONCE_WINDOW = 60.0
+"""Seconds after a claim during which a resend under the same nonce is deduplicated by Discord
+("the past few minutes" in Discord's documentation; one minute to be safe)."""
+CLOCK_SLACK = 600.0
+"""Seconds looked back before a claim when searching a channel, for clock differences with Discord."""
+
+_FIXES = {
+    10003: "unknown channel: check the id in [[discord.channels]] (Developer Mode → right-click the channel → Copy ID)",
+    10008: "the message is gone (deleted in Discord); use --resend to post the issue again",
+    10015: "unknown webhook: it was deleted; create a new webhook and put its URL in {env}",
+    50001: "missing access: add the bot to the server and let it View Channel in {channel}",
+    50013: "missing permissions: give the bot Send Messages, Embed Links and Read Message History in {channel}",
+}
+
+
+def _no_mentions() -> discord.AllowedMentions:
+    return discord.AllowedMentions.none()
+
+
+class DiscordPoster:
+    def __init__(self, settings: PlatformSettings, secrets: Secrets, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.timeout = timeout
+        # discord.py builds every URL from this class attribute; one process speaks to one Discord API
+        Route.BASE = settings.api_base_url.rstrip("/")
+        self._http: HTTPClient | None = None
+        self._me: str | None = None
+        self._login_error: DeliveryError | None = None
+        self._login_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _bot(self, target: Target) -> HTTPClient:
+        async with self._login_lock:
+            if self._login_error is not None:
+                raise self._login_error
+            if self._http is None:
+                http = HTTPClient(asyncio.get_running_loop())
+                try:
+                    me = await http.static_login(self.secrets.get(self.settings.token_env))
+                except discord.LoginFailure:
+                    await http.close()
+                    self._login_error = PermanentError(
+                        f"{target.key}: Discord rejected the bot token (HTTP 401) — the token in "
+                        f"{self.settings.token_env} is wrong or was reset: copy the bot token from the Developer "
+                        "Portal and export it",
+                        "401",
+                    )
+                    raise self._login_error from None
+                except BaseException:
+                    await http.close()
+                    raise
+                self._http, self._me = http, str(me["id"])
+            return self._http
+
+    def _webhook(self, target: Target) -> discord.Webhook:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        try:
+            return discord.Webhook.from_url(self.secrets.get(target.address), session=self._session)
+        except ValueError:
+            raise PermanentError(
+                f"{target.key}: {target.address} does not hold a Discord webhook URL — "
+                "set it to https://discord.com/api/webhooks/<id>/<token>",
+                "bad_webhook_url",
+            ) from None
+
+    async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
+        if target.kind == "webhook":
+            webhook = self._webhook(target)
+            message = await self._guard(
+                target,
+                webhook.send(
+                    content=payload.get("content") or discord.utils.MISSING,
+                    embeds=[discord.Embed.from_dict(embed) for embed in payload.get("embeds", [])],
+                    allowed_mentions=_no_mentions(),
+                    wait=True,
+                ),
+            )
+            return str(message.id)
+        http = await self._bot(target)
+        body = dict(payload, nonce=ref.nonce, enforce_nonce=True, allowed_mentions={"parse": []})
+        data = await self._guard(
+            target, http.send_message(target.address, params=MultipartParameters(body, None, None))
+        )
+        return str(data["id"])
+
+    async def edit(self, target: Target, remote_id: str, payload: dict[str, Any], ref: PartRef) -> None:
+        if target.kind == "webhook":
+            webhook = self._webhook(target)
+            await self._guard(
+                target,
+                webhook.edit_message(
+                    int(remote_id),
+                    content=payload.get("content"),
+                    embeds=[discord.Embed.from_dict(embed) for embed in payload.get("embeds", [])],
+                    allowed_mentions=_no_mentions(),
+                ),
+            )
+            return
+        http = await self._bot(target)
+        body = {
+            "content": payload.get("content"),
+            "embeds": payload.get("embeds", []),
+            "allowed_mentions": {"parse": []},
+        }
+        await self._guard(
+            target, http.edit_message(target.address, remote_id, params=MultipartParameters(body, None, None))
+        )
+
+    async def find(self, target: Target, ref: PartRef, since: float) -> str | None:
+        if target.kind == "webhook":
+            raise CannotTell(f"{target.key}: a webhook cannot read its channel, so pprfeed cannot check")
+        http = await self._bot(target)
+        after = discord.utils.time_snowflake(datetime.fromtimestamp(since - CLOCK_SLACK, tz=timezone.utc))
+        for _ in range(HISTORY_PAGES):
+            try:
+                messages = await self._guard(target, http.logs_from(target.address, PAGE, after=after))
+            except PermanentError as exc:
+                if time.time() - since < NONCE_WINDOW:
+                    # cannot look, but Discord itself dedupes: the same nonce with enforce_nonce returns the
+                    # message already created instead of posting another
+                    log.info("%s: cannot read history (%s); resending under the same nonce", target.key, exc)
+                    return None
+                raise CannotTell(f"cannot read the channel's messages to check ({exc})") from None
+            for message in messages:
+                mine = str(message.get("author", {}).get("id")) == self._me
+                if mine and _same_part(message, ref):
+                    return str(message["id"])
+            if len(messages) < PAGE:
+                return None  # every message since the claim was seen: it did not arrive
+            after = max(int(message["id"]) for message in messages)
+        raise CannotTell(f"{target.key}: too many messages since the claim to search them all")
+
+    async def _guard(self, target: Target, call: Any) -> Any:
+        """Await a discord.py call, turning its exceptions into the project's outcomes (secrets redacted)."""
+        try:
+            return await call
+        except discord.HTTPException as exc:
+            raise self._http_error(target, exc) from None
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise TransientError(
+                self._safe(f"{target.key}: cannot connect to Discord ({exc})"), maybe_sent=False
+            ) from None
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientError(
+                self._safe(f"{target.key}: no answer from Discord ({type(exc).__name__})"), maybe_sent=True
+            ) from None
+
+    def _http_error(self, target: Target, exc: discord.HTTPException) -> DeliveryError:
+        status, code = exc.status, exc.code
+        text = self._safe(exc.text or "")[:200]
+        if status == 429:
+            retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
+            try:
+                wait = float(retry)
+            except ValueError:
+                wait = 1.0
+            return RateLimited(f"{target.key}: rate limited by Discord", wait)
+        if status >= 500:
+            return TransientError(f"{target.key}: Discord answered HTTP {status}", maybe_sent=False)
+        if status == 401:
+            fix = (
+                f"the token in {self.settings.token_env} is wrong or was reset: copy the bot token from the "
+                "Developer Portal and export it"
+                if target.kind == "channel"
+                else f"the webhook's token is invalid: create a new webhook and put its URL in {target.address}"
+            )
+            return PermanentError(f"{target.key}: Discord refused (HTTP 401) — {fix}", "401")
+        fix = _FIXES.get(code, "see https://discord.com/developers/docs/topics/opcodes-and-status-codes")
+        fix = fix.format(env=target.address, channel=f"channel {target.address}")
+        return PermanentError(
+            f"{target.key}: Discord refused: {text or status} (code {code}, HTTP {status}) — {fix}", str(code)
+        )
+
+    def _safe(self, text: str) -> str:
+        return self.secrets.redact(text)
+
+
+def _same_part(message: dict[str, Any], ref: PartRef) -> bool:
+    """Our message for this part: the same nonce where Discord echoes it, else the same heading line."""
+    if message.get("nonce") is not None:
+        return str(message["nonce"]) == ref.nonce
+    return bool(ref.marker) and (message.get("content") or "").split("\n", 1)[0] == ref.marker

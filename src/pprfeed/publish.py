@@ -1,0 +1,458 @@
+"""Which deliveries are due, and carrying them out exactly once.
+
+`plan_deliveries` decides what each target should get (published, matching its
+topic filter, not yet delivered; a new target only its `backfill` newest
+issues). `deliver` carries the plan out: targets concurrently (bounded), parts
+of one target in order, each part claimed in the ledger before it is sent.
+A claim left behind by a crash is resolved by looking for the message on the
+platform; where that is impossible the part becomes "uncertain" for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .ledger import Ledger, PartRecord, now
+from .model import Archive, Article, Issue
+from .platforms.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
+from .render import discord as discord_render
+from .render import slack as slack_render
+from .settings import SiteSettings
+from .targets import Target
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How hard to try. Tests shrink the waits; the defaults suit cron."""
+
+    concurrency: int = 16
+    """Targets delivered at the same time."""
+    timeout: float = 30.0
+    """Seconds one request may take before it counts as lost in transit."""
+    max_attempts: int = 5
+    """Tries per part for timeouts, 5xx and dropped connections (rate limits are waited out separately)."""
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    max_rate_limit_waits: int = 20
+    max_retry_after: float = 900.0
+    """A Retry-After longer than this fails the target for now; the next run tries again."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One issue for one target, rendered: payloads[k] is part k+1."""
+
+    target: Target
+    issue: Issue
+    articles: tuple[Article, ...]
+    payloads: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class TargetReport:
+    target: Target
+    sent: list[tuple[str, int]] = field(default_factory=list)
+    """(issue, part) posted in this run."""
+    recovered: list[tuple[str, int]] = field(default_factory=list)
+    """(issue, part) found already posted after an interrupted run."""
+    edited: list[tuple[str, int]] = field(default_factory=list)
+    error: str | None = None
+    """Why this target stopped (permanent error, retries exhausted)."""
+    uncertain: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.uncertain
+
+
+class _TargetStopped(Exception):
+    pass
+
+
+# --- rendering and planning -------------------------------------------------------
+
+
+def render_delivery(target: Target, issue: Issue, archive: Archive, site: SiteSettings) -> Delivery | None:
+    """The issue as `target` gets it (only the articles its topic filter wants), or None if none match."""
+    articles = tuple(article for article in issue.articles if target.wants(article.topics))
+    if not articles:
+        return None
+    names = {topic.slug: topic.name for topic in archive.topics}
+    render = slack_render.render_slack_issue if target.platform == "slack" else discord_render.render_discord_issue
+    return Delivery(target, issue, articles, tuple(render(issue, articles, names, site)))
+
+
+def limit_problems(target: Target, payload: dict[str, Any]) -> list[str]:
+    if target.platform == "slack":
+        return slack_render.limit_problems(payload)
+    return discord_render.limit_problems(payload)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def make_nonce(target: str, issue: str, part: int) -> str:
+    """Fixed when a part is first claimed and reused for every retry: Discord allows 25 characters."""
+    seed = f"{target}|{issue}|{part}|{now()}|{random.random()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:25]
+
+
+def marker(target: Target, payload: dict[str, Any]) -> str:
+    """The line that identifies a part's message when searching a Discord channel."""
+    return str(payload.get("content") or "").split("\n", 1)[0] if target.platform == "discord" else ""
+
+
+def plan_deliveries(
+    archive: Archive,
+    targets: Sequence[Target],
+    ledger: Ledger,
+    site: SiteSettings,
+    today: date,
+    *,
+    record_new_targets: bool = True,
+) -> list[Delivery]:
+    """Every due delivery, oldest issue first within each target.
+
+    A target seen for the first time gets only its `backfill` newest matching
+    issues; the older ones are recorded as skipped so they are never sent later.
+    """
+    published = archive.published(today)
+    known = ledger.known_targets()
+    due: list[Delivery] = []
+    for target in targets:
+        rendered = [d for d in (render_delivery(target, issue, archive, site) for issue in published.issues) if d]
+        if target.key not in known:
+            keep = {d.issue.month for d in rendered[: target.backfill]}
+            skipped = {issue.month for issue in published.issues} - keep
+            if record_new_targets:
+                ledger.add_target(target.key, sorted(skipped))
+        else:
+            skipped = ledger.skipped(target.key)
+        delivered = ledger.delivered(target.key)
+        for delivery in reversed(rendered):  # oldest first
+            if delivery.issue.month not in skipped and delivery.issue.month not in delivered:
+                due.append(delivery)
+    return due
+
+
+def plan_resend(
+    archive: Archive, target: Target, month: str, ledger: Ledger, site: SiteSettings, today: date
+) -> Delivery:
+    """One issue for one target, forgetting what the ledger knew of it, so it is posted anew."""
+    issue = next((i for i in archive.published(today).issues if i.month == month), None)
+    if issue is None:
+        raise ValueError(f"no published issue {month}")
+    delivery = render_delivery(target, issue, archive, site)
+    if delivery is None:
+        raise ValueError(f"issue {month} has no article matching {target.key}'s topic filter")
+    ledger.forget(month, target.key)
+    return delivery
+
+
+def plan_updates(
+    archive: Archive, targets: Sequence[Target], ledger: Ledger, site: SiteSettings, today: date
+) -> list[Delivery]:
+    """Issues already (partly) posted whose rendered text changed since: `publish --update` edits them."""
+    issues = {issue.month: issue for issue in archive.published(today).issues}
+    changed = []
+    for target in targets:
+        by_issue: dict[str, list[PartRecord]] = {}
+        for record in ledger.records(target.key):
+            by_issue.setdefault(record.issue, []).append(record)
+        for month, records in sorted(by_issue.items()):
+            issue = issues.get(month)
+            sent = [r for r in records if r.state == "sent"]
+            if issue is None or not sent:
+                continue
+            delivery = render_delivery(target, issue, archive, site)
+            if delivery is None:
+                continue
+            hashes = [payload_hash(p) for p in delivery.payloads]
+            stale = any(r.part > len(hashes) or hashes[r.part - 1] != r.payload_hash for r in sent)
+            if stale or len(hashes) > max(r.parts for r in records):
+                changed.append(delivery)
+    return changed
+
+
+# --- carrying it out ---------------------------------------------------------------
+
+
+async def deliver(
+    deliveries: Sequence[Delivery],
+    ledger: Ledger,
+    posters: Mapping[str, Poster],
+    tuning: Tuning = Tuning(),
+    *,
+    updates: Sequence[Delivery] = (),
+    sleep: Sleep = asyncio.sleep,
+) -> list[TargetReport]:
+    """Carry out `updates` (edits in place) then `deliveries`; one report per target involved."""
+    by_target: dict[str, tuple[Target, list[Delivery], list[Delivery]]] = {}
+    for delivery in updates:
+        by_target.setdefault(delivery.target.key, (delivery.target, [], []))[1].append(delivery)
+    for delivery in deliveries:
+        by_target.setdefault(delivery.target.key, (delivery.target, [], []))[2].append(delivery)
+    gate = asyncio.Semaphore(max(1, tuning.concurrency))
+    runner = _Runner(ledger, posters, tuning, sleep)
+
+    async def one(target: Target, edits: list[Delivery], posts: list[Delivery]) -> TargetReport:
+        async with gate:
+            return await runner.target(target, edits, posts)
+
+    return list(await asyncio.gather(*(one(*entry) for entry in by_target.values())))
+
+
+class _Runner:
+    def __init__(self, ledger: Ledger, posters: Mapping[str, Poster], tuning: Tuning, sleep: Sleep) -> None:
+        self.ledger = ledger
+        self.posters = posters
+        self.tuning = tuning
+        self.sleep = sleep
+
+    async def target(self, target: Target, edits: list[Delivery], posts: list[Delivery]) -> TargetReport:
+        report = TargetReport(target)
+        poster = self.posters[target.platform]
+        try:
+            for delivery in edits:
+                await self._update(poster, delivery, report)
+            for delivery in posts:
+                await self._post_issue(poster, delivery, report)
+        except _TargetStopped:
+            pass
+        return report
+
+    async def _post_issue(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
+        target, month = delivery.target, delivery.issue.month
+        records = self.ledger.parts(month, target.key)
+        total = len(delivery.payloads)
+        for number, payload in enumerate(delivery.payloads, start=1):
+            record = records.get(number)
+            if record is not None and record.state == "sent":
+                continue  # a half-delivered issue resumes where it stopped
+            ref = PartRef(
+                month,
+                number,
+                total,
+                record.nonce if record else make_nonce(target.key, month, number),
+                marker(target, payload),
+            )
+            if record is not None and record.state in ("claimed", "uncertain"):
+                # the last run may have posted this part: look before sending it again
+                found = await self._resolve(poster, target, ref, record, report)
+                if found is not None:
+                    self.ledger.mark_sent(month, target.key, number, found or None, payload_hash(payload))
+                    report.recovered.append((month, number))
+                    continue
+            claim = self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce)
+            await self._send(poster, target, payload, ref, claim.claimed_epoch, report)
+
+    async def _resolve(
+        self, poster: Poster, target: Target, ref: PartRef, record: PartRecord, report: TargetReport
+    ) -> str | None:
+        """The part's remote id ('' if posted but without one) if it arrived, None if it is safe to send."""
+        try:
+            found = await asyncio.wait_for(poster.find(target, ref, record.claimed_epoch), self.tuning.timeout)
+        except CannotTell as exc:
+            self._uncertain(target, ref, f"the last run was interrupted while sending; {exc}", report)
+        except (DeliveryError, asyncio.TimeoutError) as exc:
+            self._uncertain(
+                target, ref, f"could not check whether the last run's post arrived ({exc or 'timeout'})", report
+            )
+        log.info("%s %s part %d: %s", target.key, ref.issue, ref.part, "found posted" if found else "not posted")
+        return found
+
+    def _uncertain(self, target: Target, ref: PartRef, why: str, report: TargetReport) -> None:
+        message = (
+            f"{target.key}: {ref.issue} part {ref.part} of {ref.parts} may or may not have been posted ({why}). "
+            f"Look in the channel, then run `pprfeed publish --mark-sent {ref.issue} --target {target.key}` if it is "
+            f"there, or `pprfeed publish --resend {ref.issue} --target {target.key}` if it is not"
+        )
+        self.ledger.mark(ref.issue, target.key, ref.part, "uncertain", message)
+        report.uncertain.append(message)
+        raise _TargetStopped
+
+    def _fail(self, target: Target, ref: PartRef, message: str, report: TargetReport) -> None:
+        self.ledger.mark(ref.issue, target.key, ref.part, "failed", message)
+        report.error = message
+        raise _TargetStopped
+
+    async def _send(
+        self,
+        poster: Poster,
+        target: Target,
+        payload: dict[str, Any],
+        ref: PartRef,
+        claimed: float,
+        report: TargetReport,
+    ) -> None:
+        attempts = 0
+        waits = 0
+        while True:
+            try:
+                remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
+            except RateLimited as exc:
+                waits += 1
+                if waits > self.tuning.max_rate_limit_waits or exc.retry_after > self.tuning.max_retry_after:
+                    self._fail(
+                        target, ref, f"{exc}; asked to wait {exc.retry_after:g} s — the next run retries", report
+                    )
+                log.warning("%s; waiting %.2f s as asked", exc, exc.retry_after)
+                self.ledger.note_error(ref.issue, target.key, ref.part, str(exc))
+                await self.sleep(exc.retry_after)
+                continue
+            except PermanentError as exc:
+                self._fail(target, ref, str(exc), report)
+            except asyncio.TimeoutError:
+                error: TransientError = TransientError(
+                    f"{target.key}: no answer within {self.tuning.timeout:g} s", maybe_sent=True
+                )
+            except TransientError as exc:
+                error = exc
+            else:
+                self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id, payload_hash(payload))
+                report.sent.append((ref.issue, ref.part))
+                return
+            if error.maybe_sent:
+                # the request may have arrived: look before sending it again
+                record = self.ledger.parts(ref.issue, target.key)[ref.part]
+                found = await self._resolve(poster, target, ref, record, report)
+                if found is not None:
+                    self.ledger.mark_sent(ref.issue, target.key, ref.part, found or None, payload_hash(payload))
+                    report.sent.append((ref.issue, ref.part))
+                    return
+            attempts += 1
+            if attempts >= self.tuning.max_attempts:
+                self._fail(target, ref, f"{error} (gave up after {attempts} tries; the next run retries)", report)
+            self.ledger.note_error(ref.issue, target.key, ref.part, str(error))
+            delay = min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1))
+            log.warning("%s; retrying in %.2f s", error, delay)
+            await self.sleep(delay * (0.5 + random.random() / 2))
+
+    async def _update(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
+        """Edit changed parts in place; parts the new text needs beyond the old ones are posted."""
+        target, month = delivery.target, delivery.issue.month
+        records = self.ledger.parts(month, target.key)
+        total = len(delivery.payloads)
+        for number, payload in enumerate(delivery.payloads, start=1):
+            record = records.get(number)
+            if record is None or record.state != "sent":
+                continue
+            digest = payload_hash(payload)
+            if digest == record.payload_hash:
+                continue
+            if record.remote_id is None:
+                self._fail(
+                    target,
+                    PartRef(month, number, total, record.nonce),
+                    f"{target.key}: {month} part {number} cannot be edited (the platform gave no message id); "
+                    f"use `pprfeed publish --resend {month} --target {target.key}`",
+                    report,
+                )
+                return
+            ref = PartRef(month, number, total, record.nonce, marker(target, payload))
+            await self._edit(poster, target, record.remote_id, payload, ref, report)
+            self.ledger.record_update(month, target.key, number, digest)
+            report.edited.append((month, number))
+        for extra in records:
+            if extra > total and records[extra].state == "sent":
+                log.warning(
+                    "%s: %s part %d is no longer needed after the correction; delete it by hand",
+                    target.key,
+                    month,
+                    extra,
+                )
+        if total > len(records):
+            await self._post_issue(poster, delivery, report)
+
+    async def _edit(
+        self,
+        poster: Poster,
+        target: Target,
+        remote_id: str,
+        payload: dict[str, Any],
+        ref: PartRef,
+        report: TargetReport,
+    ) -> None:
+        attempts = 0
+        while True:
+            try:
+                await asyncio.wait_for(poster.edit(target, remote_id, payload, ref), self.tuning.timeout)
+                return
+            except RateLimited as exc:
+                await self.sleep(min(exc.retry_after, self.tuning.max_retry_after))
+                continue
+            except PermanentError as exc:
+                report.error = str(exc)
+                raise _TargetStopped from None
+            except (TransientError, asyncio.TimeoutError) as exc:
+                # an edit is idempotent: repeating it is always safe
+                attempts += 1
+                if attempts >= self.tuning.max_attempts:
+                    report.error = f"{target.key}: editing {ref.issue} part {ref.part} failed ({exc or 'timeout'})"
+                    raise _TargetStopped from None
+                await self.sleep(min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1)))
+
+
+# --- status ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueStatus:
+    issue: str
+    parts: tuple[PartRecord, ...]
+
+    @property
+    def state(self) -> str:
+        states = {part.state for part in self.parts}
+        expected = max(part.parts for part in self.parts)
+        if states == {"sent"} and len(self.parts) >= expected:
+            return "sent"
+        for state in ("uncertain", "claimed", "failed"):
+            if state in states:
+                return state
+        return "partly sent"
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    key: str
+    configured: bool
+    added_at: str | None
+    skipped: int
+    issues: tuple[IssueStatus, ...]
+
+
+def delivery_status(ledger: Ledger, targets: Sequence[Target]) -> list[TargetStatus]:
+    """Per target (configured or only in the ledger): each issue's parts and what happened to them."""
+    keys = [target.key for target in targets]
+    keys += sorted({record.target for record in ledger.records()} - set(keys))
+    statuses = []
+    for key in keys:
+        by_issue: dict[str, list[PartRecord]] = {}
+        for record in ledger.records(key):
+            by_issue.setdefault(record.issue, []).append(record)
+        statuses.append(
+            TargetStatus(
+                key=key,
+                configured=key in {t.key for t in targets},
+                added_at=ledger.added_at(key),
+                skipped=len(ledger.skipped(key)),
+                issues=tuple(
+                    IssueStatus(month, tuple(parts)) for month, parts in sorted(by_issue.items(), reverse=True)
+                ),
+            )
+        )
+    return statuses

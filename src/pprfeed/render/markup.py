@@ -1,0 +1,152 @@
+"""Article Markdown -> Slack mrkdwn or Discord markdown paragraphs, escaped so nothing in it can ping or format.
+
+Summaries are mostly plain paragraphs; emphasis, links, lists, quotes and
+headings are carried over simply, everything else becomes text. Every piece of
+text goes through the platform's escape, so `<!channel>` or `@everyone` in a
+summary stays inert and `Flückiger` stays `Flückiger`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from .escape import discord_escape, slack_escape, slack_link
+
+_PARSER = MarkdownIt("commonmark")
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    escape: Callable[[str], str]
+    strong: str
+    emphasis: str
+    link: Callable[[str, str], str]
+    bullet: str = "•"
+    quote: str = "> "
+
+
+def discord_url(url: str) -> str:
+    """A URL that cannot end a `[label](url)` link early: spaces and parentheses percent-encoded."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~.-_[]")
+
+
+def discord_link(url: str, label: str) -> str:
+    """A Discord masked link with the label escaped (so it cannot format or ping)."""
+    return f"[{discord_escape(label)}]({discord_url(url)})"
+
+
+SLACK = Dialect(escape=slack_escape, strong="*", emphasis="_", link=lambda url, label: slack_link(url, label))
+DISCORD = Dialect(escape=discord_escape, strong="**", emphasis="*", link=discord_link)
+
+
+def to_paragraphs(markdown: str, dialect: Dialect) -> list[str]:
+    """The Markdown as the platform's markup, one string per paragraph (list items and quotes included)."""
+    paragraphs: list[str] = []
+    prefixes: list[str] = []
+    ordered: list[int | None] = []
+    tokens = _PARSER.parse(markdown)
+    for index, token in enumerate(tokens):
+        if token.type == "bullet_list_open":
+            ordered.append(None)
+        elif token.type == "ordered_list_open":
+            ordered.append(int(token.attrGet("start") or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            ordered.pop()
+        elif token.type == "blockquote_open":
+            prefixes.append(dialect.quote)
+        elif token.type == "blockquote_close":
+            prefixes.pop()
+        elif token.type == "inline":
+            text = _inline(token.children or [], dialect)
+            opener = tokens[index - 1] if index else None
+            if opener is not None and opener.type == "heading_open":
+                text = f"{dialect.strong}{text}{dialect.strong}" if text else text
+            in_item = any(t.type == "list_item_open" for t in tokens[max(0, index - 2) : index])
+            if in_item and ordered:
+                number = ordered[-1]
+                if number is None:
+                    marker = f"{dialect.bullet} "
+                else:
+                    marker = f"{number}. "
+                    ordered[-1] = number + 1
+                text = marker + text
+            if text.strip():
+                paragraphs.append("".join(prefixes) + text.replace("\n", "\n" + "".join(prefixes)))
+        elif token.type in ("fence", "code_block"):
+            code = dialect.escape(token.content.rstrip("\n"))
+            paragraphs.append("".join(prefixes) + code.replace("\n", "\n" + "".join(prefixes)))
+    return _join_list_items(paragraphs, dialect)
+
+
+def _join_list_items(paragraphs: list[str], dialect: Dialect) -> list[str]:
+    """Consecutive list items read as one paragraph, one item a line."""
+    joined: list[str] = []
+    for paragraph in paragraphs:
+        is_item = paragraph.lstrip("> ").startswith(f"{dialect.bullet} ") or _numbered(paragraph.lstrip("> "))
+        previous = joined[-1].split("\n")[-1].lstrip("> ") if joined else ""
+        if is_item and (previous.startswith(f"{dialect.bullet} ") or _numbered(previous)):
+            joined[-1] += "\n" + paragraph
+        else:
+            joined.append(paragraph)
+    return joined
+
+
+def _numbered(line: str) -> bool:
+    head, _, _ = line.partition(". ")
+    return head.isdigit() and len(head) < 4 and ". " in line
+
+
+def _inline(children: list[Token], dialect: Dialect) -> str:
+    out: list[str] = []
+    link_stack: list[tuple[str, int]] = []
+    for child in children:
+        kind = child.type
+        if kind in ("text", "html_inline", "code_inline"):
+            out.append(dialect.escape(child.content))
+        elif kind in ("softbreak",):
+            out.append(" ")
+        elif kind == "hardbreak":
+            out.append("\n")
+        elif kind in ("strong_open", "strong_close"):
+            out.append(dialect.strong)
+        elif kind in ("em_open", "em_close"):
+            out.append(dialect.emphasis)
+        elif kind == "link_open":
+            link_stack.append((str(child.attrGet("href") or ""), len(out)))
+        elif kind == "link_close" and link_stack:
+            href, start = link_stack.pop()
+            label_tokens = out[start:]
+            del out[start:]
+            label = _plain(children, child, start) or href
+            if href.startswith(_SAFE_SCHEMES):
+                out.append(dialect.link(href, label))
+            else:
+                out.extend(label_tokens)
+        elif kind == "image":
+            out.append(dialect.escape(child.content or ""))
+    return "".join(out).strip()
+
+
+def _plain(children: list[Token], closing: Token, _start: int) -> str:
+    """The unformatted text of the link that `closing` ends (labels are escaped by the link function)."""
+    end = children.index(closing)
+    depth = 0
+    parts: list[str] = []
+    for token in reversed(children[:end]):
+        if token.type == "link_close":
+            depth += 1
+        elif token.type == "link_open":
+            if depth == 0:
+                break
+            depth -= 1
+        elif token.type in ("text", "code_inline", "html_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(reversed(parts))

@@ -1,0 +1,394 @@
+"""Publishing against local fake Slack and Discord servers, with the real slack-sdk and discord.py clients:
+exactly once, backfill, rate limits, server errors, permanent errors, slow answers, interrupted runs, edits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from fakes.discord_api import TOKEN as DISCORD_TOKEN
+from fakes.discord_api import FakeDiscord, rate_limited
+from fakes.slack_api import TOKEN as SLACK_TOKEN
+from fakes.slack_api import FakeSlack
+from pprfeed.ledger import Ledger
+from pprfeed.model import Archive, Issue
+from pprfeed.platforms.discord import DiscordPoster
+from pprfeed.platforms.slack import SlackPoster
+from pprfeed.publish import (
+    TargetReport,
+    Tuning,
+    deliver,
+    delivery_status,
+    plan_deliveries,
+    plan_resend,
+    plan_updates,
+)
+from pprfeed.settings import SiteSettings
+from pprfeed.targets import PlatformSettings, Secrets, Target
+
+SITE = SiteSettings(base_url="https://example.org/pprnet/")
+TODAY = date(2026, 11, 27)
+FAST = Tuning(concurrency=8, timeout=2.0, max_attempts=4, backoff_base=0.01, backoff_max=0.05)
+SLACK_CHANNEL, SLACK_OTHER = "C0000AAAA", "C0000BBBB"
+DISCORD_CHANNEL, DISCORD_OTHER = "200000000000000001", "200000000000000002"
+DISCORD_HOOK_ID = "300000000000000001"
+
+
+@dataclass
+class World:
+    slack: FakeSlack
+    discord: FakeDiscord
+    ledger: Ledger
+    secrets: Secrets
+    archive: Archive
+    tuning: Tuning = FAST
+
+    def run(self, targets: list[Target], *, update: bool = False, archive: Archive | None = None) -> list[TargetReport]:
+        archive = archive or self.archive
+        deliveries = plan_deliveries(archive, targets, self.ledger, SITE, TODAY)
+        updates = plan_updates(archive, targets, self.ledger, SITE, TODAY) if update else []
+        return self.execute(deliveries, updates)
+
+    def execute(self, deliveries: list, updates: list = ()) -> list[TargetReport]:  # type: ignore[assignment]
+        async def go() -> list[TargetReport]:
+            posters = {
+                "slack": SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", self.slack.base_url), self.secrets, 1.0),
+                "discord": DiscordPoster(
+                    PlatformSettings("DISCORD_BOT_TOKEN", self.discord.base_url), self.secrets, 1.0
+                ),
+            }
+            try:
+                return await deliver(deliveries, self.ledger, posters, self.tuning, updates=updates)  # type: ignore[arg-type]
+            finally:
+                for poster in posters.values():
+                    await poster.close()
+
+        return sorted(asyncio.run(go()), key=lambda r: r.target.key)
+
+
+@pytest.fixture
+def world(tmp_path: Path, archive: Archive) -> Iterator[World]:
+    slack = FakeSlack([SLACK_CHANNEL, SLACK_OTHER]).start()
+    discord = FakeDiscord([DISCORD_CHANNEL, DISCORD_OTHER]).start()
+    secrets = Secrets(
+        {
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+            "SLACK_HOOK": slack.webhook_url("practice"),
+            "DISCORD_HOOK": discord.webhook_url(DISCORD_HOOK_ID, DISCORD_OTHER),
+        }
+    )
+    ledger = Ledger(tmp_path / "state.sqlite3")
+    yield World(slack, discord, ledger, secrets, archive)
+    ledger.close()
+    slack.stop()
+    discord.stop()
+
+
+SLACK_T = Target("slack", "channel", SLACK_CHANNEL)
+SLACK_T2 = Target("slack", "channel", SLACK_OTHER)
+DISCORD_T = Target("discord", "channel", DISCORD_CHANNEL)
+DISCORD_T2 = Target("discord", "channel", DISCORD_OTHER)
+SLACK_HOOK = Target("slack", "webhook", "SLACK_HOOK")
+DISCORD_HOOK = Target("discord", "webhook", "DISCORD_HOOK")
+
+
+def newer_issue(archive: Archive, month: str = "2019-01", summary_extra: str = "") -> Archive:
+    template = archive.issues[0]
+    articles = tuple(
+        replace(a, id=f"{month}-{a.slug}", month=month, summary_md=a.summary_md + summary_extra)
+        for a in template.articles
+    )
+    issue = Issue(month=month, published=date(2019, 1, 15), articles=articles, intro="A new year of research.")
+    return Archive(topics=archive.topics, issues=(issue, *archive.issues))
+
+
+def test_new_targets_get_only_their_backfill_and_a_rerun_sends_nothing(world: World) -> None:
+    targets = [SLACK_T, replace(DISCORD_T, backfill=2), SLACK_HOOK, DISCORD_HOOK]
+    reports = world.run(targets)
+    assert all(report.ok for report in reports), reports
+    newest = world.archive.issues[0].month
+    assert [m["metadata"]["event_payload"]["issue"] for m in world.slack.messages[SLACK_CHANNEL]] == [newest]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 2  # backfill = 2
+    assert len(world.slack.webhooks["practice"]) == 1
+    assert len(world.discord.messages[DISCORD_OTHER]) == 1
+    requests_before = len(world.slack.requests) + len(world.discord.requests)
+
+    assert world.run(targets) == []  # nothing due: nothing sent, not even a connection
+    assert len(world.slack.requests) + len(world.discord.requests) == requests_before
+
+    # a new issue lands: exactly that issue goes everywhere, once
+    later = newer_issue(world.archive)
+    reports = world.run(targets, archive=later)
+    assert all(r.sent == [("2019-01", 1)] for r in reports), reports
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 2
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 3
+    assert world.run(targets, archive=later) == []
+
+
+def test_every_request_disables_pings_and_unfurls(world: World) -> None:
+    world.run([SLACK_T, DISCORD_T, DISCORD_HOOK, SLACK_HOOK])
+    for request in world.slack.posts():
+        assert request.body["unfurl_links"] is False and request.body["unfurl_media"] is False
+    for request in world.discord.posts():
+        assert request.body["allowed_mentions"] == {"parse": []}
+    bot_posts = [r for r in world.discord.posts() if "/channels/" in r.path]
+    assert bot_posts and all(r.body["enforce_nonce"] is True and len(r.body["nonce"]) <= 25 for r in bot_posts)
+
+
+def test_rate_limits_are_waited_out(world: World) -> None:
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+        times=2,
+    )
+    world.discord.fail(lambda m, p: m == "POST" and "/messages" in p, **rate_limited(0.01))
+    world.discord.fail(lambda m, p: m == "POST" and "/webhooks/" in p, **rate_limited(0.01))
+    reports = world.run([SLACK_T, DISCORD_T, DISCORD_HOOK])
+    assert all(r.ok for r in reports), reports
+    assert len(world.slack.posts()) == 3  # two refused, one accepted
+    assert len([r for r in world.discord.posts() if "/channels/" in r.path]) == 2  # one 429, one accepted
+    assert len([r for r in world.discord.posts() if "/webhooks/" in r.path]) == 2
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert len(world.discord.messages[DISCORD_OTHER]) == 1
+
+
+def test_server_errors_are_retried_with_backoff(world: World) -> None:
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", status=500, body="oops", times=2)
+    world.slack.fail(lambda m, p: p.startswith("/services/"), status=503, body="busy", times=1)
+    world.discord.fail(
+        lambda m, p: m == "POST" and "/messages" in p, status=503, body={"message": "busy", "code": 0}, times=2
+    )
+    # a 500 is retried inside discord.py itself (after 1 s), the 503s above by pprfeed's backoff
+    world.discord.fail(lambda m, p: m == "POST" and "/webhooks/" in p, status=500, body={"message": "oops", "code": 0})
+    reports = world.run([SLACK_T, SLACK_HOOK, DISCORD_T, DISCORD_HOOK])
+    assert all(r.ok for r in reports), reports
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+    assert len(world.slack.webhooks["practice"]) == 1
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert len(world.discord.messages[DISCORD_OTHER]) == 1
+
+
+def test_server_errors_that_never_end_fail_the_target_and_the_next_run_retries(world: World) -> None:
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", status=502, body="bad gateway", times=FAST.max_attempts)
+    (report,) = world.run([SLACK_T])
+    assert report.error and "slack:C0000AAAA" in report.error and "next run retries" in report.error
+    assert world.slack.messages[SLACK_CHANNEL] == []
+    (report,) = world.run([SLACK_T])
+    assert report.ok and len(world.slack.messages[SLACK_CHANNEL]) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        ("channel_not_found", "check the id"),
+        ("not_in_channel", "/invite"),
+        ("is_archived", "unarchive"),
+        ("invalid_auth", "SLACK_BOT_TOKEN"),
+        ("token_revoked", "SLACK_BOT_TOKEN"),
+        ("missing_scope", "chat:write"),
+    ],
+)
+def test_slack_permanent_errors_fail_only_that_target(world: World, code: str, advice: str) -> None:
+    if code in ("invalid_auth", "token_revoked", "missing_scope"):
+        world.slack.fail(
+            lambda m, p: p == "/api/chat.postMessage",
+            status=200,
+            body={"ok": False, "error": code, "needed": "chat:write"},
+        )
+    elif code == "channel_not_found":
+        del world.slack.messages[SLACK_CHANNEL]
+    else:
+        world.slack.channel_errors[SLACK_CHANNEL] = code
+    reports = world.run([SLACK_T, SLACK_T2, DISCORD_T])
+    failed = {r.target.key: r for r in reports if not r.ok}
+    assert list(failed) == ["slack:C0000AAAA"]
+    message = failed["slack:C0000AAAA"].error or ""
+    assert code in message and advice in message and "slack:C0000AAAA" in message
+    assert SLACK_TOKEN not in message
+    assert len(world.slack.messages[SLACK_OTHER]) == 1 and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    (status,) = [s for s in delivery_status(world.ledger, [SLACK_T]) if s.key == SLACK_T.key]
+    assert status.issues[0].state == "failed"
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "advice"),
+    [
+        ("token", "401", "DISCORD_BOT_TOKEN"),
+        ("unknown_channel", "10003", "check the id"),
+        ("unknown_webhook", "10015", "DISCORD_HOOK"),
+        ("missing_access", "50001", "View Channel"),
+        ("missing_permissions", "50013", "Send Messages"),
+    ],
+)
+def test_discord_permanent_errors_fail_only_that_target(world: World, setup: str, code: str, advice: str) -> None:
+    target = DISCORD_T
+    if setup == "token":
+        world.secrets.values["DISCORD_BOT_TOKEN"] = "wrong-token"
+    elif setup == "unknown_channel":
+        del world.discord.messages[DISCORD_CHANNEL]
+    elif setup == "unknown_webhook":
+        world.discord.webhooks.clear()
+        target = DISCORD_HOOK
+    else:
+        world.discord.channel_errors[DISCORD_CHANNEL] = (403, int(code))
+    reports = world.run([target, SLACK_T])
+    failed = [r for r in reports if not r.ok]
+    assert [r.target.key for r in failed] == [target.key]
+    message = failed[0].error or ""
+    assert code in message and advice in message and target.key in message
+    assert "wrong-token" not in message and "w" * 60 not in message
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+
+
+def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(world: World) -> None:
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", accept_then=True, delay=0.6)
+    world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), accept_then=True, delay=0.6)
+    reports = world.run([SLACK_T, DISCORD_T])
+    assert all(r.ok for r in reports), reports
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1  # found by its metadata in conversations.history
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1  # found among the channel's recent messages
+    assert any(r.path == "/api/conversations.history" for r in world.slack.requests)
+    assert any(r.method == "GET" and r.path.endswith("/messages") for r in world.discord.requests)
+
+
+def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p.startswith("/services/"), accept_then=True, delay=0.6)
+    reports = world.run([SLACK_HOOK, SLACK_T])
+    by_key = {r.target.key: r for r in reports}
+    assert by_key["slack:C0000AAAA"].ok
+    uncertain = by_key["slack-webhook:SLACK_HOOK"].uncertain
+    assert uncertain and "--mark-sent" in uncertain[0] and "--resend" in uncertain[0]
+    (status,) = [s for s in delivery_status(world.ledger, [SLACK_HOOK]) if s.key == SLACK_HOOK.key]
+    assert status.issues[0].state == "uncertain"
+    # rerunning never guesses: still uncertain, still one post
+    (report,) = world.run([SLACK_HOOK])
+    assert report.uncertain and len(world.slack.webhooks["practice"]) == 1
+
+
+def test_slow_channels_do_not_hold_up_the_others(world: World) -> None:
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", delay=0.6)  # within the 1 s client timeout
+    reports = world.run([SLACK_T, SLACK_T2, DISCORD_T, DISCORD_T2])
+    assert all(r.ok for r in reports)
+    slow, *rest = world.slack.posts()
+    others = [*rest, *world.discord.posts()]
+    assert len(others) == 3
+    assert all(other.answered < slow.answered for other in others)  # done while the slow one was still waiting
+
+
+def _interrupted_claim(world: World, target: Target) -> None:
+    """What a crash right after the platform accepted leaves behind: a claimed part, the message posted."""
+    (delivery,) = plan_deliveries(world.archive, [target], world.ledger, SITE, TODAY)
+    world.ledger.claim(delivery.issue.month, target.key, 1, len(delivery.payloads), "stale-hash", "n" * 25)
+    world.execute([delivery])  # posts it and records it…
+    world.ledger.db.execute("UPDATE parts SET state = 'claimed', remote_id = NULL, sent_at = NULL")  # …then forgets
+
+
+@pytest.mark.parametrize("target", [SLACK_T, DISCORD_T], ids=["slack", "discord"])
+def test_an_interrupted_run_is_resolved_by_looking_not_by_posting_again(world: World, target: Target) -> None:
+    _interrupted_claim(world, target)
+    messages = world.slack.messages[SLACK_CHANNEL] if target is SLACK_T else world.discord.messages[DISCORD_CHANNEL]
+    assert len(messages) == 1
+    (report,) = world.run([target])
+    assert report.ok and report.recovered == [(world.archive.issues[0].month, 1)] and report.sent == []
+    assert len(messages) == 1
+    (record,) = world.ledger.records(target.key)
+    assert record.state == "sent" and record.remote_id == str(messages[0].get("ts") or messages[0].get("id"))
+
+
+def test_an_interrupted_run_whose_post_never_arrived_is_sent_once(world: World) -> None:
+    (delivery,) = plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY)
+    world.ledger.claim(delivery.issue.month, SLACK_T.key, 1, 1, "hash", "n" * 25)  # crashed before the request left
+    (report,) = world.run([SLACK_T])
+    assert report.ok and report.sent == [(delivery.issue.month, 1)]
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+
+
+def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
+    long_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(
+            replace(world.archive.issues[0].articles[0], id=f"x{n}", summary_md="word " * 700) for n in range(4)
+        ),
+    )
+    archive = Archive(world.archive.topics, (long_issue, *world.archive.issues[1:]))
+    (delivery,) = plan_deliveries(archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    assert len(delivery.payloads) >= 2
+    # the first part goes through, then the channel refuses
+    world.discord.fail(
+        lambda m, p: m == "POST" and p.endswith("/messages") and len(world.discord.messages[DISCORD_CHANNEL]) >= 1,
+        status=403,
+        body={"message": "Missing Permissions", "code": 50013},
+    )
+    (report,) = world.execute([delivery])
+    assert report.error and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    (report,) = world.run([DISCORD_T], archive=archive)
+    assert report.ok and [n for _, n in report.sent] == list(range(2, len(delivery.payloads) + 1))
+    contents = [m["content"] for m in world.discord.messages[DISCORD_CHANNEL]]
+    assert len(contents) == len(set(contents)) == len(delivery.payloads)
+
+
+def test_update_edits_posted_messages_in_place(world: World) -> None:
+    targets = [SLACK_T, DISCORD_T, DISCORD_HOOK]
+    world.run(targets)
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(
+            replace(a, summary_md=a.summary_md + " Corrected: Flückiger.") for a in world.archive.issues[0].articles
+        ),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    assert world.run(targets, archive=corrected) == []  # without --update a correction is not re-posted
+    reports = world.run(targets, archive=corrected, update=True)
+    assert all(r.ok and r.edited and not r.sent for r in reports), reports
+    assert "Corrected: Flückiger." in world.slack.messages[SLACK_CHANNEL][0]["blocks"][2]["text"]["text"]
+    assert any("Corrected" in m["embeds"][0]["description"] for m in world.discord.messages[DISCORD_CHANNEL])
+    assert any("Corrected" in m["embeds"][0]["description"] for m in world.discord.messages[DISCORD_OTHER])
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1 and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert world.run(targets, archive=corrected, update=True) == []  # nothing changed since: nothing to edit
+
+
+def test_resend_posts_one_issue_again_to_one_target(world: World) -> None:
+    world.run([SLACK_T, DISCORD_T])
+    delivery = plan_resend(world.archive, SLACK_T, world.archive.issues[0].month, world.ledger, SITE, TODAY)
+    (report,) = world.execute([delivery])
+    assert report.ok and len(world.slack.messages[SLACK_CHANNEL]) == 2
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    with pytest.raises(ValueError, match="no published issue"):
+        plan_resend(world.archive, SLACK_T, "1999-01", world.ledger, SITE, TODAY)
+
+
+def test_topic_filters_choose_issues(world: World) -> None:
+    topic = world.archive.issues[2].articles[0].topics[0]
+    matching = [i.month for i in world.archive.issues if any(topic in a.topics for a in i.articles)]
+    target = replace(SLACK_T, topics=(topic,), backfill=10)
+    world.run([target])
+    sent = [m["metadata"]["event_payload"]["issue"] for m in world.slack.messages[SLACK_CHANNEL]]
+    assert sent == sorted(matching)  # oldest first, and only the matching ones
+
+
+def test_discord_without_history_access_relies_on_the_nonce(world: World) -> None:
+    """Timed out after Discord accepted, and the bot may not read the channel: the resend carries the same
+    nonce with enforce_nonce, so Discord returns the first message instead of creating a second."""
+    world.tuning = replace(FAST, timeout=0.3)
+    world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), accept_then=True, delay=0.6)
+    world.discord.fail(
+        lambda m, p: m == "GET" and p.endswith("/messages"),
+        status=403,
+        body={"message": "Missing Access", "code": 50001},
+    )
+    (report,) = world.run([DISCORD_T])
+    assert report.ok, report
+    posts = [r for r in world.discord.posts() if r.path.endswith("/messages")]
+    assert len(posts) == 2 and posts[0].body["nonce"] == posts[1].body["nonce"]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
