@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import archive
+from . import bots as bots_cli  # the /topic bots (issue 5)
 from .common import UsageError
 
 REGISTRARS = [archive.register]
+REGISTRARS.append(bots_cli.register)  # the /topic bots (issue 5)
 
 
 def build_parser() -> argparse.ArgumentParser:
