@@ -126,10 +126,10 @@ class FakeDiscordAPI:
         route.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self._register)
 
     async def _me(self, request: web.Request) -> web.Response:
-        return web.json_response(bot_user())
+        return discord_json(bot_user())
 
     async def _application(self, request: web.Request) -> web.Response:
-        return web.json_response(
+        return discord_json(
             {
                 "id": APP_ID,
                 "name": "pprfeed",
@@ -153,7 +153,7 @@ class FakeDiscordAPI:
                 "auth": request.headers.get("Authorization"),
             }
         )
-        return web.json_response(
+        return discord_json(
             {
                 "interaction": {
                     "id": request.match_info["id"],
@@ -177,10 +177,15 @@ class FakeDiscordAPI:
             }
             for index, command in enumerate(commands)
         ]
-        return web.json_response(answer)
+        return discord_json(answer)
 
     async def next_callback(self, timeout: float = 10.0) -> dict[str, Any]:
         return await asyncio.wait_for(self.callbacks.get(), timeout)
+
+
+def discord_json(data: Any) -> web.Response:
+    """Discord answers `Content-Type: application/json` exactly, and discord.py parses JSON only then."""
+    return web.Response(body=json.dumps(data).encode(), content_type="application/json")
 
 
 def bot_user() -> dict[str, Any]:

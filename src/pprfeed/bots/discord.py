@@ -6,7 +6,7 @@
 - The buttons are `discord.ui.DynamicItem`s: their custom_id carries the action,
   page and query (`ppr:n:1:alliance`), so a click is answered by whichever
   process is running, even one started after the message was sent.
-- No intents are needed: slash commands and clicks arrive as interactions.
+- Only the (unprivileged) guilds intent: slash commands and clicks arrive as interactions.
   Nothing the bot sends may ping anyone (`allowed_mentions` none everywhere).
 - `sync_commands` registers the command with Discord (`pprfeed discord sync`);
   `run` does not, since re-registering on every start is rate-limited.
@@ -43,7 +43,7 @@ class TopicBot(discord.Client):
     """A gateway client whose only job is the `/topic` command and its buttons."""
 
     def __init__(self, live: LiveArchive | None, command_name: str = "topic", **options: Any) -> None:
-        super().__init__(intents=discord.Intents.none(), allowed_mentions=NO_PINGS, **options)
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_PINGS, **options)
         self.live = live
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(topic_command(command_name))
