@@ -182,6 +182,11 @@ class QueryEngine:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""
         self._text_index()
 
+    @property
+    def prepared(self) -> bool:
+        """Whether the full-text index is built (text queries then take about a millisecond)."""
+        return self._index is not None
+
     def _text_index(self) -> _TextIndex:
         if self._index is None:
             with self._index_lock:  # two first queries at once build it once

@@ -181,7 +181,14 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         snapshot = bot.live.snapshot
-        return web.json_response({"ok": True, "articles": snapshot.articles, "loaded_at": snapshot.loaded_at})
+        return web.json_response(
+            {
+                "ok": True,
+                "articles": snapshot.articles,
+                "loaded_at": snapshot.loaded_at,
+                "text_index": snapshot.engine.prepared,
+            }
+        )
 
     async def start_watching(app: web.Application) -> None:
         app[WATCHER] = asyncio.create_task(bot.live.watch())
