@@ -51,9 +51,10 @@ class ArchiveUnavailable(Exception):
 def content_fingerprint(root: Path, today: date) -> int:
     """Changes whenever a file under `root` is added, removed, renamed, resized or touched, or the day changes.
 
-    One stat per file, no reading: about 20 ms for 10,000 articles.
+    One stat per file, no reading: about 40 ms for 10,000 articles, in a worker thread.
     """
-    entries: list[tuple[str, int, int]] = []
+    # an order-independent sum of per-file hashes: no list to build and sort
+    total, count = 0, 0
     folders = [str(root)]
     while folders:
         folder = folders.pop()
@@ -67,11 +68,14 @@ def content_fingerprint(root: Path, today: date) -> int:
                         stat = entry.stat()
                     except OSError:  # removed while we looked: the next check sees the new state
                         continue
-                    entries.append((entry.path, stat.st_mtime_ns, stat.st_size))
+                    total = (total + hash((entry.path, stat.st_mtime_ns, stat.st_size))) & _MASK
+                    count += 1
         except OSError:
             continue
-    entries.sort()
-    return hash((today.toordinal(), tuple(entries)))
+    return hash((today.toordinal(), count, total))
+
+
+_MASK = (1 << 64) - 1
 
 
 class LiveArchive:
