@@ -283,6 +283,18 @@ def test_what_the_user_typed_comes_back_inert(content):
     run_with_slack(content, test)
 
 
+def test_slack_entities_in_the_typed_text_are_read_as_the_characters_typed(content):
+    async def test(slack: Slack) -> None:
+        plain = await slack.command("alliance & empathy")
+        encoded = await slack.command("alliance &amp; empathy")  # how Slack sends what was typed
+        assert displayed(plain) == displayed(encoded)
+        assert "You asked: “alliance &amp; empathy”" in displayed(encoded)
+        literal = await slack.command("&amp;lt;b&amp;gt;")  # someone typed the entity itself
+        assert "&amp;lt;b&amp;gt;" in displayed(literal)
+
+    run_with_slack(content, test)
+
+
 def test_a_10000_character_query_is_cut_for_display_and_stays_within_limits(content):
     async def test(slack: Slack) -> None:
         for text in ("alliance " * 1200, "<!channel>" * 1000, "x" * 10_000, "&" * 10_000):

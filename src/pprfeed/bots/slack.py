@@ -69,7 +69,7 @@ class SlackBot:
     def command(self, fields: Mapping[str, str]) -> dict[str, Any]:
         """The response to `/ppr-topic <text>`: visible only to the person who asked."""
         snapshot = self.live.snapshot
-        result = ask(snapshot.engine, fields.get("text", ""))
+        result = ask(snapshot.engine, slack_unescape(fields.get("text", "")))
         return {"response_type": "ephemeral", **slack_message(result, 0, snapshot.context)}
 
     def action(self, payload: Mapping[str, Any]) -> FollowUp | None:
@@ -123,6 +123,14 @@ class SlackBot:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+
+
+def slack_unescape(text: str) -> str:
+    """The text as typed: Slack sends `&`, `<` and `>` as entities; `&amp;` last, so `&amp;lt;` stays `&lt;`.
+
+    Decoded text is only ever searched and echoed re-escaped, so nothing typed can become markup.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 # --- HTTP endpoint -------------------------------------------------------------------------------

@@ -320,6 +320,8 @@ def _slack_entry(article: Article, context: ResultContext) -> str:
 
 
 def _slack_context(text: str) -> dict[str, Any]:
+    # plain_text: Slack applies no formatting and resolves no mentions in it; `text` arrives escaped
+    # anyway (slack_escape), because Slack treats &, < and > as control characters in every text object
     return {"type": "context", "elements": [{"type": "plain_text", "text": text, "emoji": False}]}
 
 
