@@ -26,7 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run the Slack /ppr-topic bot (HTTP endpoint or Socket Mode)",
         description="Answer the Slack slash command (default /ppr-topic, see [bots] slack_command) from the archive.",
     )
-    slack_commands = slack.add_subparsers(dest="slack_command", metavar="MODE", required=True)
+    slack_commands = slack.add_subparsers(
+        dest="slack_command", metavar="MODE", required=True, help="serve (HTTP endpoint) or socket (Socket Mode)"
+    )
     serve = slack_commands.add_parser(
         "serve",
         help="serve POST /slack/commands, POST /slack/interactions and GET /healthz over HTTP",
@@ -50,7 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run the Discord /topic bot, or register its command",
         description="The Discord /topic bot (see [bots] discord_command). Needs DISCORD_BOT_TOKEN in the environment.",
     )
-    discord_commands = discord.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
+    discord_commands = discord.add_subparsers(
+        dest="discord_command", metavar="ACTION", required=True, help="run (answer /topic) or sync (register it)"
+    )
     run = discord_commands.add_parser(
         "run",
         help="connect to the gateway and answer /topic",
