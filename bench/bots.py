@@ -200,9 +200,11 @@ def signed(body: bytes) -> dict[str, str]:
 async def load_run(port: int, queries: list[str], requests: int, concurrency: int) -> None:
     url = f"http://127.0.0.1:{port}/slack/commands"
     rng = random.Random(9)
+    run = time.time_ns()
     bodies = []
     for number in range(requests):
-        form = {"command": "/ppr-topic", "text": rng.choice(queries), "user_id": "U1", "trigger_id": f"bench-{number}"}
+        trigger = f"bench-{run}-{number}"  # unique bodies: the server rejects a repeated signature as a replay
+        form = {"command": "/ppr-topic", "text": rng.choice(queries), "user_id": "U1", "trigger_id": trigger}
         body = urlencode(form).encode()
         bodies.append((body, signed(body)))  # signed up front: the client's HMAC is not the server's latency
     latencies: list[float] = []

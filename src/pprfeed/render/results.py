@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -81,6 +81,8 @@ class ResultContext:
     """Topic slug -> display name."""
     topic_list: Sequence[tuple[Topic, int]]
     """Every topic with its article count, for the help view."""
+    entries: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    """Rendered entries by (platform, article id): an article looks the same on every page that shows it."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,14 @@ def slack_help(context: ResultContext) -> dict[str, Any]:
 
 
 def _slack_entry(article: Article, context: ResultContext) -> str:
+    key = ("slack", article.id)
+    entry = context.entries.get(key)
+    if entry is None:
+        entry = context.entries[key] = _render_slack_entry(article, context)
+    return entry
+
+
+def _render_slack_entry(article: Article, context: ResultContext) -> str:
     title = shorten(slack_escape(article.title), 300).replace("|", "∣")
     lines = [
         f"*<{slack_escape(_safe_url(article_url(article, context.site)))}|{title}>*",
@@ -442,6 +452,14 @@ def discord_help(context: ResultContext) -> DiscordMessage:
 
 
 def _discord_entry(article: Article, context: ResultContext) -> str:
+    key = ("discord", article.id)
+    entry = context.entries.get(key)
+    if entry is None:
+        entry = context.entries[key] = _render_discord_entry(article, context)
+    return entry
+
+
+def _render_discord_entry(article: Article, context: ResultContext) -> str:
     title = shorten(discord_escape(article.title), 250)
     lines = [
         f"**[{title}]({_safe_url(article_url(article, context.site))})**",
