@@ -10,6 +10,7 @@ from the last good archive and the errors are logged.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -78,6 +79,19 @@ def content_fingerprint(root: Path, today: date) -> int:
 _MASK = (1 << 64) - 1
 
 
+def _settle() -> None:
+    """Take the loaded archive out of the cyclic garbage collector's sight.
+
+    It is tens of thousands of long-lived objects with no reference cycles
+    (the previous archive is freed by reference counting when swapped out);
+    without this every full collection re-walks them, a ~20 ms pause that
+    lands on whichever requests are in flight.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class LiveArchive:
     def __init__(
         self,
@@ -113,6 +127,7 @@ class LiveArchive:
         if snapshot is None:
             raise ArchiveUnavailable(diagnostics)
         self._snapshot = snapshot
+        _settle()
         return diagnostics
 
     def refresh(self) -> bool:
@@ -131,6 +146,7 @@ class LiveArchive:
                 )
             return False
         self._snapshot = snapshot  # one reference swap: a request sees the old archive or the new, never a mix
+        _settle()
         self.reloads += 1
         log.info("archive reloaded: %d articles", snapshot.articles)
         return True
@@ -139,6 +155,7 @@ class LiveArchive:
         """Forever: build the index of the first load, then check for changes every `check_every` seconds."""
         if self._snapshot is not None:
             await asyncio.to_thread(self._snapshot.engine.prepare)
+            await asyncio.to_thread(_settle)
         while True:
             await asyncio.sleep(self.check_every)
             try:

@@ -508,9 +508,9 @@ def discord_limit_problems(embed: Mapping[str, Any], buttons: Sequence[DiscordBu
     if len(fields) > DISCORD_FIELDS:
         problems.append("too many fields")
     total = len(title) + len(description) + len(footer)
-    for field in fields:
-        total += len(field["name"]) + len(field["value"])
-        if len(field["name"]) > DISCORD_FIELD_NAME or len(field["value"]) > DISCORD_FIELD_VALUE:
+    for embed_field in fields:
+        total += len(embed_field["name"]) + len(embed_field["value"])
+        if len(embed_field["name"]) > DISCORD_FIELD_NAME or len(embed_field["value"]) > DISCORD_FIELD_VALUE:
             problems.append("field too long")
     if total > DISCORD_EMBED_TOTAL:
         problems.append(f"embed total {total} > {DISCORD_EMBED_TOTAL}")
