@@ -117,6 +117,7 @@ class FakeDiscordAPI:
     def __init__(self) -> None:
         self.callbacks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.registered: list[dict[str, Any]] = []
+        self.refuse_login = False
         self.app = web.Application()
         route = self.app.router
         route.add_get("/api/v10/users/@me", self._me)
@@ -126,6 +127,10 @@ class FakeDiscordAPI:
         route.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self._register)
 
     async def _me(self, request: web.Request) -> web.Response:
+        if self.refuse_login:
+            response = discord_json({"message": "401: Unauthorized", "code": 0})
+            response.set_status(401)
+            return response
         return discord_json(bot_user())
 
     async def _application(self, request: web.Request) -> web.Response:

@@ -106,38 +106,69 @@ def test_every_bot_subcommand_has_help():
                 assert option.help, (name, option.dest)
 
 
+class FakeDiscordInThread:
+    """The fake Discord API on its own event loop, for commands that run asyncio.run() themselves."""
+
+    def __init__(self, api: FakeDiscordAPI) -> None:
+        self.api = api
+        self.ready, self.stop = threading.Event(), threading.Event()
+        self.base = ""
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()))
+
+    async def _serve(self) -> None:
+        async with serve(self.api.app) as url:
+            self.base = url
+            self.ready.set()
+            while not self.stop.is_set():
+                await asyncio.sleep(0.01)
+
+    def __enter__(self) -> FakeDiscordInThread:
+        self.thread.start()
+        assert self.ready.wait(10)
+        self.original = discord.http.Route.BASE
+        discord.http.Route.BASE = self.base + "/api/v10"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        discord.http.Route.BASE = self.original
+        self.stop.set()
+        self.thread.join()
+
+
 def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, capsys):
     token = "MTAx.fake.token-value"
     monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
-    ready, stop = threading.Event(), threading.Event()
     api = FakeDiscordAPI()
-    base: list[str] = []
-
-    def run_fake() -> None:
-        async def main_loop() -> None:
-            async with serve(api.app) as url:
-                base.append(url)
-                ready.set()
-                while not stop.is_set():
-                    await asyncio.sleep(0.01)
-
-        asyncio.run(main_loop())
-
-    thread = threading.Thread(target=run_fake)
-    thread.start()
-    original = discord.http.Route.BASE
-    try:
-        assert ready.wait(10)
-        discord.http.Route.BASE = base[0] + "/api/v10"
+    with FakeDiscordInThread(api):
         assert main(["discord", "sync", "--guild", "42"]) == 0
-    finally:
-        discord.http.Route.BASE = original
-        stop.set()
-        thread.join()
     out, err = capsys.readouterr()
     assert "registered /topic in server 42" in out
     assert token not in out + err
     assert api.registered[0]["auth"] == f"Bot {token}"
+
+
+def test_a_token_discord_refuses_is_a_clear_error(monkeypatch, capsys):
+    token = "MTAx.revoked.token"
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
+    api = FakeDiscordAPI()
+    api.refuse_login = True
+    with FakeDiscordInThread(api):
+        assert main(["discord", "run", "--content", str(CONTENT)]) == 2
+        assert main(["discord", "sync"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("Discord refused DISCORD_BOT_TOKEN") == 2 and "Reset Token" in err
+    assert token not in err and "Traceback" not in err
+
+
+def test_unreachable_discord_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "x")
+    original = discord.http.Route.BASE
+    discord.http.Route.BASE = f"http://127.0.0.1:{free_port()}/api/v10"  # nothing listens there
+    try:
+        assert main(["discord", "sync"]) == 2
+    finally:
+        discord.http.Route.BASE = original
+    assert "could not reach Discord" in capsys.readouterr().err
 
 
 def free_port() -> int:

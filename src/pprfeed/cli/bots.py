@@ -107,7 +107,9 @@ def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, comma
 
 
 def run_slack(args: argparse.Namespace) -> int:
+    import aiohttp
     from aiohttp import web
+    from slack_sdk.errors import SlackApiError
 
     from ..bots.slack import SlackBot, build_slack_app, run_socket_mode
 
@@ -125,10 +127,18 @@ def run_slack(args: argparse.Namespace) -> int:
     token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
     bot = SlackBot(_live(args, settings, bots, bots.slack_command))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
-    return _run_async(run_socket_mode(bot, token))
+    try:
+        return _run_async(run_socket_mode(bot, token))
+    except SlackApiError as exc:
+        raise UsageError(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): {SLACK_APP_TOKEN_HELP}"
+        ) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Slack ({exc}); check the network and try again") from None
 
 
 def run_discord(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from ..bots.discord import TopicBot, run
@@ -142,9 +152,12 @@ def run_discord(args: argparse.Namespace) -> int:
         return _run_async(run(bot, token))
     except discord.LoginFailure:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
 
 
 def run_discord_sync(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from ..bots.discord import sync_commands
@@ -157,6 +170,8 @@ def run_discord_sync(args: argparse.Namespace) -> int:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
     except discord.HTTPException as exc:
         raise UsageError(f"Discord refused the command registration: {exc}") from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
     where = f"server {args.guild}" if args.guild else "every server the bot is in (may take up to an hour)"
     print(f"registered {', '.join('/' + name for name in names) or 'no commands'} in {where}")
     return 0
