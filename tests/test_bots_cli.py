@@ -177,6 +177,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def test_a_busy_port_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["slack", "serve", "--port", str(port), "--content", str(CONTENT)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_slack_serve_runs_as_a_real_process(tmp_path):
     """The installed command, started the way systemd starts it, answers a signed request."""
     port = free_port()

@@ -122,7 +122,12 @@ def run_slack(args: argparse.Namespace) -> int:
             f"on http://{args.host}:{args.port}/slack/commands",
             file=sys.stderr,
         )
-        web.run_app(build_slack_app(bot, secret), host=args.host, port=args.port, print=None, access_log=None)
+        try:
+            web.run_app(build_slack_app(bot, secret), host=args.host, port=args.port, print=None, access_log=None)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
+            ) from None
         return 0
     token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
     bot = SlackBot(_live(args, settings, bots, bots.slack_command))
