@@ -41,7 +41,7 @@ from .live import LiveArchive
 
 log = logging.getLogger(__name__)
 
-SLACK_RESPONSE_URLS = ("https://hooks.slack.com/",)
+SLACK_RESPONSE_URLS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
 """Follow-ups go only to Slack's own hooks, whatever a payload says."""
 SIGNATURE_MAX_AGE = 5 * 60
 MAX_BODY = 256 * 1024
