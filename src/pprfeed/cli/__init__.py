@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import archive
-from . import publish as publish_cli  # publishing to Slack and Discord
+from . import bots as bots_cli
+from . import publish as publish_cli
 from .common import UsageError
 
-REGISTRARS = [archive.register]
-REGISTRARS += [publish_cli.register]  # publishing to Slack and Discord
+REGISTRARS = [archive.register, publish_cli.register, bots_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,182 @@
+"""The archive as the bots see it: loaded once, reloaded when the content folder changes on disk.
+
+Requests read `LiveArchive.snapshot` (one attribute read, never blocked);
+`watch()` checks a cheap fingerprint of the folder every few seconds and, when
+it changed, loads and indexes the new archive in a worker thread before
+swapping it in. Content with errors is not swapped in: the bots keep answering
+from the last good archive and the errors are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..content import load_archive
+from ..diagnostics import Diagnostic
+from ..query import QueryEngine
+from ..render.results import ResultContext
+from ..settings import SiteSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    engine: QueryEngine
+    context: ResultContext
+    fingerprint: int
+    loaded_at: float
+    """time.time() of the load."""
+
+    @property
+    def articles(self) -> int:
+        return len(self.engine.articles)
+
+
+class ArchiveUnavailable(Exception):
+    """The content folder could not be loaded at start-up; `diagnostics` say why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"{sum(d.severity == 'error' for d in diagnostics)} problem(s) in the content folder")
+        self.diagnostics = diagnostics
+
+
+def content_fingerprint(root: Path, today: date) -> int:
+    """Changes whenever a file under `root` is added, removed, renamed, resized or touched, or the day changes.
+
+    One stat per file, no reading: about 40 ms for 10,000 articles, in a worker thread.
+    """
+    # an order-independent sum of per-file hashes: no list to build and sort
+    total, count = 0, 0
+    folders = [str(root)]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as scan:
+                for entry in scan:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                        continue
+                    try:
+                        stat = entry.stat()
+                    except OSError:  # removed while we looked: the next check sees the new state
+                        continue
+                    total = (total + hash((entry.path, stat.st_mtime_ns, stat.st_size))) & _MASK
+                    count += 1
+        except OSError:
+            continue
+    return hash((today.toordinal(), count, total))
+
+
+_MASK = (1 << 64) - 1
+
+
+def _settle() -> None:
+    """Take the loaded archive out of the cyclic garbage collector's sight.
+
+    It is tens of thousands of long-lived objects with no reference cycles
+    (the previous archive is freed by reference counting when swapped out);
+    without this every full collection re-walks them, a ~20 ms pause that
+    lands on whichever requests are in flight.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+class LiveArchive:
+    def __init__(
+        self,
+        content: str | Path,
+        *,
+        site: SiteSettings,
+        command: str,
+        cache_dir: str | Path | None = None,
+        check_every: float = 3.0,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.content = Path(content)
+        self.site = site
+        self.command = command
+        self.cache_dir = cache_dir
+        self.check_every = check_every
+        self.today = today
+        self._snapshot: Snapshot | None = None
+        self.reloads = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("LiveArchive.load() must succeed before the bot answers")
+        return self._snapshot
+
+    def load(self, prepare_index: bool = False) -> list[Diagnostic]:
+        """The first load: raises ArchiveUnavailable (with the diagnostics) when the content has errors.
+
+        The full-text index is left to `watch()` (or the first text query) unless `prepare_index`.
+        """
+        snapshot, diagnostics = self._build(prepare_index)
+        if snapshot is None:
+            raise ArchiveUnavailable(diagnostics)
+        self._snapshot = snapshot
+        _settle()
+        return diagnostics
+
+    def refresh(self) -> bool:
+        """Reload if the folder changed since the snapshot was taken; True when a new archive was swapped in.
+
+        Blocking (loads and indexes): run it off the request path, as `watch()` does.
+        """
+        current = self._snapshot
+        if current is not None and content_fingerprint(self.content, self.today()) == current.fingerprint:
+            return False
+        snapshot, diagnostics = self._build(prepare_index=True)
+        if snapshot is None:
+            for diagnostic in diagnostics:
+                log.warning(
+                    "content changed but cannot be loaded, still answering from the previous archive: %s", diagnostic
+                )
+            return False
+        self._snapshot = snapshot  # one reference swap: a request sees the old archive or the new, never a mix
+        _settle()
+        self.reloads += 1
+        log.info("archive reloaded: %d articles", snapshot.articles)
+        return True
+
+    async def watch(self) -> None:
+        """Forever: build the index of the first load, then check for changes every `check_every` seconds."""
+        if self._snapshot is not None:
+            await asyncio.to_thread(self._snapshot.engine.prepare)
+            await asyncio.to_thread(_settle)
+        while True:
+            await asyncio.sleep(self.check_every)
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # noqa: BLE001 - a failed check must not stop the watching
+                log.exception("checking the content folder for changes failed")
+
+    def _build(self, prepare_index: bool) -> tuple[Snapshot | None, list[Diagnostic]]:
+        today = self.today()
+        # fingerprint first: a change made while loading is then seen by the next check
+        fingerprint = content_fingerprint(self.content, today)
+        archive, diagnostics = load_archive(self.content, cache_dir=self.cache_dir)
+        if archive is None:
+            return None, diagnostics
+        engine = QueryEngine(archive.published(today))
+        if prepare_index:
+            engine.prepare()
+        context = ResultContext(
+            site=self.site,
+            command=self.command,
+            topic_names={topic.slug: topic.name for topic in archive.topics},
+            topic_list=engine.topic_list(),
+        )
+        return Snapshot(engine, context, fingerprint, time.time()), diagnostics

@@ -1,0 +1,190 @@
+"""`pprfeed slack serve|socket` and `pprfeed discord run|sync`: the /topic bots."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from ..bots.live import ArchiveUnavailable, LiveArchive
+from ..bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
+from ..settings import Settings, load_settings
+from .common import UsageError, add_config_option, add_content_option, print_diagnostics
+
+log = logging.getLogger(__name__)
+
+SLACK_SECRET_HELP = "copy it from your Slack app's Basic Information page (Signing Secret)"
+SLACK_APP_TOKEN_HELP = "create an app-level token with the connections:write scope (Basic Information page, xapp-…)"
+DISCORD_TOKEN_HELP = "copy it from the Discord developer portal: your application, Bot, Reset Token"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    slack = commands.add_parser(
+        "slack",
+        help="run the Slack /ppr-topic bot (HTTP endpoint or Socket Mode)",
+        description="Answer the Slack slash command (default /ppr-topic, see [bots] slack_command) from the archive.",
+    )
+    slack_commands = slack.add_subparsers(
+        dest="slack_command", metavar="MODE", required=True, help="serve (HTTP endpoint) or socket (Socket Mode)"
+    )
+    serve = slack_commands.add_parser(
+        "serve",
+        help="serve POST /slack/commands, POST /slack/interactions and GET /healthz over HTTP",
+        description="HTTP endpoint for Slack. Needs SLACK_SIGNING_SECRET in the environment. "
+        "Put it behind HTTPS and give Slack https://<host>/slack/commands and /slack/interactions.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
+    socket = slack_commands.add_parser(
+        "socket",
+        help="connect to Slack over Socket Mode (no public URL needed)",
+        description="Socket Mode client. Needs SLACK_APP_TOKEN (xapp-…, connections:write) in the environment.",
+    )
+    for parser in (serve, socket):
+        add_content_option(parser)
+        add_config_option(parser)
+        parser.set_defaults(handler=run_slack)
+
+    discord = commands.add_parser(
+        "discord",
+        help="run the Discord /topic bot, or register its command",
+        description="The Discord /topic bot (see [bots] discord_command). Needs DISCORD_BOT_TOKEN in the environment.",
+    )
+    discord_commands = discord.add_subparsers(
+        dest="discord_command", metavar="ACTION", required=True, help="run (answer /topic) or sync (register it)"
+    )
+    run = discord_commands.add_parser(
+        "run",
+        help="connect to the gateway and answer /topic",
+        description="Connect to Discord and answer /topic. "
+        "Register the command once first with `pprfeed discord sync`.",
+    )
+    add_content_option(run)
+    add_config_option(run)
+    run.set_defaults(handler=run_discord)
+    sync = discord_commands.add_parser(
+        "sync",
+        help="register the /topic command with Discord (once, and after changing it)",
+        description="Register the slash command globally (can take up to an hour to appear) "
+        "or, with --guild, in one server at once.",
+    )
+    sync.add_argument("--guild", type=int, metavar="ID", help="register in this server only (its numeric id)")
+    add_config_option(sync)
+    sync.set_defaults(handler=run_discord_sync)
+
+
+def _settings(args: argparse.Namespace) -> tuple[Settings, BotSettings]:
+    settings, diagnostics = load_settings(args.config)
+    print_diagnostics(diagnostics)
+    if settings is None:
+        raise UsageError("fix the settings file and try again")
+    bot_settings, bot_diagnostics = load_bot_settings(settings)
+    print_diagnostics(bot_diagnostics)
+    if bot_settings is None:
+        raise UsageError("fix the [bots] section and try again")
+    return settings, bot_settings
+
+
+def _secret(name: str, where: str) -> str:
+    try:
+        return env_secret(name, where)
+    except MissingSecret as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+    live = LiveArchive(
+        args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
+    )
+    try:
+        live.load()
+    except ArchiveUnavailable as exc:
+        print_diagnostics(exc.diagnostics)
+        raise UsageError(f"{args.content} has problems; fix them (see `pprfeed check`) and start again") from None
+    return live
+
+
+def run_slack(args: argparse.Namespace) -> int:
+    import aiohttp
+    from aiohttp import web
+    from slack_sdk.errors import SlackApiError
+
+    from ..bots.slack import SlackBot, build_slack_app, run_socket_mode
+
+    settings, bots = _settings(args)
+    if args.slack_command == "serve":
+        secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP)
+        bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+        print(
+            f"pprfeed slack serve: {bot.live.snapshot.articles} articles; answering {bots.slack_command} "
+            f"on http://{args.host}:{args.port}/slack/commands",
+            file=sys.stderr,
+        )
+        try:
+            web.run_app(build_slack_app(bot, secret), host=args.host, port=args.port, print=None, access_log=None)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
+            ) from None
+        return 0
+    token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
+    bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
+    try:
+        return _run_async(run_socket_mode(bot, token))
+    except SlackApiError as exc:
+        raise UsageError(
+            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): {SLACK_APP_TOKEN_HELP}"
+        ) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Slack ({exc}); check the network and try again") from None
+
+
+def run_discord(args: argparse.Namespace) -> int:
+    import aiohttp
+    import discord
+
+    from ..bots.discord import TopicBot, run
+
+    settings, bots = _settings(args)
+    token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
+    live = _live(args, settings, bots, f"/{bots.discord_command}")
+    print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
+    bot = TopicBot(live, bots.discord_command)
+    try:
+        return _run_async(run(bot, token))
+    except discord.LoginFailure:
+        raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
+
+
+def run_discord_sync(args: argparse.Namespace) -> int:
+    import aiohttp
+    import discord
+
+    from ..bots.discord import sync_commands
+
+    _, bots = _settings(args)
+    token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
+    try:
+        names = asyncio.run(sync_commands(token, bots.discord_command, args.guild))
+    except discord.LoginFailure:
+        raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
+    except discord.HTTPException as exc:
+        raise UsageError(f"Discord refused the command registration: {exc}") from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
+    where = f"server {args.guild}" if args.guild else "every server the bot is in (may take up to an hour)"
+    print(f"registered {', '.join('/' + name for name in names) or 'no commands'} in {where}")
+    return 0
+
+
+def _run_async(coroutine: Any) -> int:
+    try:
+        asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        return 0
+    return 0

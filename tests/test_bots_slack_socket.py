@@ -1,0 +1,101 @@
+"""Socket Mode: slack_sdk's own client connects to a local fake of Slack (Web API + websocket).
+
+The fake pushes envelopes exactly as Slack does; what comes back is the SDK's
+acknowledgement (SocketModeResponse) carrying the bot's answer, and, for button
+clicks, a follow-up to the response_url.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from chatfakes import FakeSlackHooks, FakeSlackSocket, serve, write_article
+from conftest import CONTENT
+from pprfeed.bots.live import LiveArchive
+from pprfeed.bots.slack import SlackBot, socket_mode_client
+from pprfeed.render.results import slack_limit_problems
+from pprfeed.settings import SiteSettings
+
+
+def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    for number in range(6):
+        write_article(content, "2019-05", f"extra-{number}", f"Alliance study {number}", ["alliance"])
+
+    async def main() -> None:
+        slack, hooks = FakeSlackSocket(), FakeSlackHooks()
+        async with serve(slack.app) as slack_url, serve(hooks.app) as hooks_url:
+            slack.base_url = slack_url
+            live = LiveArchive(content, site=SiteSettings(), command="/ppr-topic")
+            live.load()
+            bot = SlackBot(live, allowed_response_urls=(hooks_url + "/hooks/",))
+            client = socket_mode_client(bot, "xapp-1-test", AsyncWebClient(base_url=slack_url + "/api/"))
+            try:
+                await client.connect()
+                await asyncio.wait_for(slack.connected.wait(), 10)
+                assert slack.tokens == ["Bearer xapp-1-test"]
+
+                await slack.push(
+                    {
+                        "envelope_id": "env-1",
+                        "type": "slash_commands",
+                        "accepts_response_payload": True,
+                        "payload": {
+                            "command": "/ppr-topic",
+                            "text": "alliance <!channel>",
+                            "user_id": "U1",
+                            "channel_id": "C1",
+                            "response_url": hooks_url + "/hooks/commands/1",
+                            "trigger_id": "t1",
+                        },
+                    }
+                )
+                ack = await slack.next_ack()
+                assert ack["envelope_id"] == "env-1"
+                answer = ack["payload"]
+                assert answer["response_type"] == "ephemeral"
+                assert slack_limit_problems(answer) == []
+                echo = answer["blocks"][0]["elements"][0]["text"]
+                assert echo == "You asked: “alliance &lt;!channel&gt;”"
+
+                await slack.push({"envelope_id": "env-0", "type": "slash_commands", "payload": {"text": "alliance"}})
+                answer = (await slack.next_ack())["payload"]
+                next_button = next(
+                    e
+                    for b in answer["blocks"]
+                    if b["type"] == "actions"
+                    for e in b["elements"]
+                    if "Next" in e["text"]["text"]
+                )
+                await slack.push(
+                    {
+                        "envelope_id": "env-2",
+                        "type": "interactive",
+                        "accepts_response_payload": False,
+                        "payload": {
+                            "type": "block_actions",
+                            "user": {"id": "U1"},
+                            "response_url": hooks_url + "/hooks/actions/2",
+                            "actions": [next_button],
+                        },
+                    }
+                )
+                assert await slack.next_ack() == {"envelope_id": "env-2"}
+                follow_up = await hooks.next()
+                assert follow_up["path"] == "/hooks/actions/2"
+                assert follow_up["json"]["replace_original"] is True
+                assert "Page 2 of 2" in json.dumps(follow_up["json"])
+
+                await slack.push({"envelope_id": "env-3", "type": "events_api", "payload": {"event": {}}})
+                assert await slack.next_ack() == {"envelope_id": "env-3"}
+            finally:
+                await client.close()
+                await bot.close()
+
+    asyncio.run(main())
