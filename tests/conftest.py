@@ -9,7 +9,9 @@ from pprfeed.model import Archive
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
-SEED = ROOT.parent / "shared" / "seed" / "pprnet-blog.txt"
+# A copy of ../shared/seed/pprnet-blog.txt, the blog page the archive was imported from,
+# so the importer tests need nothing outside the repository.
+SEED = ROOT / "tests" / "data" / "pprnet-blog.txt"
 
 
 @pytest.fixture(scope="session")
