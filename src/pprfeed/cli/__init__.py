@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import archive
+from . import feeds as feeds_cli  # feeds: `pprfeed build`
 from .common import UsageError
 
 REGISTRARS = [archive.register]
+REGISTRARS.append(feeds_cli.register)  # feeds
 
 
 def build_parser() -> argparse.ArgumentParser:

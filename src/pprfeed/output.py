@@ -1,0 +1,185 @@
+"""Replace an output folder atomically, rewriting only the files whose inputs changed.
+
+The new tree is written into a spare folder beside the output
+(`.<name>.spare/`), then the two are swapped with one rename. Readers and web
+servers see the old tree or the new one, never a mix; if anything fails before
+the swap, the output is exactly as it was.
+
+The spare is the previous output, kept after the swap: a rebuild brings it up
+to date by rewriting only files whose fingerprint differs from its manifest,
+which is what makes a rebuild after one new issue cheap. Files are never
+modified in place (always unlinked and recreated), because a spare made by
+hard-linking the output shares inodes with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MANIFEST = ".pprfeed-manifest.json"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str
+    """Relative, with forward slashes."""
+    fingerprint: str
+    """Changes whenever anything the bytes depend on changes."""
+    render: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    files: int
+    written: int
+    removed: int
+
+
+class OutputError(Exception):
+    """The output folder cannot be replaced; the message says why and what to do."""
+
+
+def spare_folder(out: Path) -> Path:
+    return out.parent / f".{out.name}.spare"
+
+
+def read_manifest(folder: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
+        return None
+    return {str(k): str(v) for k, v in data["files"].items()}
+
+
+def replace_folder(out: Path, files: Sequence[PlannedFile]) -> WriteStats:
+    """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises."""
+    _check_ours(out)
+    spare = spare_folder(out)
+    known = _prepare_spare(spare, out)
+    present = _walk(spare)
+    written = 0
+    planned = set()
+    for file in files:
+        planned.add(file.path)
+        if known.get(file.path) == file.fingerprint and file.path in present:
+            continue
+        _write_new(spare / file.path, file.render())
+        written += 1
+    removed = 0
+    for stray in sorted(present - planned):
+        (spare / stray).unlink()
+        removed += 1
+    if removed:
+        _remove_empty_dirs(spare)
+    manifest = {"format": MANIFEST_FORMAT, "files": {f.path: f.fingerprint for f in files}}
+    _write_new(spare / MANIFEST, (json.dumps(manifest, indent=0, sort_keys=True) + "\n").encode("utf-8"))
+    _swap(spare, out)
+    return WriteStats(files=len(files), written=written, removed=removed)
+
+
+def _check_ours(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
+    if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
+        raise OutputError(
+            f"{out} exists and was not written by `pprfeed build` (no {MANIFEST}); "
+            "the build replaces the whole folder, so move it away or pass another --out"
+        )
+
+
+def _prepare_spare(spare: Path, out: Path) -> dict[str, str]:
+    """The spare folder, ready to be brought up to date; returns what its files were made from."""
+    if spare.is_dir():
+        known = read_manifest(spare) or {}
+        (spare / MANIFEST).unlink(missing_ok=True)  # from here until the end the spare is "in progress"
+        return known
+    if spare.exists():
+        spare.unlink()
+    live = read_manifest(out) if out.is_dir() else None
+    if live is None:
+        spare.mkdir(parents=True)
+        return {}
+    # first rebuild: start from hard links to the live files, far cheaper than rewriting them
+    _link_tree(out, spare)
+    (spare / MANIFEST).unlink(missing_ok=True)
+    return live
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for folder, dirs, names in os.walk(source):
+        relative = os.path.relpath(folder, source)
+        destination = target if relative == "." else target / relative
+        for name in dirs:
+            (destination / name).mkdir()
+        for name in names:
+            with contextlib.suppress(OSError):  # no hard links here: the file is simply rewritten
+                os.link(os.path.join(folder, name), destination / name)
+
+
+def _walk(folder: Path) -> set[str]:
+    found: set[str] = set()
+    for current, _dirs, names in os.walk(folder):
+        relative = os.path.relpath(current, folder)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        found.update(prefix + name for name in names)
+    found.discard(MANIFEST)
+    return found
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Unlink, then create: never truncate a file that may be hard-linked from the live output."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as handle:
+        handle.write(data)
+
+
+def _remove_empty_dirs(folder: Path) -> None:
+    for current, _dirs, _names in os.walk(folder, topdown=False):
+        if Path(current) != folder and not os.listdir(current):
+            os.rmdir(current)
+
+
+def _swap(spare: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(spare, out)
+        return
+    if _exchange(spare, out):
+        return
+    # no atomic exchange on this system: two renames, the output missing for an instant
+    parked = out.parent / f".{out.name}.old"
+    os.rename(out, parked)
+    os.rename(spare, out)
+    os.rename(parked, spare)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Linux renameat2(RENAME_EXCHANGE): swap two folders in one atomic step. False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
