@@ -32,6 +32,9 @@ _INLINE_TAGS = {"em": "em", "strong": "strong"}
 _MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&~|\t]")
 _BLOCK_STARTS = frozenset("-+=#>0123456789")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# Readers are known to render "plain text" fields as HTML anyway: drop anything shaped like a tag
+# (`p < .05` stays, `<script>` goes).
+_TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +83,7 @@ def plain_paragraphs_html(markdown: str) -> str:
 
 
 def markdown_text(markdown: str) -> str:
-    """Plain text of `markdown`: paragraphs separated by blank lines, no markup at all."""
+    """Plain text of `markdown`: paragraphs separated by blank lines, no markup and no tag-like text."""
     if is_plain_prose(markdown):
         paragraphs = _PARAGRAPH_BREAK.split(markdown.strip())
         return "\n\n".join(" ".join(line.strip() for line in p.split("\n")) for p in paragraphs if p.strip())
@@ -90,7 +93,7 @@ def markdown_text(markdown: str) -> str:
             blocks.append(_inline_text(token.children or []))
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.strip())
-    return "\n\n".join(block for block in blocks if block)
+    return "\n\n".join(cleaned for block in blocks if (cleaned := _TAG_LIKE.sub("", block).strip()))
 
 
 def _inline_text(children: list[Token]) -> str:
