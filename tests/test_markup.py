@@ -18,6 +18,7 @@ from pprfeed.markup import (
 from pprfeed.model import Archive
 
 BASE = "https://feeds.example.org/pprnet/"
+PROSE_WORDS = "alliance outcome therapy effect (g = .57) 18% – client’s, meta-analysis: yes; no? well."
 
 
 class TagCollector(HTMLParser):
@@ -73,7 +74,7 @@ def test_plain_text_has_no_markup_and_no_tag_like_text() -> None:
 
 def prose_samples(archive: Archive) -> list[str]:
     rng = random.Random(7)
-    words = "alliance outcome therapy effect (g = .57) 18% – client’s, meta-analysis: yes; no? well.".split(" ")
+    words = PROSE_WORDS.split(" ")
     samples = [text for article in archive.articles for text in (article.summary_md, article.implications_md)]
     for _ in range(400):
         paragraphs = [
