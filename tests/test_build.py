@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import CONTENT, ROOT, build, make_tricky_archive, snapshot, write_article
+from feedkit import CONTENT, NOW, ROOT, SITE, build, load, make_tricky_archive, snapshot, write_article
 from pprfeed import build as build_module
+from pprfeed.build import build_site
 from pprfeed.cli import main
 from pprfeed.output import MANIFEST, spare_folder
 
@@ -139,3 +140,29 @@ def test_built_feeds_are_not_committed() -> None:
     """The feeds/ folder is build output: ignored by git, so it can never be committed stale."""
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "/feeds/" in ignored and "/.feeds.spare/" in ignored
+
+
+def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
+    content = make_tricky_archive(tmp_path / "content")
+    archive = load(content)
+    build_site(archive, SITE, tmp_path / "one", NOW, workers=1)
+    build_site(archive, SITE, tmp_path / "two", NOW, workers=2, parallel_from=0)
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_a_failing_worker_process_fails_the_build_and_leaves_the_old_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = make_tricky_archive(tmp_path / "content")
+    out = tmp_path / "feeds"
+    build(content, out)
+    before = state(out)
+    write_article(content, "2020-05", "new-one", title="A new issue", topics=["empathy"])
+
+    def boom(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("worker disk on fire")
+
+    monkeypatch.setattr(build_module, "json_feed", boom)
+    with pytest.raises(RuntimeError, match="worker disk on fire"):
+        build_site(load(content), SITE, out, NOW, workers=2, parallel_from=0)
+    assert state(out) == before

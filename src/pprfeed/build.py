@@ -62,7 +62,7 @@ def plan_site(archive: Archive, site: SiteSettings, now: datetime) -> BuildPlan:
     """Every file of the output folder, nothing rendered yet (except the few cheap ones)."""
     articles, stamps = visible_articles(archive, now)
     specs = plan_feeds(archive, articles, site)
-    context = FeedContext(archive, site, stamps, ArticleHtmlCache(site))
+    context = FeedContext(archive, site, stamps, ArticleHtmlCache(archive, site))
     common = _digest(RENDER_VERSION, __version__, repr(site))
     topic_keys = {topic.slug: _digest(repr(topic)) for topic in archive.topics}
     article_keys = {a.id: _digest(common, _article_text(a), *(topic_keys[s] for s in a.topics)) for a in articles}
@@ -78,9 +78,10 @@ def plan_site(archive: Archive, site: SiteSettings, now: datetime) -> BuildPlan:
             *(article_keys[a.id] + iso(stamps[a.id].published) + iso(stamps[a.id].updated) for a in spec.articles),
         )
         pair = _once(partial(rss_and_atom, spec, context))
-        files.append(PlannedFile(spec.path("rss"), key, partial(_half, pair, 0)))
-        files.append(PlannedFile(spec.path("atom"), key, partial(_half, pair, 1)))
-        files.append(PlannedFile(spec.path("json"), key, partial(json_feed, spec, context)))
+        group = f"feed:{spec.key}"
+        files.append(PlannedFile(spec.path("rss"), key, partial(_half, pair, 0), group))
+        files.append(PlannedFile(spec.path("atom"), key, partial(_half, pair, 1), group))
+        files.append(PlannedFile(spec.path("json"), key, partial(json_feed, spec, context), group))
 
     opml_bytes = opml(specs, site, stamps)
     files.append(PlannedFile(OPML_FILE, _digest(common, opml_bytes.decode("utf-8")), lambda: opml_bytes))
@@ -121,7 +122,7 @@ def plan_site(archive: Archive, site: SiteSettings, now: datetime) -> BuildPlan:
 
 def _article_page(article: Article, topics: list[Topic], everything: FeedSpec, site: SiteSettings) -> bytes:
     # rendered afresh rather than through the feeds' cache: 10,000 pages need not stay in memory
-    return article_page(article, ArticleHtml(article, site), topics, everything, site)
+    return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site)
 
 
 _ARTICLE_FIELDS = tuple(field.name for field in fields(Article))
@@ -148,9 +149,12 @@ def _once(render: Callable[[], tuple[bytes, bytes]]) -> Callable[[], tuple[bytes
     return get
 
 
-def build_site(archive: Archive, site: SiteSettings, out: Path, now: datetime) -> BuildResult:
-    """Write every feed and page for `archive` as it stands at `now` into `out`, atomically."""
+def build_site(archive: Archive, site: SiteSettings, out: Path, now: datetime, **options: int) -> BuildResult:
+    """Write every feed and page for `archive` as it stands at `now` into `out`, atomically.
+
+    `options` go to output.replace_folder (workers, parallel_from).
+    """
     plan = plan_site(archive, site, now)
-    stats = replace_folder(out, plan.files)
+    stats = replace_folder(out, plan.files, **options)
     log.info("%s: %d files, %d written, %d removed", out, stats.files, stats.written, stats.removed)
     return BuildResult(out=out, plan=plan, written=stats)

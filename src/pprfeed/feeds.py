@@ -112,6 +112,7 @@ class ArticleHtml:
 
     article: Article
     site: SiteSettings
+    topics: tuple[Topic, ...]
 
     @cached_property
     def summary_html(self) -> str:
@@ -130,31 +131,37 @@ class ArticleHtml:
         link = f' <a href="{escape_text(doi)}">{escape_text(doi)}</a>' if doi else ""
         return f"<p><strong>Citation:</strong> {escape_text(self.article.citation)}{link}</p>\n"
 
-    def content_html(self, topics: Sequence[Topic]) -> str:
+    @cached_property
+    def content_html(self) -> str:
         """The entry body: summary, practice implications, citation with DOI link, topics."""
         topic_links = ", ".join(
-            f'<a href="{escape_text(topic_page_url(t.slug, self.site))}">{escape_text(t.name)}</a>' for t in topics
+            f'<a href="{escape_text(topic_page_url(t.slug, self.site))}">{escape_text(t.name)}</a>' for t in self.topics
         )
         return (
             self.summary_html
             + f"<h2>{IMPLICATIONS_TITLE}</h2>\n"
             + self.implications_html
             + self.citation_html()
-            + (f"<p><strong>Topics:</strong> {topic_links}</p>\n" if topics else "")
+            + (f"<p><strong>Topics:</strong> {topic_links}</p>\n" if self.topics else "")
         )
+
+
+def article_html(archive: Archive, article: Article, site: SiteSettings) -> ArticleHtml:
+    return ArticleHtml(article, site, tuple(archive.topic(slug) for slug in article.topics))
 
 
 class ArticleHtmlCache:
     """One ArticleHtml per article per build, so an article in five feeds is rendered once."""
 
-    def __init__(self, site: SiteSettings) -> None:
+    def __init__(self, archive: Archive, site: SiteSettings) -> None:
+        self.archive = archive
         self.site = site
         self._by_id: dict[str, ArticleHtml] = {}
 
     def get(self, article: Article) -> ArticleHtml:
         found = self._by_id.get(article.id)
         if found is None or found.article is not article:
-            found = self._by_id[article.id] = ArticleHtml(article, self.site)
+            found = self._by_id[article.id] = article_html(self.archive, article, self.site)
         return found
 
 
@@ -233,9 +240,6 @@ class FeedContext:
     stamps: dict[str, Stamp]
     html: ArticleHtmlCache
 
-    def topics_of(self, article: Article) -> list[Topic]:
-        return [self.archive.topic(slug) for slug in article.topics]
-
 
 def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     """The RSS 2.0 and Atom 1.0 documents of one feed."""
@@ -262,7 +266,6 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
 def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext) -> None:
     site = context.site
     rendered = context.html.get(article)
-    topics = context.topics_of(article)
     stamp = context.stamps[article.id]
     entry = generator.add_entry(order="append")
     entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
@@ -275,9 +278,9 @@ def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext)
     # escaped because readers treat it as HTML) and content:encoded, Atom gets content
     # type="html" and summary type="text"
     entry.description(escape_text(rendered.summary_text))
-    entry.content(rendered.content_html(topics), type="html")
+    entry.content(rendered.content_html, type="html")
     entry.summary(rendered.summary_text, type="text")
-    for topic in topics:
+    for topic in rendered.topics:
         entry.category(term=topic.slug, scheme=topic_scheme(site), label=topic.name)
     entry.published(stamp.published)
     entry.updated(stamp.updated)
@@ -321,13 +324,13 @@ def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
     items = []
     for article in spec.articles:
         rendered = context.html.get(article)
-        topics = context.topics_of(article)
+        topics = rendered.topics
         stamp = context.stamps[article.id]
         item: dict[str, object] = {
             "id": entry_id(article),
             "url": article_url(article, site),
             "title": article.title,
-            "content_html": rendered.content_html(topics),
+            "content_html": rendered.content_html,
             "summary": rendered.summary_text,
             "date_published": iso(stamp.published),
             "date_modified": iso(stamp.updated),
@@ -353,7 +356,8 @@ def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
         "authors": [author],
         "items": items,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # compact: json's C encoder only runs without indent, several times faster on 37 feeds
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 # --- OPML 2.0 -----------------------------------------------------------------------------------

@@ -19,15 +19,21 @@ import ctypes
 import errno
 import json
 import logging
+import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".pprfeed-manifest.json"
 MANIFEST_FORMAT = 1
+WORKERS = min(2, os.cpu_count() or 1)
+PARALLEL_FROM = 400
+"""Below this many files to write, forking costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class PlannedFile:
     fingerprint: str
     """Changes whenever anything the bytes depend on changes."""
     render: Callable[[], bytes]
+    group: str = ""
+    """Files of one group are rendered by the same worker (RSS and Atom come from one feedgen object)."""
 
 
 @dataclass(frozen=True)
@@ -64,20 +72,24 @@ def read_manifest(folder: Path) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in data["files"].items()}
 
 
-def replace_folder(out: Path, files: Sequence[PlannedFile]) -> WriteStats:
-    """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises."""
+def replace_folder(
+    out: Path, files: Sequence[PlannedFile], workers: int = WORKERS, parallel_from: int = PARALLEL_FROM
+) -> WriteStats:
+    """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises.
+
+    With `parallel_from` or more files to write and fork available, `workers` processes share the work.
+    """
     _check_ours(out)
     spare = spare_folder(out)
     known = _prepare_spare(spare, out)
     present = _walk(spare)
-    written = 0
-    planned = set()
-    for file in files:
-        planned.add(file.path)
-        if known.get(file.path) == file.fingerprint and file.path in present:
-            continue
-        _write_new(spare / file.path, file.render())
-        written += 1
+    planned = {file.path for file in files}
+    pending = [f for f in files if not (known.get(f.path) == f.fingerprint and f.path in present)]
+    if workers > 1 and len(pending) >= parallel_from and "fork" in multiprocessing.get_all_start_methods():
+        _write_in_parallel(spare, pending, present, workers)
+    else:
+        _write_files(spare, pending, present)
+    written = len(pending)
     removed = 0
     for stray in sorted(present - planned):
         (spare / stray).unlink()
@@ -85,9 +97,53 @@ def replace_folder(out: Path, files: Sequence[PlannedFile]) -> WriteStats:
     if removed:
         _remove_empty_dirs(spare)
     manifest = {"format": MANIFEST_FORMAT, "files": {f.path: f.fingerprint for f in files}}
-    _write_new(spare / MANIFEST, (json.dumps(manifest, indent=0, sort_keys=True) + "\n").encode("utf-8"))
+    _write_new(spare / MANIFEST, (json.dumps(manifest, separators=(",", ":")) + "\n").encode("utf-8"), False)
     _swap(spare, out)
     return WriteStats(files=len(files), written=written, removed=removed)
+
+
+def _write_files(spare: Path, files: Sequence[PlannedFile], present: set[str]) -> None:
+    for file in files:
+        _write_new(spare / file.path, file.render(), file.path in present)
+
+
+def _write_share(spare: Path, files: Sequence[PlannedFile], present: set[str], report: Connection) -> None:
+    """A worker's part: render and write its files; any failure goes back to the parent as text."""
+    try:
+        _write_files(spare, files, present)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        report.send(f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+    report.send(None)
+
+
+def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[str], workers: int) -> None:
+    """Forked workers inherit the plan (no pickling); groups are dealt out in turn so costs even out."""
+    groups: dict[str, list[PlannedFile]] = {}
+    for file in files:
+        groups.setdefault(file.group or file.path, []).append(file)
+    shares: list[list[PlannedFile]] = [[] for _ in range(workers)]
+    for index, group in enumerate(groups.values()):
+        shares[index % workers].extend(group)
+    context = multiprocessing.get_context("fork")
+    children = []
+    for share in shares[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_write_share, args=(spare, share, present, sender), daemon=True)
+        child.start()
+        sender.close()
+        children.append((child, receiver))
+    failures = []
+    try:
+        _write_files(spare, shares[0], present)
+    finally:
+        for child, receiver in children:
+            message = receiver.recv() if receiver.poll(None) else None
+            child.join()
+            if child.exitcode != 0:
+                failures.append(message or f"worker exited with {child.exitcode}")
+    if failures:
+        raise RuntimeError("; ".join(failures))
 
 
 def _check_ours(out: Path) -> None:
@@ -140,14 +196,25 @@ def _walk(folder: Path) -> set[str]:
     return found
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def _write_new(path: Path, data: bytes, exists: bool) -> None:
     """Unlink, then create: never truncate a file that may be hard-linked from the live output."""
-    try:
+    if exists:
         path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o644)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as handle:
-        handle.write(data)
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:  # not seen by the walk: the manifest's own name, or made meanwhile
+        path.unlink()
+        descriptor = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
 
 
 def _remove_empty_dirs(folder: Path) -> None:
