@@ -81,28 +81,29 @@ def pprfeed_cmd(content: Path, out: Path, config: Path, *extra: str) -> list[str
             "--config", str(config), *extra]  # fmt: skip
 
 
-def bench_pprfeed(work: Path, articles: int, runs: int) -> dict[str, float]:
-    config = work / "pprfeed.toml"
-    config.write_text(f'[site]\nbase_url = "http://localhost:8000/"\nfeed_limit = {FEED_LIMIT}\n')
-    colds, memories = [], []
+def bench_cold(content: Path, work: Path, config: Path, attempt: int) -> tuple[float, float]:
+    site = work / f"pprfeed-{attempt}"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir()
+    os.sync()
+    elapsed, memory, _ = run_measured(pprfeed_cmd(content, site / "feeds", config))
+    print(f"  pprfeed cold build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB", flush=True)
+    return elapsed, memory
+
+
+def bench_rebuilds(content: Path, site: Path, config: Path, runs: int) -> tuple[list[float], list[dict], list[float]]:
+    """One new issue, rebuild, take the issue away again (unmeasured), and so on: every rebuild adds 3 articles."""
+    rebuilds, in_process, memories = [], [], []
     for attempt in range(runs):
-        content = write_archive(work / "content", articles)
-        site = work / f"pprfeed-{attempt}"
-        shutil.rmtree(site, ignore_errors=True)
-        site.mkdir()
-        elapsed, memory, _ = run_measured(pprfeed_cmd(content, site / "feeds", config))
-        colds.append(elapsed)
-        memories.append(memory)
-        print(f"  pprfeed cold build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB", flush=True)
-    site = work / f"pprfeed-{runs - 1}"
-    content = work / "content"
-    rebuilds, in_process = [], []
-    for attempt in range(max(runs, 3)):
-        add_issue(content, seed=10 + attempt)
+        added = add_issue(content, seed=10 + attempt)
+        os.sync()
         elapsed, memory, _ = run_measured(pprfeed_cmd(content, site / "feeds", config))
         rebuilds.append(elapsed)
         memories.append(memory)
-        add_issue(content, seed=20 + attempt)
+        shutil.rmtree(added)
+        run_measured(pprfeed_cmd(content, site / "feeds", config))
+        added = add_issue(content, seed=20 + attempt)  # other articles: the spare must not already hold them
+        os.sync()
         _, memory, stdout = run_measured(
             [
                 sys.executable,
@@ -114,22 +115,20 @@ def bench_pprfeed(work: Path, articles: int, runs: int) -> dict[str, float]:
                 str(FEED_LIMIT),
             ]  # fmt: skip
         )
+        memories.append(memory)
         parts = json.loads(stdout)
         in_process.append(parts)
+        shutil.rmtree(added)
+        run_measured(pprfeed_cmd(content, site / "feeds", config))
         print(
             f"  pprfeed rebuild after add_issue #{attempt + 1}: CLI {elapsed:.2f} s; in-process: import "
             f"{parts['import']:.2f} + cached load {parts['load']:.2f} + build {parts['build']:.2f} s "
             f"({parts['written']} files written)",
             flush=True,
         )
-    return {
-        "cold": statistics.median(colds),
-        "rebuild": statistics.median(rebuilds),
-        "rebuild_load": statistics.median(p["load"] for p in in_process),
-        "rebuild_build": statistics.median(p["build"] for p in in_process),
-        "rebuild_import": statistics.median(p["import"] for p in in_process),
-        "memory": max(memories),
-    }
+        if not parts["written"]:
+            print("  WARNING: the new issue changed nothing (is its month in the future?)", flush=True)
+    return rebuilds, in_process, memories
 
 
 # --- peers ---------------------------------------------------------------------------------------
@@ -219,42 +218,39 @@ def write_pelican_site(articles: list, site: Path) -> None:
         )
 
 
-def bench_hugo(articles: list, work: Path, runs: int) -> float:
-    site = work / "hugo"
-    write_hugo_site(articles, site)
-    times = []
-    for attempt in range(runs):
-        public = work / f"hugo-public-{attempt}"
-        shutil.rmtree(public, ignore_errors=True)
-        elapsed, memory, _ = run_measured(
-            [str(hugo_binary()), "--quiet", "--source", str(site), "--destination", str(public)]
-        )
-        times.append(elapsed)
-        feeds = list(public.glob("topics/*/index.xml"))
-        print(
-            f"  hugo build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB ({len(feeds)} term feeds)", flush=True
-        )
-    return statistics.median(times)
+def bench_hugo(site: Path, work: Path, attempt: int) -> float:
+    public = work / f"hugo-public-{attempt}"
+    shutil.rmtree(public, ignore_errors=True)
+    os.sync()
+    elapsed, memory, _ = run_measured(
+        [str(hugo_binary()), "--quiet", "--source", str(site), "--destination", str(public)]
+    )
+    feeds = list(public.glob("topics/*/index.xml"))
+    print(f"  hugo build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB ({len(feeds)} term feeds)", flush=True)
+    return elapsed
 
 
-def bench_pelican(articles: list, work: Path, runs: int, python: Path) -> float:
-    site = work / "pelican"
-    write_pelican_site(articles, site)
-    pelican = python.parent / "pelican"
-    times = []
-    for attempt in range(runs):
-        output = work / f"pelican-output-{attempt}"
-        shutil.rmtree(output, ignore_errors=True)
-        elapsed, memory, _ = run_measured(
-            [str(pelican), str(site / "content"), "-s", str(site / "pelicanconf.py"), "-o", str(output), "-q"]
-        )
-        times.append(elapsed)
-        feeds = list(output.glob("feeds/*.xml"))
-        print(
-            f"  pelican build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB ({len(feeds)} tag feed files)",
-            flush=True,
-        )
-    return statistics.median(times)
+def bench_pelican(site: Path, work: Path, attempt: int, python: Path) -> float:
+    output = work / f"pelican-output-{attempt}"
+    shutil.rmtree(output, ignore_errors=True)
+    os.sync()
+    elapsed, memory, _ = run_measured(
+        [
+            str(python.parent / "pelican"),
+            str(site / "content"),
+            "-s",
+            str(site / "pelicanconf.py"),
+            "-o",
+            str(output),
+            "-q",
+        ]  # fmt: skip
+    )
+    feeds = list(output.glob("feeds/*.xml"))
+    print(
+        f"  pelican build #{attempt + 1}: {elapsed:.2f} s, peak {memory:.0f} MB ({len(feeds)} tag feed files)",
+        flush=True,
+    )
+    return elapsed
 
 
 def verdict(ok: bool) -> str:
@@ -275,13 +271,37 @@ def main() -> int:
         f"Python {platform.python_version()}, {args.articles} articles, feed limit {FEED_LIMIT}",
         flush=True,
     )
-    ours = bench_pprfeed(args.work, args.articles, args.runs)
-    peers: dict[str, float] = {}
+    content = write_archive(args.work / "content", args.articles)
+    config = args.work / "pprfeed.toml"
+    config.write_text(f'[site]\nbase_url = "http://localhost:8000/"\nfeed_limit = {FEED_LIMIT}\n')
+    python = None
     if not args.no_peers:
         python = ensure_peers()
-        articles = read_articles(args.work / "content")
-        peers["Hugo"] = bench_hugo(articles, args.work, args.runs)
-        peers["Pelican"] = bench_pelican(articles, args.work, max(1, args.runs - 2), python)
+        articles = read_articles(content)
+        write_hugo_site(articles, args.work / "hugo")
+        write_pelican_site(articles, args.work / "pelican")
+    # pprfeed and the peers take turns, so that load from elsewhere on the machine hits both alike
+    colds, memories, peers_times = [], [], {"Hugo": [], "Pelican": []}
+    for attempt in range(args.runs):
+        elapsed, memory = bench_cold(content, args.work, config, attempt)
+        colds.append(elapsed)
+        memories.append(memory)
+        if python is not None:
+            peers_times["Hugo"].append(bench_hugo(args.work / "hugo", args.work, attempt))
+            if attempt < max(1, args.runs - 2):
+                peers_times["Pelican"].append(bench_pelican(args.work / "pelican", args.work, attempt, python))
+    rebuilds, in_process, rebuild_memories = bench_rebuilds(
+        content, args.work / f"pprfeed-{args.runs - 1}", config, args.runs
+    )
+    ours = {
+        "cold": statistics.median(colds),
+        "rebuild": statistics.median(rebuilds),
+        "rebuild_load": statistics.median(p["load"] for p in in_process),
+        "rebuild_build": statistics.median(p["build"] for p in in_process),
+        "rebuild_import": statistics.median(p["import"] for p in in_process),
+        "memory": max(memories + rebuild_memories),
+    }
+    peers = {name: statistics.median(times) for name, times in peers_times.items() if times}
     print("\nsummary (medians)")
     print(f"  cold build            {ours['cold']:6.2f} s")
     print(

@@ -99,6 +99,9 @@ def replace_folder(
     manifest = {"format": MANIFEST_FORMAT, "files": {f.path: f.fingerprint for f in files}}
     _write_new(spare / MANIFEST, (json.dumps(manifest, separators=(",", ":")) + "\n").encode("utf-8"), False)
     _swap(spare, out)
+    if not spare.exists():
+        # the very first build: keep a spare ready (hard links, cheap) so the next rebuild starts warm
+        _link_tree(out, spare)
     return WriteStats(files=len(files), written=written, removed=removed)
 
 
@@ -178,12 +181,12 @@ def _link_tree(source: Path, target: Path) -> None:
     target.mkdir(parents=True)
     for folder, dirs, names in os.walk(source):
         relative = os.path.relpath(folder, source)
-        destination = target if relative == "." else target / relative
+        destination = str(target) if relative == "." else os.path.join(target, relative)
         for name in dirs:
-            (destination / name).mkdir()
+            os.mkdir(os.path.join(destination, name))
         for name in names:
             with contextlib.suppress(OSError):  # no hard links here: the file is simply rewritten
-                os.link(os.path.join(folder, name), destination / name)
+                os.link(os.path.join(folder, name), os.path.join(destination, name))
 
 
 def _walk(folder: Path) -> set[str]:
