@@ -1,3 +1,5 @@
+import pytest
+
 from pprfeed.query import MatchKind, QueryEngine
 
 
@@ -21,3 +23,91 @@ def test_typo_resolves_to_closest_topic(archive):
 def test_results_are_newest_first(archive):
     months = [a.month for a in QueryEngine(archive).find("alliance").articles]
     assert months == sorted(months, reverse=True)
+
+
+# --- the acceptance queries, and the shape of the answers ------------------------------
+
+ALLIANCE_AUTHORS = {"Norcross", "Flückiger", "Cameron", "Murphy"}
+
+
+def test_alliance_is_exactly_the_four_alliance_articles(archive):
+    result = QueryEngine(archive).find("alliance")
+    assert result.topics[0].slug == "alliance-and-therapeutic-relationship"
+    assert authors(result) == ALLIANCE_AUTHORS
+
+
+def test_cbt_alias(archive):
+    result = QueryEngine(archive).find("cbt")
+    assert result.kind is MatchKind.TOPIC
+    assert result.topics[0].slug == "cbt"
+    assert authors(result) == {"Cameron"}
+
+
+def test_blog_misspelling_adherance_resolves_to_adherence(archive):
+    result = QueryEngine(archive).find("Adherance")
+    assert result.kind is MatchKind.TOPIC
+    assert result.topics[0].name == "Adherence"
+    assert result.articles == ()  # no seed article is about adherence: an honest empty answer
+
+
+def test_free_text_countertransference(archive):
+    result = QueryEngine(archive).find("countertransference")
+    assert result.kind is MatchKind.TOPIC  # "countertransference" is a word of a topic name
+    assert result.topics[0].slug == "transference-and-countertransference"
+    assert authors(result) == {"Norcross"}
+
+
+def test_free_text_fallback_searches_titles_citations_and_summaries(archive):
+    engine = QueryEngine(archive)
+    assert authors(engine.find("adolescents")) == {"Murphy"}  # summary and title
+    assert authors(engine.find("Yulish")) == {"Yulish"}  # citation
+    result = engine.find("nondirective supportive")
+    assert result.kind is MatchKind.TEXT and authors(result) == {"Cuijpers"}
+
+
+@pytest.mark.parametrize("spelling", ["FLUCKIGER", "fluckiger", "Flückiger", "FLÜCKIGER"])
+def test_accents_and_case_are_ignored(archive, spelling):
+    result = QueryEngine(archive).find(spelling)
+    assert authors(result) == {"Flückiger"}
+
+
+@pytest.mark.parametrize(
+    "typed", ["ALLIANCE", "Alliance and therapeutic relationship", "alliance-and-therapeutic-relationship"]
+)
+def test_name_slug_alias_case_insensitive(archive, typed):
+    assert authors(QueryEngine(archive).find(typed)) == ALLIANCE_AUTHORS
+
+
+def test_prefix(archive):
+    result = QueryEngine(archive).find("allian")
+    assert result.kind is MatchKind.PREFIX
+    assert authors(result) == ALLIANCE_AUTHORS
+    kind, shared = QueryEngine(archive).resolve("ATT")  # Attachment; Attendance, Attrition, and Drop-Out
+    assert kind is MatchKind.PREFIX and len(shared) >= 2
+    assert all(any(k.lower().startswith("att") for k in (t.name, t.slug, *t.aliases)) for t in shared)
+
+
+def test_nothing_found_offers_suggestions(archive):
+    result = QueryEngine(archive).find("xyzzyq")
+    assert result.kind is MatchKind.NONE and result.articles == ()
+
+
+def test_no_query_lists_every_topic_with_counts(archive):
+    engine = QueryEngine(archive)
+    assert engine.find("  ").kind is MatchKind.LIST
+    listing = engine.topic_list()
+    assert len(listing) == 36
+    counts = dict((t.slug, n) for t, n in listing)
+    assert counts["alliance-and-therapeutic-relationship"] == 4
+    assert counts["adherence"] == 0
+
+
+def test_autocomplete(archive):
+    engine = QueryEngine(archive)
+    assert engine.complete("alli")[0].slug == "alliance-and-therapeutic-relationship"
+    assert len(engine.complete("", limit=5)) == 5
+
+
+def test_very_long_query_is_cut(archive):
+    result = QueryEngine(archive).find("alliance " * 1000)
+    assert len(result.query) <= 200

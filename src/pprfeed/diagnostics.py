@@ -19,6 +19,8 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_KEY_START = re.compile(r"[ \t]*[A-Za-z0-9_-]+[ \t]*=")
+_TOML_END = re.compile(r"\s*\(at end of document\)")
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,16 @@ class Report:
 
 
 def read_text(path: Path, report: Report) -> str | None:
+    """The file's text (BOM dropped, CRLF as LF), or None after reporting why it cannot be had."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        report.error(path, None, f"cannot be read ({exc.strerror})", "check the file's permissions")
+        report.error(
+            path,
+            None,
+            f"the file cannot be read ({exc.strerror or exc})",
+            "check that it exists and that you may read it (file permissions)",
+        )
         return None
     try:
         text = data.decode("utf-8")
@@ -73,27 +81,56 @@ def read_text(path: Path, report: Report) -> str | None:
         report.error(
             path,
             line,
-            f"is not UTF-8 (byte 0x{data[exc.start]:02x} cannot be decoded)",
-            "save the file as UTF-8 in your editor",
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line is not UTF-8)",
+            "save the file as UTF-8 in your editor (often: Save As… > Encoding > UTF-8)",
         )
         return None
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
+_TOML_SYNTAX = 'strings need "double quotes", lists ["a", "b"], dates 2018-11-05, one key = value per line'
+_TOML_HINTS = (
+    ("Unterminated string", 'close the text with a " on the same line (use """ … """ for text over several lines)'),
+    ("Illegal character '\\n'", 'close the text with a " on the same line (use """ … """ for text over several lines)'),
+    ("Unclosed array", 'close the list with ] on the line where it ends, e.g. topics = ["alliance", "cbt"]'),
+    ("Invalid value", 'a value is "text in double quotes", a number, true or false, a date or a list ["a", "b"]'),
+    ("Cannot overwrite a value", "a key is written twice: keep one of the two lines"),
+    ("Cannot declare", "a table is written twice: keep one"),
+    ("Expected '=' after a key", 'write one key = value per line, e.g. title = "…"'),
+    ("Invalid initial character for a key", 'write one key = value per line, e.g. title = "…"'),
+    ("Unescaped '\\'", "write a backslash as \\\\ inside \"…\", or use 'single quotes'"),
+    ("Invalid date", "write dates as YYYY-MM-DD, e.g. 2018-11-05"),
+)
+
+
 def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> dict[str, Any] | None:
+    """The TOML table, or None after reporting the syntax error at its line in the file.
+
+    `first_line` is the file line that `text` starts on (2 for an article's front matter).
+    """
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         position = _TOML_POSITION.search(message)
-        line = first_line + int(position.group(1)) - 1 if position else None
-        what = _TOML_POSITION.sub("", message).rstrip(".")
-        report.error(
-            path,
-            line,
-            f"TOML syntax error: {what}",
-            'fix the syntax (strings need "double quotes", lists ["a", "b"], one key = value per line)',
-        )
+        lines = text.split("\n")
+        if position:
+            index = int(position.group(1)) - 1
+        elif "at end of document" in message:  # an unclosed string or list: point at the last written line
+            index = len(text.rstrip().split("\n")) - 1
+        else:
+            index = -1
+        if message.startswith("Invalid value") and 0 <= index < len(lines) and _KEY_START.match(lines[index]):
+            # `topics = ["a",` then the next key: the list was never closed
+            opened = next((i for i in range(index - 1, -1, -1) if "[" in lines[i]), None)
+            if opened is not None and "]" not in lines[opened][lines[opened].rindex("[") :]:
+                message, index = "Unclosed array", opened
+        if message.startswith("Unclosed array"):
+            # tomllib notices on the line after the list; the editor must look where the list was opened
+            index = next((i for i in range(min(index, len(lines) - 1), -1, -1) if "[" in lines[i]), index)
+        what = _TOML_END.sub("", _TOML_POSITION.sub("", message)).rstrip(".")
+        fix = next((hint for start, hint in _TOML_HINTS if what.startswith(start)), f"fix the syntax: {_TOML_SYNTAX}")
+        report.error(path, first_line + index if index >= 0 else None, f"TOML syntax error: {what}", fix)
         return None
 
 
@@ -139,8 +176,21 @@ def unknown_keys(
         if key in known:
             continue
         guess = did_you_mean(key, known)
-        hint = f'did you mean "{guess}"?' if guess else f"known keys: {', '.join(sorted(known))}"
-        report.error(path, key_line(text, key, first_line), f'unknown key "{key}"', f"{hint} Remove or rename it")
+        fix = (
+            f'did you mean "{guess}"? Rename it, or remove the line'
+            if guess
+            else f"remove the line, or use one of the keys {', '.join(sorted(known))}"
+        )
+        report.error(path, key_line(text, key, first_line), f'unknown key "{key}"', fix)
+
+
+def toml_value(value: Any) -> str:
+    """A value as it is written in TOML, for messages: "text", true, 2018-11-05."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
 
 
 def as_date(value: Any) -> date | None:

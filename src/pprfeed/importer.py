@@ -44,7 +44,11 @@ class ImportedArticle:
 
 
 class ImportError_(ValueError):
-    """The text does not have the blog page's shape; the message says where."""
+    """The text does not have the blog page's shape: every problem found, as (line, what is wrong, how to fix it)."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"line {line}: {what} — {fix}" for line, what, fix in problems))
 
 
 def parse_blog_text(text: str) -> list[ImportedArticle]:
@@ -53,6 +57,7 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
     month: str | None = None
     current: ImportedArticle | None = None
     section = "none"  # title, citation, summary, implications
+    problems: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines, start=1):
         if not line:
             continue
@@ -74,7 +79,14 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
             section = "summary"
         elif _IMPLICATIONS_HEADING.match(line):
             if section == "implications":
-                raise ImportError_(f'line {number}: a second practice-implications heading in "{current.title}"')
+                problems.append(
+                    (
+                        number,
+                        f'a second practice-implications heading in "{current.title}"',
+                        "keep one heading: merge the two sections, or check that the next article has a title and "
+                        "a citation line",
+                    )
+                )
             section = "implications"
         elif (email := _AUTHOR_EMAIL.match(line)) and section == "implications":
             current.contact_email = email.group(1)
@@ -84,12 +96,23 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
             current.implications.append(line)
     for article in articles:
         if not article.citation:
-            raise ImportError_(f'line {article.line}: "{article.title}" has no citation line after its title')
-        if not article.implications:
-            raise ImportError_(
-                f'line {article.line}: "{article.title}" has no practice-implications section '
-                '(a line "Practice Implications" followed by text)'
+            problems.append(
+                (
+                    article.line,
+                    f'"{article.title}" has no citation line after its title',
+                    "put the full reference, e.g. Author, A. (2018). Title. Journal, 1(2), 3-4., on the next line",
+                )
             )
+        elif not article.implications:
+            problems.append(
+                (
+                    article.line,
+                    f'"{article.title}" has no practice-implications section',
+                    'add a line "Practice Implications" after the summary, followed by the implications',
+                )
+            )
+    if problems:
+        raise ImportError_(sorted(problems))
     return articles
 
 
@@ -124,7 +147,7 @@ def suggest_topics(article: ImportedArticle, topics: list[Topic], most: int = 3)
     scores: list[tuple[int, str]] = []
     for topic in topics:
         spellings = {normalize(s) for s in (topic.name, *topic.aliases)} - {""}
-        hits = sum(text.count(f" {spelling} ") for spelling in spellings if len(spelling) > 3)
+        hits = sum(text.count(f" {spelling} ") for spelling in spellings if len(spelling) >= 3)
         if hits:
             scores.append((hits, topic.slug))
     scores.sort(key=lambda pair: (-pair[0], pair[1]))

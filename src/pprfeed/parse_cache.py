@@ -9,6 +9,9 @@ diagnostics are always produced afresh.
 
 The cache is an optimisation only: a missing, corrupt, unreadable or
 unwritable cache is logged and ignored (and rebuilt), never an error.
+It is a pickle, so the cache folder must be as trusted as the code itself
+(a project-local folder such as .pprfeed/cache, never a shared or
+downloaded one): unpickling runs whatever a crafted file asks for.
 """
 
 from __future__ import annotations

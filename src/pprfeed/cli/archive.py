@@ -58,7 +58,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def summarise(archive: Archive, content: str) -> str:
     counts = archive.topic_counts()
-    used = sorted((n, archive.topic(s).name) for s, n in counts.items() if n)
+    used = sorted(((n, archive.topic(s).name) for s, n in counts.items() if n), key=lambda pair: (-pair[0], pair[1]))
     lines = [
         f"{content}: OK — {len(archive.issues)} issues, {len(archive.articles)} articles, "
         f"{len(used)} of {len(archive.topics)} topics used"
@@ -68,14 +68,18 @@ def summarise(archive: Archive, content: str) -> str:
         drafts = sum(issue.draft for issue in archive.issues)
         lines.append(
             f"  newest issue: {newest.title} ({newest.month}, published {newest.published}"
-            f"{', draft' if newest.draft else ''}), {len(newest.articles)} articles"
+            f"{', draft' if newest.draft else ''}), {plural(len(newest.articles), 'article')}"
         )
         lines.append(
             f"  oldest issue: {archive.issues[-1].title}" + (f"; {drafts} draft(s) held back" if drafts else "")
         )
     if used:
-        lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in reversed(used[-5:])))
+        lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in used[:5]))
     return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_topic(args: argparse.Namespace) -> int:
@@ -142,6 +146,8 @@ def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
         lines.append(f"           {article.citation}")
         if article.doi_url:
             lines.append(f"           {article.doi_url}")
+    if not result.articles and result.kind in (MatchKind.TOPIC, MatchKind.PREFIX):
+        lines.append("  No article has this topic yet. Run `pprfeed topic` with no query to see the counts.")
     if limit is not None and len(result.articles) > limit:
         lines.append(f"  … and {len(result.articles) - limit} more (raise --limit)")
     if result.suggestions:
@@ -162,7 +168,10 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         articles = parse_blog_text(text)
     except ImportError_ as exc:
-        raise UsageError(f"{source}:{exc}") from None
+        for line, what, fix in exc.problems:
+            print(f"{source}:{line}: {what} — {fix}", file=sys.stderr)
+        count = len(exc.problems)
+        raise UsageError(f"{source}: {count} problem{'s' if count != 1 else ''} found; nothing was imported") from None
     if not articles:
         raise UsageError(f'{source}: no month heading such as "November 2018" followed by an article was found')
     archive, diagnostics = load_archive(args.content)

@@ -1,0 +1,195 @@
+"""The `pprfeed` command: exit codes, no tracebacks, help for every subcommand, topic output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTENT, ROOT
+from pprfeed.cli import build_parser, main
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "pprfeed", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_python_m_pprfeed_help() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "usage: pprfeed" in result.stdout
+    for name in ("check", "topic", "import"):
+        assert name in result.stdout
+
+
+def test_every_subcommand_has_help_text() -> None:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {choice.dest: choice.help for choice in action._choices_actions}
+    assert set(helps) == set(action.choices), "a subcommand was added without help="
+    for name, subparser in action.choices.items():
+        assert helps[name], f"`pprfeed {name}` has no help text"
+        assert subparser.description, f"`pprfeed {name}` has no description"
+        for argument in subparser._actions:
+            if not isinstance(argument, argparse._HelpAction):
+                assert argument.help, f"`pprfeed {name}` option {argument.dest} has no help text"
+
+
+@pytest.mark.parametrize("name", sorted(subcommands()))
+def test_every_subcommand_help_runs(name: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([name, "--help"])
+    assert exited.value.code == 0
+    assert f"usage: pprfeed {name}" in capsys.readouterr().out
+
+
+def test_check_passes_on_the_real_archive_with_a_summary() -> None:
+    result = run("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    first, *rest = result.stdout.splitlines()
+    assert first == "content: OK — 6 issues, 6 articles, 12 of 36 topics used"
+    summary = "\n".join(rest)
+    assert "newest issue: November 2018 (2018-11, published 2018-11-01), 1 article\n" in summary
+    assert "oldest issue: October 2017" in summary
+    assert "most used topics: Alliance and Therapeutic Relationship (4), Common Factors (3), " in summary
+    assert "Depression and Depressive Symptoms (2), Efficacy of Treatments (2)" in summary
+
+
+def test_check_fails_on_a_broken_archive_without_a_traceback(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "issues" / "2018-01").mkdir(parents=True)
+    (content / "topics.toml").write_bytes((CONTENT / "topics.toml").read_bytes())
+    (content / "issues" / "2018-01" / "a.md").write_text('+++\ntitle = "T"\ntopics = [cbt]\n+++\n', encoding="utf-8")
+    (content / "issues" / "2018-01" / "b.md").write_bytes(b"+++\ntitle = '\xe9'\n")
+    (content / "stray.txt").write_text("x", encoding="utf-8")
+    result = run("check", "--content", str(content))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{content}/issues/2018-01/a.md:3: TOML syntax error" in lines[0]
+    assert any(line.startswith(f"{content}/issues/2018-01/b.md:2: ") and "UTF-8" in line for line in lines)
+    assert any(line.startswith(f"{content}/stray.txt: ") for line in lines)
+    assert all(" — " in line for line in lines[:-1])
+    assert "3 problems" in lines[-1]
+
+
+def test_check_paths_are_relative_to_the_working_folder(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "issues").mkdir(parents=True)
+    (content / "topics.toml").write_bytes((CONTENT / "topics.toml").read_bytes())
+    (content / "issues" / "oops.txt").write_text("x", encoding="utf-8")
+    result = run("check", "--content", "content", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("content/issues/oops.txt: stray file in issues/ — ")
+
+
+def test_check_missing_content_folder(tmp_path: Path, capsys) -> None:
+    assert main(["check", "--content", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert "content folder not found" in err and "--content" in err
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frobnicate"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# --- pprfeed topic -------------------------------------------------------------------------
+
+
+def topic(*args: str, capsys) -> tuple[int, str, str]:
+    code = main(["topic", *args, "--content", str(CONTENT)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_topic_alliance_text(capsys) -> None:
+    code, out, _ = topic("alliance", capsys=capsys)
+    assert code == 0
+    assert out.startswith("Topic: Alliance and Therapeutic Relationship — 4 articles")
+    months = [line.split()[0] for line in out.splitlines() if line.startswith("  20")]
+    assert months == ["2018-11", "2018-08", "2018-03", "2017-10"]
+    assert "https://doi.org/10.1037/pst0000172" in out
+
+
+def test_topic_json_shape_and_limit(capsys) -> None:
+    code, out, _ = topic("alliance", "--json", "--limit", "2", capsys=capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["match"] == "topic" and data["total"] == 4
+    assert data["topics"] == [
+        {"slug": "alliance-and-therapeutic-relationship", "name": "Alliance and Therapeutic Relationship"}
+    ]
+    assert len(data["articles"]) == 2
+    first = data["articles"][0]
+    assert set(first) == {"id", "title", "month", "topics", "citation", "doi", "link"}
+    assert first["month"] == "2018-11" and first["id"].startswith("2018-11-")
+    assert data["articles"][1]["doi"] == "10.1037/pst0000172"
+    assert data["articles"][1]["link"] == "https://doi.org/10.1037/pst0000172"
+
+
+def test_topic_limit_in_text_says_how_many_more(capsys) -> None:
+    code, out, _ = topic("alliance", "--limit", "1", capsys=capsys)
+    assert code == 0
+    assert out.count("\n  20") == 1 and "… and 3 more (raise --limit)" in out
+
+
+def test_topic_bad_limit(capsys) -> None:
+    code, _, err = topic("alliance", "--limit", "0", capsys=capsys)
+    assert code == 2 and "--limit must be 1 or more" in err
+
+
+def test_topic_without_query_lists_36_topics_with_counts(capsys) -> None:
+    code, out, _ = topic(capsys=capsys)
+    assert code == 0
+    rows = out.splitlines()[1:]
+    assert len(rows) == 36
+    assert "   4  Alliance and Therapeutic Relationship  (alliance-and-therapeutic-relationship)" in rows
+    code, out, _ = topic("--json", capsys=capsys)
+    data = json.loads(out)
+    assert data["match"] == "list" and len(data["topics"]) == 36
+    assert {"slug": "adherence", "name": "Adherence", "articles": 0} in data["topics"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cbt", "Topic: Cognitive Therapy (CT) and Cognitive-Behavioural Therapy (CBT) — 1 article"),
+        ("Adherance", "Topic: Adherence — 0 articles"),
+        ("depresion", 'No topic "depresion"; showing the closest, Depression and Depressive Symptoms — 2 articles'),
+        ("countertransference", "Topic: Transference and Countertransference — 1 article"),
+        ("FLUCKIGER", 'No topic "FLUCKIGER"; articles mentioning "FLUCKIGER" — 1 article'),
+    ],
+)
+def test_topic_acceptance_queries(query: str, expected: str, capsys) -> None:
+    code, out, _ = topic(query, capsys=capsys)
+    assert code == 0
+    assert out.startswith(expected)
+
+
+def test_topic_nothing_found_exits_1_with_a_hint(capsys) -> None:
+    code, out, _ = topic("xyzzyq", capsys=capsys)
+    assert code == 1
+    assert 'Nothing found for "xyzzyq"' in out and "`pprfeed topic`" in out
+
+
+def test_topic_multi_word_query(capsys) -> None:
+    code, out, _ = topic("common", "factors", capsys=capsys)
+    assert code == 0 and out.startswith("Topic: Common Factors — 3 articles")

@@ -1,0 +1,537 @@
+"""The loader: the real archive loads cleanly; every kind of bad input gives path:line: what — fix."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTENT
+from pprfeed.content import load_archive
+from pprfeed.diagnostics import Diagnostic
+
+
+def article(
+    title: str = "A title",
+    topics: str = '["alliance"]',
+    citation: str = "Someone, A. (2018). A paper. Journal, 1(2), 3-4.",
+    extra: str = "",
+    body: str = "The summary.\n\n## Practice Implications\n\nWhat to do.\n",
+) -> str:
+    """An article file; every line of the front matter is predictable: +++ is line 1, title line 2."""
+    return f'+++\ntitle = "{title}"\ntopics = {topics}\ncitation = "{citation}"\n{extra}+++\n{body}'
+
+
+def make_content(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+    """A content folder with the real vocabulary and the given files (paths relative to it)."""
+    root = tmp_path / "content"
+    (root / "issues").mkdir(parents=True)
+    shutil.copy(CONTENT / "topics.toml", root / "topics.toml")
+    for relative, data in files.items():
+        path = root / relative
+        if relative.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return root
+
+
+def problems(root: Path) -> list[Diagnostic]:
+    archive, diagnostics = load_archive(root)
+    assert archive is None, "a broken archive must not load"
+    assert diagnostics, "a broken archive must say why"
+    return diagnostics
+
+
+def only(diagnostics: list[Diagnostic], path: Path) -> Diagnostic:
+    matching = [d for d in diagnostics if d.path == str(path)]
+    assert len(matching) == 1, "\n".join(map(str, diagnostics))
+    return matching[0]
+
+
+# --- the real archive -------------------------------------------------------------------------
+
+
+def test_real_archive_loads_without_diagnostics() -> None:
+    archive, diagnostics = load_archive(CONTENT)
+    assert diagnostics == []
+    assert archive is not None
+    assert [issue.month for issue in archive.issues] == [
+        "2018-11",
+        "2018-08",
+        "2018-07",
+        "2018-03",
+        "2018-01",
+        "2017-10",
+    ]
+    assert len(archive.articles) == 6
+    assert len(archive.topics) == 36
+
+
+def test_real_archive_dois_in_three_spellings_are_bare(archive) -> None:
+    dois = {a.month: a.doi for a in archive.articles if a.doi}
+    assert dois == {"2018-08": "10.1037/pst0000172", "2018-03": "10.1002/cpp.2180", "2017-10": "10.1111/jcpp.12767"}
+
+
+def test_adherance_spelling_resolves_to_adherence(archive) -> None:
+    adherence = archive.topic("adherence")
+    assert adherence.name == "Adherence"
+    assert "Adherance" in adherence.aliases
+
+
+def test_ids_are_month_plus_slug(archive) -> None:
+    for item in archive.articles:
+        assert item.id == f"{item.month}-{item.slug}"
+        assert item.source == f"issues/{item.month}/{item.slug}.md"
+
+
+def test_good_minimal_archive_loads(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/one.md": article()})
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == []
+    assert archive is not None
+    (only_article,) = archive.articles
+    assert only_article.topics == ("alliance-and-therapeutic-relationship",)
+    assert only_article.summary_md == "The summary."
+    assert only_article.implications_md == "What to do."
+    assert only_article.published == date(2018, 1, 1)
+
+
+def test_issue_toml_sets_date_intro_and_draft(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/one.md": article(extra='updated = 2018-02-01\nid = "kept-id"\n'),
+            "issues/2018-01/issue.toml": 'published = 2018-01-15\nintro = "  Hello.  "\ndraft = true\n',
+        },
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+    (issue,) = archive.issues
+    assert (issue.published, issue.intro, issue.draft) == (date(2018, 1, 15), "Hello.", True)
+    assert issue.articles[0].id == "kept-id"
+    assert issue.articles[0].updated == date(2018, 2, 1)
+    assert archive.published(date(2030, 1, 1)).issues == ()
+
+
+def test_crlf_and_bom_are_accepted(tmp_path: Path) -> None:
+    text = "\ufeff" + article().replace("\n", "\r\n")
+    root = make_content(tmp_path, {"issues/2018-01/one.md": text.encode("utf-8")})
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+
+
+def test_other_implications_headings_are_accepted(tmp_path: Path) -> None:
+    files = {
+        f"issues/2018-01/a{n}.md": article(body=f"S.\n\n## {heading}\n\nI.\n")
+        for n, heading in enumerate(["Practical Implications", "Practice Implication", "practice implications ##"])
+    }
+    archive, diagnostics = load_archive(make_content(tmp_path, files))
+    assert diagnostics == [] and archive is not None
+
+
+# --- every kind of bad input ---------------------------------------------------------------
+
+
+def test_toml_syntax_error_in_front_matter_names_the_file_line(tmp_path: Path) -> None:
+    # line 1 +++, 2 title, 3 topics (the unquoted value)
+    root = make_content(tmp_path, {"issues/2018-01/bad.md": article(topics="[alliance]")})
+    problem = only(problems(root), root / "issues/2018-01/bad.md")
+    assert problem.line == 3
+    assert problem.message == "TOML syntax error: Invalid value"
+    assert "double quotes" in problem.fix
+
+
+def test_toml_syntax_error_line_counts_from_the_file_not_the_front_matter(tmp_path: Path) -> None:
+    extra = 'research_type = "meta-analysis"\ncontact_email = "a@b.org\n'  # line 5 fine, line 6 unterminated
+    root = make_content(tmp_path, {"issues/2018-01/bad.md": article(extra=extra)})
+    problem = only(problems(root), root / "issues/2018-01/bad.md")
+    assert problem.line == 6
+    assert "TOML syntax error" in problem.message
+
+
+def test_toml_syntax_error_in_topics_and_issue_files(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {"issues/2018-01/one.md": article(), "issues/2018-01/issue.toml": 'intro = "fine"\npublished = 2018-01-\n'},
+    )
+    vocabulary = root / "topics.toml"
+    lines = vocabulary.read_text(encoding="utf-8").split("\n")
+    broken_line = lines.index('slug = "attachment"') + 1
+    lines[broken_line - 1] = 'slug = "attachment'
+    vocabulary.write_text("\n".join(lines), encoding="utf-8")
+    diagnostics = problems(root)
+    assert only(diagnostics, vocabulary).line == broken_line
+    assert only(diagnostics, root / "issues/2018-01/issue.toml").line == 2
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "message", "fix"),
+    [
+        ('+++\ntopics = ["alliance"]\ncitation = "C"\n+++\n', 1, 'required field "title" is missing', "add title ="),
+        ('+++\ntitle = "T"\ncitation = "C"\n+++\n', 1, 'required field "topics" is missing', "add topics ="),
+        ('+++\ntitle = "T"\ntopics = ["cbt"]\n+++\n', 1, 'required field "citation" is missing', "add citation ="),
+        ('+++\ntitle = "  "\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty', 'write title = "'),
+        ('+++\ntitle = "T"\ntopics = []\ncitation = "C"\n+++\n', 3, "topics must be a non-empty list", "topics = ["),
+        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = ""\n+++\n', 4, '"citation" is empty', "citation ="),
+        ('+++\ntitle = 3\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty or not text', "title ="),
+        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = "C"\ndoi = ""\n+++\n', 5, '"doi" is empty', "remove the line"),
+    ],
+)
+def test_missing_or_empty_required_field(tmp_path: Path, front: str, line: int, message: str, fix: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/bad.md": front + "S.\n\n## Practice Implications\n\nI.\n"})
+    problem = only(problems(root), root / "issues/2018-01/bad.md")
+    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+
+
+def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/bad.md": article(topics='["aliance", "depresion", "zzzzqq"]')})
+    diagnostics = problems(root)
+    assert [(d.line, d.message) for d in diagnostics] == [
+        (3, 'unknown topic "aliance"'),
+        (3, 'unknown topic "depresion"'),
+        (3, 'unknown topic "zzzzqq"'),
+    ]
+    assert 'did you mean "Alliance and Therapeutic Relationship"' in diagnostics[0].fix
+    assert 'did you mean "Depression and Depressive Symptoms"' in diagnostics[1].fix
+    assert "did you mean" not in diagnostics[2].fix and "topics.toml" in diagnostics[2].fix
+
+
+@pytest.mark.parametrize(
+    ("files", "bad", "line", "message", "fix"),
+    [
+        ({"issues/2018-13/a.md": article()}, "issues/2018-13", None, 'folder name "2018-13" is not a month', "YYYY-MM"),
+        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", "e.g. 2018-11"),
+        ({"issues/18-11/a.md": article()}, "issues/18-11", None, "is not a month", "YYYY-MM"),
+        (
+            {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
+            "issues/2018-02/issue.toml",
+            1,
+            "is not a date",
+            "YYYY-MM-DD",
+        ),
+        (
+            {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": "\npublished = 2018-01-31\n"},
+            "issues/2018-02/issue.toml",
+            2,
+            "is before the issue's month",
+            "or move the issue to folder 2018-01",
+        ),
+        (
+            {"issues/2018-02/a.md": article(extra='updated = "soon"\n')},
+            "issues/2018-02/a.md",
+            5,
+            "is not a date",
+            "YYYY-MM-DD",
+        ),
+        (
+            {"issues/2018-02/a.md": article(extra="updated = 2018-01-02\n")},
+            "issues/2018-02/a.md",
+            5,
+            "before the issue was published",
+            "fix the date",
+        ),
+        (
+            {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'draft = "yes"\n'},
+            "issues/2018-02/issue.toml",
+            1,
+            "draft must be true or false",
+            "draft = true",
+        ),
+    ],
+)
+def test_bad_dates_and_folder_names(
+    tmp_path: Path, files: dict[str, str], bad: str, line: int | None, message: str, fix: str
+) -> None:
+    root = make_content(tmp_path, files)
+    problem = only(problems(root), root / bad)
+    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+
+
+def test_duplicate_ids_via_override(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/first.md": article(),
+            "issues/2018-02/second.md": article(extra='\nid = "2018-01-first"\n'),  # id on line 6
+        },
+    )
+    problem = only(problems(root), root / "issues/2018-02/second.md")
+    assert problem.line == 6
+    assert 'duplicate article id "2018-01-first"' in problem.message
+    assert str(root / "issues/2018-01/first.md") in problem.message
+    assert "id" in problem.fix
+
+
+def test_bad_file_names_and_ids(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path, {"issues/2018-01/Bad_Name.md": article(), "issues/2018-01/ok.md": article(extra='id = "Not OK"\n')}
+    )
+    diagnostics = problems(root)
+    name = only(diagnostics, root / "issues/2018-01/Bad_Name.md")
+    assert "is not a slug" in name.message and "bad-name.md" in name.fix
+    bad_id = only(diagnostics, root / "issues/2018-01/ok.md")
+    assert bad_id.line == 5 and "lowercase letters" in bad_id.fix
+
+
+def test_non_utf8_file_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    text = article(title="Fl\udcfcckiger").encode("utf-8", "surrogateescape")  # a Latin-1 ü on line 2
+    root = make_content(tmp_path, {"issues/2018-01/latin1.md": text, "issues/2018-01/issue.toml": b"intro = '\xe9'"})
+    diagnostics = problems(root)
+    article_problem = only(diagnostics, root / "issues/2018-01/latin1.md")
+    assert article_problem.line == 2
+    assert "UTF-8" in article_problem.message and "UTF-8" in article_problem.fix
+    assert "UTF-8" in only(diagnostics, root / "issues/2018-01/issue.toml").message
+
+
+@pytest.mark.parametrize("body", ["", "\n\n   \n"])
+def test_empty_body(tmp_path: Path, body: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/empty.md": article(body=body)})
+    problem = only(problems(root), root / "issues/2018-01/empty.md")
+    assert problem.line == 6  # the line after the closing +++
+    assert "no body" in problem.message and "## Practice Implications" in problem.fix
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        ("Only a summary.\n", 6, "no practice-implications section"),
+        ("Summary.\n\nPractice Implications\n\nNot a heading.\n", 6, "no practice-implications section"),
+        ("Summary.\n\n### Practice Implications\n\nI.\n", 8, "wrong level"),
+        ("Summary.\n\n## Practice Implications\n\n", 8, "section is empty"),
+        ("## Practice Implications\n\nI.\n", 6, "summary before the practice implications is empty"),
+        ("S.\n\n## Practice Implications\n\nI.\n\n## Practical Implications\n\nJ.\n", 12, "a second"),
+    ],
+)
+def test_missing_or_malformed_implications(tmp_path: Path, body: str, line: int, message: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)})
+    problem = only(problems(root), root / "issues/2018-01/a.md")
+    assert (problem.line, message in problem.message) == (line, True), str(problem)
+    assert "Practice Implications" in problem.fix or "heading" in problem.fix or "merge" in problem.fix
+
+
+def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {"issues/2018-01/none.md": 'title = "T"\n', "issues/2018-01/open.md": '+++\ntitle = "T"\n\nBody\n'},
+    )
+    diagnostics = problems(root)
+    missing = only(diagnostics, root / "issues/2018-01/none.md")
+    assert missing.line == 1 and "front matter missing" in missing.message and "+++" in missing.fix
+    unclosed = only(diagnostics, root / "issues/2018-01/open.md")
+    assert unclosed.line == 1 and "never closed" in unclosed.message and "+++" in unclosed.fix
+
+
+@pytest.mark.parametrize(
+    ("stray", "message"),
+    [
+        ("notes.txt", "stray entry in the content folder"),
+        ("drafts/", "stray entry in the content folder"),
+        ("issues/readme.txt", "stray file in issues/"),
+        ("issues/2018-01/picture.png", "stray file in an issue folder"),
+        ("issues/2018-01/article.markdown", "stray file in an issue folder"),
+        ("issues/2018-01/images/", "stray folder in an issue folder"),
+    ],
+)
+def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(), stray: "x"})
+    problem = only(problems(root), root / stray.rstrip("/"))
+    assert problem.line is None
+    assert message in problem.message
+    assert "move" in problem.fix or "rename" in problem.fix
+
+
+def test_hidden_files_and_readme_are_not_stray(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {"README.md": "# guide", ".git/": "", "issues/.DS_Store": "x", "issues/2018-01/.a.md.swp": "x"}
+        | {"issues/2018-01/a.md": article()},
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+
+
+@pytest.mark.parametrize(
+    ("files", "bad", "line", "key", "guess"),
+    [
+        ({"issues/2018-01/a.md": article(extra='titel = "x"\n')}, "issues/2018-01/a.md", 5, "titel", "title"),
+        ({"issues/2018-01/a.md": article(extra='topic = ["x"]\n')}, "issues/2018-01/a.md", 5, "topic", "topics"),
+        (
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": '\nintroo = "x"\n'},
+            "issues/2018-01/issue.toml",
+            2,
+            "introo",
+            "intro",
+        ),
+    ],
+)
+def test_unknown_keys_suggest_the_known_one(
+    tmp_path: Path, files: dict[str, str], bad: str, line: int, key: str, guess: str
+) -> None:
+    root = make_content(tmp_path, files)
+    problem = only(problems(root), root / bad)
+    assert problem.line == line
+    assert problem.message == f'unknown key "{key}"'
+    assert f'did you mean "{guess}"?' in problem.fix
+
+
+def test_unknown_key_without_a_close_guess_lists_the_known_keys(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(extra="zebra = 1\n")})
+    problem = only(problems(root), root / "issues/2018-01/a.md")
+    assert "contact_email" in problem.fix and "research_type" in problem.fix
+
+
+def test_bad_vocabulary(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
+    vocabulary = root / "topics.toml"
+    vocabulary.write_text(
+        '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n'
+        '[[topic]]\nname = "Other"\nslug = "Not A Slug"\n\n'
+        '[[topic]]\nname = "Third"\nslug = "third"\naliases = ["alliance"]\ncolour = "red"\n',
+        encoding="utf-8",
+    )
+    diagnostics = problems(root)
+    assert [(d.line, d.message) for d in diagnostics] == [
+        (7, 'topic "Other" has a missing or malformed slug'),
+        (9, '"alliance" of topic "Third" is already used by topic "alliance"'),
+        (13, 'unknown key "colour"'),
+    ]
+
+
+def test_missing_vocabulary_and_issues(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    root.mkdir()
+    diagnostics = problems(root)
+    assert [Path(d.path).name for d in diagnostics] == ["topics.toml", "issues"]
+    assert all(d.fix for d in diagnostics)
+    missing, diagnostics = load_archive(tmp_path / "nowhere")
+    assert missing is None and "--content" in diagnostics[0].fix
+
+
+def test_many_problems_are_all_reported_in_one_run(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path,
+        {
+            "notes.txt": "x",
+            "issues/stray.txt": "x",
+            "issues/2018-13/a.md": article(),
+            "issues/2018-01/toml.md": article(topics="[alliance]"),
+            "issues/2018-01/missing.md": article().replace('title = "A title"\n', ""),
+            "issues/2018-01/topic.md": article(topics='["aliance"]'),
+            "issues/2018-01/latin1.md": b"+++\ntitle = '\xe9'\n",
+            "issues/2018-01/empty.md": article(body=""),
+            "issues/2018-01/no-implications.md": article(body="Only a summary.\n"),
+            "issues/2018-01/keys.md": article(extra='titel = "x"\n'),
+            "issues/2018-01/image.png": "x",
+            "issues/2018-02/a.md": article(),
+            "issues/2018-02/b.md": article(extra='id = "2018-02-a"\n'),
+            "issues/2018-02/issue.toml": 'published = "2018-02-30"\n',
+        },
+    )
+    diagnostics = problems(root)
+    bad = {
+        "notes.txt",
+        "issues/stray.txt",
+        "issues/2018-13",
+        "issues/2018-01/toml.md",
+        "issues/2018-01/missing.md",
+        "issues/2018-01/topic.md",
+        "issues/2018-01/latin1.md",
+        "issues/2018-01/empty.md",
+        "issues/2018-01/no-implications.md",
+        "issues/2018-01/keys.md",
+        "issues/2018-01/image.png",
+        "issues/2018-02/issue.toml",
+        "issues/2018-02/b.md",
+    }
+    assert {Path(d.path).relative_to(root).as_posix() for d in diagnostics} == bad
+    assert all(d.severity == "error" and d.message and d.fix for d in diagnostics)
+
+
+def test_diagnostic_format() -> None:
+    with_line = Diagnostic("content/issues/2018-01/a.md", 3, 'unknown topic "x"', "use a topic from topics.toml")
+    assert str(with_line) == 'content/issues/2018-01/a.md:3: unknown topic "x" — use a topic from topics.toml'
+    without = Diagnostic("content/notes.txt", None, "stray entry", "move it", "warning")
+    assert str(without) == "content/notes.txt: warning: stray entry — move it"
+
+
+def test_repeated_topic_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(topics='["alliance", "Alliance"]')})
+    archive, diagnostics = load_archive(root)
+    assert archive is not None
+    assert [(d.severity, d.line) for d in diagnostics] == [("warning", 3)]
+
+
+def test_messages_read_as_path_line_what_fix(tmp_path: Path) -> None:
+    """The exact wording an editor sees for the commonest mistakes."""
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/a.md": article(topics='["aliance", "zzzzqq"]', extra='titel = "x"\n'),
+            "issues/2018-01/b.md": article(extra='contact_email = "a@b.org\n'),
+            "issues/2018-01/c.md": article(topics='["cbt",\n'),
+            "issues/2018-01/d.md": "---\ntitle: T\n---\nBody\n",
+            "issues/2018-01/issue.toml": 'published = "2018-01-32"\n',
+        },
+    )
+    shown = [str(d).removeprefix(str(root) + "/") for d in problems(root)]
+    assert shown == [
+        'issues/2018-01/issue.toml:1: published = "2018-01-32" is not a date — '
+        "write the date as YYYY-MM-DD, e.g. published = 2018-01-05",
+        'issues/2018-01/a.md:3: unknown topic "aliance" — did you mean "Alliance and Therapeutic Relationship" '
+        "(slug alliance-and-therapeutic-relationship)? Write a name, slug or alias from topics.toml, "
+        "or add the topic there",
+        'issues/2018-01/a.md:3: unknown topic "zzzzqq" — write a name, slug or alias from topics.toml '
+        "(`pprfeed topic` lists them), or add the topic there",
+        'issues/2018-01/a.md:5: unknown key "titel" — did you mean "title"? Rename it, or remove the line',
+        'issues/2018-01/b.md:5: TOML syntax error: Unterminated string — close the text with a " on the same line '
+        '(use """ … """ for text over several lines)',
+        "issues/2018-01/c.md:3: TOML syntax error: Unclosed array — close the list with ] on the line where it ends, "
+        'e.g. topics = ["alliance", "cbt"]',
+        "issues/2018-01/d.md:1: front matter between --- lines (YAML) is not read — use +++ lines and TOML instead: "
+        'replace both --- lines with +++ and write key = "value"',
+    ]
+
+
+def test_thousands_of_problems_are_all_reported(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {
+        f"issues/{1900 + n // 12:04d}-{n % 12 + 1:02d}/a{n}.md": article(topics='["nosuchtopic"]') for n in range(1200)
+    }
+    diagnostics = problems(make_content(tmp_path, files))
+    assert len(diagnostics) == 1200
+    assert all(d.line == 3 and d.message == 'unknown topic "nosuchtopic"' for d in diagnostics)
+
+
+def test_broken_vocabulary_does_not_bury_the_articles_in_unknown_topics(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"issues/2018-01/a{n}.md": article() for n in range(5)})
+    (root / "topics.toml").write_text("[[topic]\n", encoding="utf-8")
+    diagnostics = problems(root)
+    assert [Path(d.path).name for d in diagnostics] == ["topics.toml"]
+
+
+def test_the_editors_guide_examples_are_valid(tmp_path: Path) -> None:
+    """content/README.md's examples of issue.toml and an article file pass the check."""
+    guide = (CONTENT / "README.md").read_text(encoding="utf-8")
+    blocks = guide.split("```")
+    issue_toml = next(b.removeprefix("toml\n") for b in blocks if b.startswith("toml\nintro ="))
+    article_md = next(b.removeprefix("markdown\n") for b in blocks if b.startswith("markdown\n+++"))
+    root = make_content(
+        tmp_path,
+        {"issues/2018-11/issue.toml": issue_toml, "issues/2018-11/an-example.md": article_md},
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+    (issue,) = archive.issues
+    assert issue.draft and issue.published == date(2018, 11, 5)
+    assert issue.articles[0].doi == "10.1002/cpp.2180"
+    assert issue.articles[0].topics == (
+        "alliance-and-therapeutic-relationship",
+        "cbt",
+        "depression-and-depressive-symptoms",
+    )
