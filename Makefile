@@ -11,9 +11,10 @@ $(BIN)/pprfeed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# feeds: run also builds the feeds into feeds/ (pprfeed build says where they are)
 run: $(BIN)/pprfeed
 	$(BIN)/pprfeed check
-	$(BIN)/pprfeed build  # feeds: writes feeds/ and says where it is
+	$(BIN)/pprfeed build
 
 test: $(BIN)/pprfeed
 	$(BIN)/ruff check src tests bench

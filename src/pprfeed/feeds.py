@@ -251,7 +251,7 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     generator.subtitle(spec.description)
     generator.language(site.language)
     generator.author({"name": site.author, **({"email": site.author_email} if site.author_email else {})})
-    generator.generator("pprfeed", uri="https://github.com/pprnet/pprfeed")
+    generator.generator("pprfeed")
     generator.updated(feed_updated(spec, context.stamps))
     # the last link given is RSS's channel <link>: the human page; rel=self is the file's URL
     generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
