@@ -61,7 +61,7 @@ def test_cli_builds_and_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert run_cli("--content", str(CONTENT)) == 0
     said = capsys.readouterr().out
     assert "feeds/:" in said and "index.html" in said and "http.server" in said
-    assert (tmp_path / "feeds" / "index.opml").is_file() and (tmp_path / ".pprfeed").is_dir()
+    assert (tmp_path / "feeds" / "index.opml").is_file() and (tmp_path / ".pprfeed" / "cache").is_dir()
 
 
 def test_settings_come_from_pprfeed_toml(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from xml.etree import ElementTree
 
@@ -67,16 +67,16 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     entries share `updated`; a corrected article is `updated` after that day's
     publications.
     """
-    published_on: dict[object, list[Article]] = defaultdict(list)
+    published_on: dict[date, list[Article]] = defaultdict(list)
     for article in articles:
         published_on[article.published].append(article)
     published: dict[str, datetime] = {}
     for day, group in published_on.items():
         group.sort(key=lambda a: a.id, reverse=True)
-        midnight = datetime.combine(day, time(), timezone.utc)  # type: ignore[arg-type]
+        midnight = datetime.combine(day, time(), timezone.utc)
         for offset, article in enumerate(group):
             published[article.id] = midnight + timedelta(seconds=offset)
-    corrected_on: dict[object, list[Article]] = defaultdict(list)
+    corrected_on: dict[date, list[Article]] = defaultdict(list)
     for article in articles:
         if article.updated != article.published:
             corrected_on[article.updated].append(article)
@@ -84,7 +84,7 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     for day, group in corrected_on.items():
         group.sort(key=lambda a: (a.published, a.id))
         after = len(published_on.get(day, ()))
-        midnight = datetime.combine(day, time(), timezone.utc)  # type: ignore[arg-type]
+        midnight = datetime.combine(day, time(), timezone.utc)
         for offset, article in enumerate(group):
             updated[article.id] = midnight + timedelta(seconds=after + offset)
     return {key: Stamp(published[key], updated[key]) for key in published}

@@ -13,7 +13,7 @@ from ..output import OutputError
 from ..settings import load_settings
 from .common import add_config_option, add_content_option, print_diagnostics
 
-CACHE_FOLDER = ".pprfeed"
+CACHE_FOLDER = ".pprfeed/cache"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
