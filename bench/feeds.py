@@ -111,7 +111,7 @@ def bench_rebuilds(content: Path, site: Path, config: Path, runs: int) -> tuple[
                 IN_PROCESS_REBUILD,
                 str(content),
                 str(site / "feeds"),
-                str(site / ".pprfeed"),
+                str(site / ".pprfeed" / "cache"),
                 str(FEED_LIMIT),
             ]  # fmt: skip
         )
