@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -139,7 +140,7 @@ def test_the_spare_is_rebuilt_when_it_was_deleted(tmp_path: Path) -> None:
 def test_built_feeds_are_not_committed() -> None:
     """The feeds/ folder is build output: ignored by git, so it can never be committed stale."""
     ignored = (ROOT / ".gitignore").read_text().split()
-    assert "/feeds/" in ignored and "/.feeds.spare/" in ignored
+    assert "/feeds/" in ignored and "/.feeds.spare/" in ignored and "/.feeds.lock" in ignored
 
 
 def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
@@ -166,3 +167,13 @@ def test_a_failing_worker_process_fails_the_build_and_leaves_the_old_output(
     with pytest.raises(RuntimeError, match="worker disk on fire"):
         build_site(load(content), SITE, out, NOW, workers=2, parallel_from=0)
     assert state(out) == before
+
+
+def test_a_second_build_at_the_same_time_is_refused(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "feeds"
+    with open(tmp_path / ".feeds.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running build holds it
+        assert run_cli("--content", str(CONTENT), "--out", str(out)) == 1
+    assert "another `pprfeed build` is writing" in capsys.readouterr().err
+    assert not out.exists() and not spare_folder(out).exists()
+    assert run_cli("--content", str(CONTENT), "--out", str(out)) == 0

@@ -17,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -80,6 +81,29 @@ def replace_folder(
     With `parallel_from` or more files to write and fork available, `workers` processes share the work.
     """
     _check_ours(out)
+    with _exclusive(out):
+        return _replace(out, files, workers, parallel_from)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One build per output folder at a time: two would write the same spare."""
+    lock_path = out.parent / f".{out.name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"another `pprfeed build` is writing {out} right now; run again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_from: int) -> WriteStats:
     spare = spare_folder(out)
     known = _prepare_spare(spare, out)
     present = _walk(spare)
