@@ -389,3 +389,15 @@ def test_ids_survive_renaming_the_file_and_editing_the_text(tmp_path: Path) -> N
     assert after == before
     renamed = next(e for e in entries(tmp_path / "after" / "atom.xml") if e.title == "Depression third")
     assert "corrected summary" in renamed.content[0].value
+
+
+def test_an_archive_with_nothing_published_yet_gives_valid_empty_feeds(tmp_path: Path) -> None:
+    content = make_tricky_archive(tmp_path / "content")
+    for month in ("2020-01", "2020-02", "2020-03", "2020-04"):
+        shutil.rmtree(content / "issues" / month)
+    build(content, tmp_path / "feeds")  # only the 2099 issue is left: not yet published
+    for name, version in (("rss.xml", "rss20"), ("atom.xml", "atom10")):
+        parsed = parse(tmp_path / "feeds" / name)
+        assert parsed.bozo == 0 and parsed.version == version and not parsed.entries
+    assert parse(tmp_path / "feeds" / "feed.json").entries == []
+    assert not (tmp_path / "feeds" / "topics" / "alliance-and-therapeutic-relationship.rss.xml").exists()

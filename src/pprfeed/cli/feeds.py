@@ -72,7 +72,8 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     plan, stats = result.plan, result.written
     print(
-        f"{out}/: {len(plan.feeds)} feeds (all articles + {len(plan.feeds) - 1} topics) in RSS, Atom and JSON Feed, "
+        f"{out}/: {len(plan.feeds)} feed{'s' if len(plan.feeds) != 1 else ''} "
+        f"(all articles + {len(plan.feeds) - 1} topics) in RSS, Atom and JSON Feed, "
         f"index.opml, index.html, {len(archive.topics)} topic pages, {plan.pages} article pages "
         f"({stats.written} of {stats.files} files written, {stats.removed} removed)"
     )
