@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from .. import __version__
 from . import archive
 from . import bots as bots_cli
+from . import feeds as feeds_cli
 from . import publish as publish_cli
 from .common import UsageError
 
-REGISTRARS = [archive.register, publish_cli.register, bots_cli.register]
+REGISTRARS = [archive.register, feeds_cli.register, publish_cli.register, bots_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,408 @@
+"""Archive -> RSS 2.0, Atom 1.0 (feedgen), JSON Feed 1.1 and the OPML list of feeds.
+
+The only module that imports feedgen. Every date is set explicitly so the
+bytes depend on the archive alone, never on the clock; feedgen 1.0.0's two
+Atom quirks (link `rel` dropped on entries; `type="CDATA"` if asked for) are
+handled by post-processing its output, which tests/test_feeds.py checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
+from xml.etree import ElementTree
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from .links import article_url, topic_page_url
+from .markup import escape_text, markdown_html, markdown_text
+from .model import Archive, Article, Topic
+from .settings import SiteSettings
+
+log = logging.getLogger(__name__)
+
+# Ids are tag: URIs built from the article id, which the content format keeps stable
+# across renames (front-matter `id`) and edits; they never depend on base_url or paths.
+TAG_AUTHORITY = "tag:pprnet.ca,2017:"
+ENTRY_ID_PREFIX = TAG_AUTHORITY + "article:"
+FEED_ID_PREFIX = TAG_AUTHORITY + "feed:"
+IMPLICATIONS_TITLE = "Practice Implications"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+FORMATS = ("rss", "atom", "json")
+MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+FORMAT_NAMES = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
+
+
+def entry_id(article: Article) -> str:
+    return ENTRY_ID_PREFIX + article.id
+
+
+def topic_scheme(site: SiteSettings) -> str:
+    return f"{site.base_url}topics/"
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stamp:
+    published: datetime
+    updated: datetime
+
+
+def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
+    """Distinct, deterministic times for dates the archive knows only by day.
+
+    Articles sharing a publication day are staggered by seconds from midnight UTC
+    so that feed order (newest first, ties by id) is also time order and no two
+    entries share `updated`; a corrected article is `updated` after that day's
+    publications.
+    """
+    published_on: dict[date, list[Article]] = defaultdict(list)
+    for article in articles:
+        published_on[article.published].append(article)
+    published: dict[str, datetime] = {}
+    for day, group in published_on.items():
+        group.sort(key=lambda a: a.id, reverse=True)
+        midnight = datetime.combine(day, time(), timezone.utc)
+        for offset, article in enumerate(group):
+            published[article.id] = midnight + timedelta(seconds=offset)
+    corrected_on: dict[date, list[Article]] = defaultdict(list)
+    for article in articles:
+        if article.updated != article.published:
+            corrected_on[article.updated].append(article)
+    updated = dict(published)
+    for day, group in corrected_on.items():
+        group.sort(key=lambda a: (a.published, a.id))
+        after = len(published_on.get(day, ()))
+        midnight = datetime.combine(day, time(), timezone.utc)
+        for offset, article in enumerate(group):
+            updated[article.id] = midnight + timedelta(seconds=after + offset)
+    return {key: Stamp(published[key], updated[key]) for key in published}
+
+
+def visible_articles(archive: Archive, now: datetime) -> tuple[tuple[Article, ...], dict[str, Stamp]]:
+    """The articles readers may see at `now`, newest first, and their stamps (none later than `now`)."""
+    articles = archive.published(now.date()).articles
+    stamps = entry_stamps(articles)
+    shown = tuple(a for a in articles if stamps[a.id].published <= now)
+    clamped = {a.id: Stamp(stamps[a.id].published, min(stamps[a.id].updated, now)) for a in shown}
+    return shown, clamped
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+# --- what goes into an entry ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleHtml:
+    """An article rendered once per build, shared by feeds and pages."""
+
+    article: Article
+    site: SiteSettings
+    topics: tuple[Topic, ...]
+
+    @cached_property
+    def summary_html(self) -> str:
+        return markdown_html(self.article.summary_md, self.site.base_url)
+
+    @cached_property
+    def implications_html(self) -> str:
+        return markdown_html(self.article.implications_md, self.site.base_url)
+
+    @cached_property
+    def summary_text(self) -> str:
+        return markdown_text(self.article.summary_md)
+
+    def citation_html(self) -> str:
+        doi = self.article.doi_url
+        link = f' <a href="{escape_text(doi)}">{escape_text(doi)}</a>' if doi else ""
+        return f"<p><strong>Citation:</strong> {escape_text(self.article.citation)}{link}</p>\n"
+
+    @cached_property
+    def content_html(self) -> str:
+        """The entry body: summary, practice implications, citation with DOI link, topics."""
+        topic_links = ", ".join(
+            f'<a href="{escape_text(topic_page_url(t.slug, self.site))}">{escape_text(t.name)}</a>' for t in self.topics
+        )
+        return (
+            self.summary_html
+            + f"<h2>{IMPLICATIONS_TITLE}</h2>\n"
+            + self.implications_html
+            + self.citation_html()
+            + (f"<p><strong>Topics:</strong> {topic_links}</p>\n" if self.topics else "")
+        )
+
+
+def article_html(archive: Archive, article: Article, site: SiteSettings) -> ArticleHtml:
+    return ArticleHtml(article, site, tuple(archive.topic(slug) for slug in article.topics))
+
+
+class ArticleHtmlCache:
+    """One ArticleHtml per article per build, so an article in five feeds is rendered once."""
+
+    def __init__(self, archive: Archive, site: SiteSettings) -> None:
+        self.archive = archive
+        self.site = site
+        self._by_id: dict[str, ArticleHtml] = {}
+
+    def get(self, article: Article) -> ArticleHtml:
+        found = self._by_id.get(article.id)
+        if found is None or found.article is not article:
+            found = self._by_id[article.id] = article_html(self.archive, article, self.site)
+        return found
+
+
+# --- which feeds exist ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed (the whole archive, or one topic) in every format."""
+
+    key: str
+    """`all` or the topic slug."""
+    title: str
+    description: str
+    page_url: str
+    """The human page the feed belongs to (RSS channel link, Atom rel=alternate)."""
+    articles: tuple[Article, ...]
+    topic: Topic | None = None
+
+    def path(self, fmt: str) -> str:
+        """The file's path inside the output folder."""
+        stem = "" if self.topic is None else f"topics/{self.key}."
+        return {"rss": f"{stem}rss.xml", "atom": f"{stem}atom.xml", "json": f"{stem}json" if stem else "feed.json"}[fmt]
+
+    def url(self, fmt: str, site: SiteSettings) -> str:
+        return site.base_url + self.path(fmt)
+
+    @property
+    def feed_id(self) -> str:
+        return FEED_ID_PREFIX + ("all" if self.topic is None else f"topic:{self.key}")
+
+
+def plan_feeds(archive: Archive, articles: Sequence[Article], site: SiteSettings) -> list[FeedSpec]:
+    """The feed of everything, then one per topic that has articles (vocabulary order)."""
+    specs = [
+        FeedSpec(
+            key="all",
+            title=site.title,
+            description=site.description,
+            page_url=site.base_url,
+            articles=tuple(articles[: site.feed_limit]),
+        )
+    ]
+    by_topic: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        for slug in article.topics:
+            if len(by_topic[slug]) < site.feed_limit:
+                by_topic[slug].append(article)
+    for topic in archive.topics:
+        if by_topic.get(topic.slug):
+            specs.append(
+                FeedSpec(
+                    key=topic.slug,
+                    title=f"{site.title}: {topic.name}",
+                    description=f"{topic.name}: {site.description}",
+                    page_url=topic_page_url(topic.slug, site),
+                    articles=tuple(by_topic[topic.slug]),
+                    topic=topic,
+                )
+            )
+    return specs
+
+
+def feed_updated(spec: FeedSpec, stamps: dict[str, Stamp]) -> datetime:
+    """The newest entry's `updated`, never the build time."""
+    return max((stamps[a.id].updated for a in spec.articles), default=EPOCH)
+
+
+# --- RSS and Atom (feedgen) ------------------------------------------------------------------
+
+
+@dataclass
+class FeedContext:
+    archive: Archive
+    site: SiteSettings
+    stamps: dict[str, Stamp]
+    html: ArticleHtmlCache
+
+
+def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
+    """The RSS 2.0 and Atom 1.0 documents of one feed."""
+    site = context.site
+    generator = FeedGenerator()
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(spec.feed_id)
+    generator.title(spec.title)
+    generator.subtitle(spec.description)
+    generator.language(site.language)
+    generator.author({"name": site.author, **({"email": site.author_email} if site.author_email else {})})
+    generator.generator("pprfeed")
+    generator.updated(feed_updated(spec, context.stamps))
+    # the last link given is RSS's channel <link>: the human page; rel=self is the file's URL
+    generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
+    generator.link(href=spec.page_url, rel="alternate", type="text/html")
+    for article in spec.articles:
+        _add_entry(generator, article, context)
+    rss = _fix_rss(generator.rss_str(pretty=True), spec.url("rss", site))
+    atom = _fix_atom(generator.atom_str(pretty=True), spec, context)
+    return rss, atom
+
+
+def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext) -> None:
+    site = context.site
+    rendered = context.html.get(article)
+    stamp = context.stamps[article.id]
+    entry = generator.add_entry(order="append")
+    entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
+    entry.title(article.title)
+    entry.link(href=article_url(article, site), rel="alternate", type="text/html")
+    entry.author({"name": site.author, **({"email": site.author_email} if site.author_email else {})})
+    if not site.author_email:
+        entry.dc.dc_creator(site.author)  # RSS <author> must be an e-mail address; dc:creator takes a name
+    # feedgen's setters overlap; in this order RSS gets <description> (the plain-text summary,
+    # escaped because readers treat it as HTML) and content:encoded, Atom gets content
+    # type="html" and summary type="text"
+    entry.description(escape_text(rendered.summary_text))
+    entry.content(rendered.content_html, type="html")
+    entry.summary(rendered.summary_text, type="text")
+    for topic in rendered.topics:
+        entry.category(term=topic.slug, scheme=topic_scheme(site), label=topic.name)
+    entry.published(stamp.published)
+    entry.updated(stamp.updated)
+
+
+def _fix_rss(document: bytes, self_url: str) -> bytes:
+    """feedgen takes the atom:link rel=self from the Atom self link: point it at the RSS file."""
+    root = etree.fromstring(document)
+    for link in root.iterfind(f"channel/{{{ATOM_NS}}}link[@rel='self']"):
+        link.set("href", self_url)
+        link.set("type", MEDIA_TYPES["rss"])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _fix_atom(document: bytes, spec: FeedSpec, context: FeedContext) -> bytes:
+    """Put back what feedgen 1.0.0 loses on Atom entries: the link's rel, and the DOI as rel=related."""
+    root = etree.fromstring(document)
+    entries = root.findall(f"{{{ATOM_NS}}}entry")
+    for element, article in zip(entries, spec.articles, strict=True):
+        links = element.findall(f"{{{ATOM_NS}}}link")
+        for link in links:
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+        doi = article.doi_url
+        if doi and links:
+            related = etree.Element(f"{{{ATOM_NS}}}link", rel="related", href=doi, title=f"doi:{article.doi}")
+            links[-1].addnext(related)
+        for content in element.iterfind(f"{{{ATOM_NS}}}content"):
+            if content.get("type") == "CDATA":  # never valid Atom; we ask for "html", this guards against regressions
+                content.set("type", "html")
+    etree.indent(root, space="  ")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# --- JSON Feed 1.1 ----------------------------------------------------------------------------
+
+
+def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
+    site = context.site
+    author = {"name": site.author}
+    items = []
+    for article in spec.articles:
+        rendered = context.html.get(article)
+        topics = rendered.topics
+        stamp = context.stamps[article.id]
+        item: dict[str, object] = {
+            "id": entry_id(article),
+            "url": article_url(article, site),
+            "title": article.title,
+            "content_html": rendered.content_html,
+            "summary": rendered.summary_text,
+            "date_published": iso(stamp.published),
+            "date_modified": iso(stamp.updated),
+            "authors": [author],
+            "tags": [t.name for t in topics],
+            "language": site.language,
+            "_pprnet": {
+                "citation": article.citation,
+                "doi": article.doi,
+                "topics": [{"slug": t.slug, "name": t.name} for t in topics],
+            },
+        }
+        if article.doi_url:
+            item["external_url"] = article.doi_url
+        items.append(item)
+    document = {
+        "version": JSON_FEED_VERSION,
+        "title": spec.title,
+        "home_page_url": spec.page_url,
+        "feed_url": spec.url("json", site),
+        "description": spec.description,
+        "language": site.language,
+        "authors": [author],
+        "items": items,
+    }
+    # compact: json's C encoder only runs without indent, several times faster on 37 feeds
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# --- OPML 2.0 -----------------------------------------------------------------------------------
+
+
+def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]) -> bytes:
+    """Every feed as one outline: xmlUrl is the RSS file, atomUrl and jsonUrl name the other formats.
+
+    One outline per feed (not per file) so importing subscribes once to each topic.
+    """
+    specs = list(specs)
+    root = ElementTree.Element("opml", version="2.0")
+    head = ElementTree.SubElement(root, "head")
+    ElementTree.SubElement(head, "title").text = f"{site.title}: all feeds"
+    newest = max((feed_updated(s, stamps) for s in specs), default=EPOCH)
+    ElementTree.SubElement(head, "dateModified").text = _rfc822(newest)
+    ElementTree.SubElement(head, "ownerName").text = site.author
+    ElementTree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = ElementTree.SubElement(root, "body")
+    for spec in specs:
+        ElementTree.SubElement(
+            body,
+            "outline",
+            text=spec.title,
+            title=spec.title,
+            type="rss",
+            version="RSS2",
+            xmlUrl=spec.url("rss", site),
+            htmlUrl=spec.page_url,
+            description=spec.description,
+            language=site.language,
+            atomUrl=spec.url("atom", site),
+            jsonUrl=spec.url("json", site),
+        )
+    ElementTree.indent(root, space="  ")
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _rfc822(moment: datetime) -> str:
+    """RFC 822 date in English whatever the locale (strftime's %a/%b follow LC_TIME)."""
+    moment = moment.astimezone(timezone.utc)
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M:%S} +0000"
+    )

@@ -1,0 +1,279 @@
+"""Replace an output folder atomically, rewriting only the files whose inputs changed.
+
+The new tree is written into a spare folder beside the output
+(`.<name>.spare/`), then the two are swapped with one rename. Readers and web
+servers see the old tree or the new one, never a mix; if anything fails before
+the swap, the output is exactly as it was.
+
+The spare is the previous output, kept after the swap: a rebuild brings it up
+to date by rewriting only files whose fingerprint differs from its manifest,
+which is what makes a rebuild after one new issue cheap. Files are never
+modified in place (always unlinked and recreated), because a spare made by
+hard-linking the output shares inodes with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import json
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MANIFEST = ".pprfeed-manifest.json"
+MANIFEST_FORMAT = 1
+WORKERS = min(2, os.cpu_count() or 1)
+PARALLEL_FROM = 400
+"""Below this many files to write, forking costs more than it saves."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str
+    """Relative, with forward slashes."""
+    fingerprint: str
+    """Changes whenever anything the bytes depend on changes."""
+    render: Callable[[], bytes]
+    group: str = ""
+    """Files of one group are rendered by the same worker (RSS and Atom come from one feedgen object)."""
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    files: int
+    written: int
+    removed: int
+
+
+class OutputError(Exception):
+    """The output folder cannot be replaced; the message says why and what to do."""
+
+
+def spare_folder(out: Path) -> Path:
+    return out.parent / f".{out.name}.spare"
+
+
+def read_manifest(folder: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
+        return None
+    return {str(k): str(v) for k, v in data["files"].items()}
+
+
+def replace_folder(
+    out: Path, files: Sequence[PlannedFile], workers: int = WORKERS, parallel_from: int = PARALLEL_FROM
+) -> WriteStats:
+    """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises.
+
+    With `parallel_from` or more files to write and fork available, `workers` processes share the work.
+    """
+    _check_ours(out)
+    with _exclusive(out):
+        return _replace(out, files, workers, parallel_from)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One build per output folder at a time: two would write the same spare."""
+    lock_path = out.parent / f".{out.name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"another `pprfeed build` is writing {out} right now; run again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_from: int) -> WriteStats:
+    spare = spare_folder(out)
+    known = _prepare_spare(spare, out)
+    present = _walk(spare)
+    planned = {file.path for file in files}
+    pending = [f for f in files if not (known.get(f.path) == f.fingerprint and f.path in present)]
+    if workers > 1 and len(pending) >= parallel_from and "fork" in multiprocessing.get_all_start_methods():
+        _write_in_parallel(spare, pending, present, workers)
+    else:
+        _write_files(spare, pending, present)
+    written = len(pending)
+    removed = 0
+    for stray in sorted(present - planned):
+        (spare / stray).unlink()
+        removed += 1
+    if removed:
+        _remove_empty_dirs(spare)
+    manifest = {"format": MANIFEST_FORMAT, "files": {f.path: f.fingerprint for f in files}}
+    _write_new(spare / MANIFEST, (json.dumps(manifest, separators=(",", ":")) + "\n").encode("utf-8"), False)
+    _swap(spare, out)
+    if not spare.exists():
+        # the very first build: keep a spare ready (hard links, cheap) so the next rebuild starts warm
+        _link_tree(out, spare)
+    return WriteStats(files=len(files), written=written, removed=removed)
+
+
+def _write_files(spare: Path, files: Sequence[PlannedFile], present: set[str]) -> None:
+    for file in files:
+        _write_new(spare / file.path, file.render(), file.path in present)
+
+
+def _write_share(spare: Path, files: Sequence[PlannedFile], present: set[str], report: Connection) -> None:
+    """A worker's part: render and write its files; any failure goes back to the parent as text."""
+    try:
+        _write_files(spare, files, present)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        report.send(f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+    report.send(None)
+
+
+def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[str], workers: int) -> None:
+    """Forked workers inherit the plan (no pickling); groups are dealt out in turn so costs even out."""
+    groups: dict[str, list[PlannedFile]] = {}
+    for file in files:
+        groups.setdefault(file.group or file.path, []).append(file)
+    shares: list[list[PlannedFile]] = [[] for _ in range(workers)]
+    for index, group in enumerate(groups.values()):
+        shares[index % workers].extend(group)
+    context = multiprocessing.get_context("fork")
+    children = []
+    for share in shares[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_write_share, args=(spare, share, present, sender), daemon=True)
+        child.start()
+        sender.close()
+        children.append((child, receiver))
+    failures = []
+    try:
+        _write_files(spare, shares[0], present)
+    finally:
+        for child, receiver in children:
+            message = receiver.recv() if receiver.poll(None) else None
+            child.join()
+            if child.exitcode != 0:
+                failures.append(message or f"worker exited with {child.exitcode}")
+    if failures:
+        raise RuntimeError("; ".join(failures))
+
+
+def _check_ours(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
+    if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
+        raise OutputError(
+            f"{out} exists and was not written by `pprfeed build` (no {MANIFEST}); "
+            "the build replaces the whole folder, so move it away or pass another --out"
+        )
+
+
+def _prepare_spare(spare: Path, out: Path) -> dict[str, str]:
+    """The spare folder, ready to be brought up to date; returns what its files were made from."""
+    if spare.is_dir():
+        known = read_manifest(spare) or {}
+        (spare / MANIFEST).unlink(missing_ok=True)  # from here until the end the spare is "in progress"
+        return known
+    if spare.exists():
+        spare.unlink()
+    live = read_manifest(out) if out.is_dir() else None
+    if live is None:
+        spare.mkdir(parents=True)
+        return {}
+    # first rebuild: start from hard links to the live files, far cheaper than rewriting them
+    _link_tree(out, spare)
+    (spare / MANIFEST).unlink(missing_ok=True)
+    return live
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for folder, dirs, names in os.walk(source):
+        relative = os.path.relpath(folder, source)
+        destination = str(target) if relative == "." else os.path.join(target, relative)
+        for name in dirs:
+            os.mkdir(os.path.join(destination, name))
+        for name in names:
+            with contextlib.suppress(OSError):  # no hard links here: the file is simply rewritten
+                os.link(os.path.join(folder, name), os.path.join(destination, name))
+
+
+def _walk(folder: Path) -> set[str]:
+    found: set[str] = set()
+    for current, _dirs, names in os.walk(folder):
+        relative = os.path.relpath(current, folder)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        found.update(prefix + name for name in names)
+    found.discard(MANIFEST)
+    return found
+
+
+def _write_new(path: Path, data: bytes, exists: bool) -> None:
+    """Unlink, then create: never truncate a file that may be hard-linked from the live output."""
+    if exists:
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:  # not seen by the walk: the manifest's own name, or made meanwhile
+        path.unlink()
+        descriptor = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
+
+
+def _remove_empty_dirs(folder: Path) -> None:
+    for current, _dirs, _names in os.walk(folder, topdown=False):
+        if Path(current) != folder and not os.listdir(current):
+            os.rmdir(current)
+
+
+def _swap(spare: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(spare, out)
+        return
+    if _exchange(spare, out):
+        return
+    # no atomic exchange on this system: two renames, the output missing for an instant
+    parked = out.parent / f".{out.name}.old"
+    os.rename(out, parked)
+    os.rename(spare, out)
+    os.rename(parked, spare)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Linux renameat2(RENAME_EXCHANGE): swap two folders in one atomic step. False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
