@@ -193,3 +193,11 @@ def test_topic_nothing_found_exits_1_with_a_hint(capsys) -> None:
 def test_topic_multi_word_query(capsys) -> None:
     code, out, _ = topic("common", "factors", capsys=capsys)
     assert code == 0 and out.startswith("Topic: Common Factors — 3 articles")
+
+
+def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[bots]\nslack_command = "/topic"\n', encoding="utf-8")
+    assert main(["check", "--content", str(CONTENT), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"{config}:2: Slack reserves /topic" in err and 'slack_command = "/ppr-topic"' in err

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from ..bots.settings import load_bot_settings
 from ..ledger import Ledger
 from ..model import Archive
 from ..platforms import open_posters
@@ -251,12 +252,12 @@ def _single_run(state_path: Path) -> Iterator[None]:
 
 
 def check_config(path: str, archive: Archive) -> int:
-    """`pprfeed check --config FILE`: report every publishing problem `pprfeed publish` would stop on."""
+    """`pprfeed check --config FILE`: every problem `pprfeed publish` or the bots would stop on."""
     settings, diagnostics = load_settings(path)
     print_diagnostics(diagnostics)
     if settings is None:
         return 1
-    problems = check_publish_config(settings, archive, os.environ)
+    problems = check_publish_config(settings, archive, os.environ) + load_bot_settings(settings)[1]
     print_diagnostics(problems)
     if any(d.severity == "error" for d in problems):
         return 1
