@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,8 @@ def test_existing_files_are_kept_unless_forced(archive, empty_content: Path) -> 
 def test_import_command(empty_content: Path, capsys) -> None:
     assert main(["import", str(SEED), "--content", str(empty_content)]) == 0
     out = capsys.readouterr().out
-    assert out.count("wrote ") == 6 and "Review each file's suggested topics" in out
+    assert out.count(".md\n") == 6 and out.count("issue.toml (draft = true") == 6
+    assert "6 articles imported" in out and "Review each file's suggested topics" in out
     assert main(["import", str(SEED), "--content", str(empty_content)]) == 2
     assert "--force" in capsys.readouterr().err
 
@@ -190,3 +192,17 @@ def test_short_aliases_count_for_suggestions(archive) -> None:
     imported = {a.month: a for a in parse_blog_text(SEED.read_text(encoding="utf-8"))}
     suggested = suggest_topics(imported["2018-03"], list(archive.topics))
     assert set(suggested) == {"alliance-and-therapeutic-relationship", "cbt", "depression-and-depressive-symptoms"}
+
+
+def test_imported_issues_are_held_back_as_drafts(archive, empty_content: Path, capsys) -> None:
+    assert main(["import", str(SEED), "--content", str(empty_content)]) == 0
+    assert "delete `draft = true`" in capsys.readouterr().out
+    imported, diagnostics = load_archive(empty_content)
+    assert imported is not None, diagnostics
+    assert len(imported.issues) == 6 and all(issue.draft for issue in imported.issues)
+    assert imported.published(date(2030, 1, 1)).articles == ()
+    # an issue.toml the editor already wrote is left alone
+    month = empty_content / "issues" / "2018-11"
+    (month / "issue.toml").write_text('intro = "Hello"\n', encoding="utf-8")
+    assert main(["import", str(SEED), "--content", str(empty_content), "--force"]) == 0
+    assert (month / "issue.toml").read_text(encoding="utf-8") == 'intro = "Hello"\n'

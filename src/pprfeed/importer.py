@@ -174,15 +174,33 @@ def render_article_file(article: ImportedArticle, topic_slugs: list[str]) -> str
     return "\n".join(front) + "\n" + body + "\n"
 
 
+HELD_AS_DRAFT = """\
+# Written by `pprfeed import`: the issue stays out of the feeds and the chat posts until
+# someone has reviewed each article's suggested topics. Then delete the next line.
+draft = true
+"""
+
+
 def write_imported(
     articles: list[ImportedArticle], content_dir: Path, topics: list[Topic], force: bool = False
 ) -> list[Path]:
-    """Write one content file per article; existing files are kept unless `force`."""
+    """Write one content file per article, and hold each new issue back as a draft.
+
+    Existing article files are kept unless `force`. A month folder without an issue.toml
+    gets one saying `draft = true`, so a cron `publish` cannot post topics nobody reviewed.
+    Returns every file written.
+    """
     targets = [content_dir / "issues" / a.month / f"{a.slug}.md" for a in articles]
     existing = [path for path in targets if path.exists()]
     if existing and not force:
         raise FileExistsError(", ".join(str(p) for p in existing))
+    written: list[Path] = []
     for article, path in zip(articles, targets, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
+        issue_file = path.parent / "issue.toml"
+        if not issue_file.exists():
+            issue_file.write_text(HELD_AS_DRAFT, encoding="utf-8")
+            written.append(issue_file)
         path.write_text(render_article_file(article, suggest_topics(article, topics)), encoding="utf-8")
-    return targets
+        written.append(path)
+    return written

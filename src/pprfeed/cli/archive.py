@@ -186,7 +186,14 @@ def run_import(args: argparse.Namespace) -> int:
         written = write_imported(articles, Path(args.content), list(archive.topics), force=args.force)
     except FileExistsError as exc:
         raise UsageError(f"these files exist already (use --force to overwrite): {exc}") from None
+    drafts = [path for path in written if path.name == "issue.toml"]
     for path in written:
-        print(f"wrote {path}")
-    print(f"{len(written)} article(s) imported. Review each file's suggested topics, then run `pprfeed check`.")
+        print(f"wrote {path}" + (" (draft = true: held back from feeds and chat)" if path in drafts else ""))
+    count = len(written) - len(drafts)
+    print(
+        f"{count} {'article' if count == 1 else 'articles'} imported. Review each file's suggested topics,"
+        " then run `pprfeed check`."
+    )
+    if drafts:
+        print("New issues are drafts: delete `draft = true` from their issue.toml once reviewed.")
     return 0
