@@ -15,7 +15,7 @@ from typing import Any
 from ..links import article_url
 from ..model import Article, Issue
 from ..settings import SiteSettings
-from .escape import discord_escape, shorten
+from .escape import discord_escape, discord_plain, shorten
 from .markup import DISCORD, discord_link, discord_url, to_paragraphs
 
 MAX_CONTENT = 2000
@@ -81,7 +81,7 @@ def _article_embed(
     room = MAX_EMBED_DESCRIPTION - len(citation) - len(implication_text) - 4
     description = "\n\n".join(part for part in (citation, fit(summary, room, url), implication_text) if part)
     embed: dict[str, Any] = {
-        "title": shorten(discord_escape(article.title), MAX_EMBED_TITLE),
+        "title": shorten(discord_plain(article.title), MAX_EMBED_TITLE),
         "url": discord_url(url),
         "description": description,
         "color": EMBED_COLOUR,

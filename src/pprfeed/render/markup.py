@@ -15,7 +15,7 @@ from urllib.parse import quote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .escape import discord_escape, slack_escape, slack_link
+from .escape import discord_escape, discord_label, slack_escape, slack_link
 
 _PARSER = MarkdownIt("commonmark")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -37,8 +37,8 @@ def discord_url(url: str) -> str:
 
 
 def discord_link(url: str, label: str) -> str:
-    """A Discord masked link with the label escaped (so it cannot format or ping)."""
-    return f"[{discord_escape(label)}]({discord_url(url)})"
+    """A Discord masked link; its label cannot end the link early or ping."""
+    return f"[{discord_label(label)}]({discord_url(url)})"
 
 
 SLACK = Dialect(escape=slack_escape, strong="*", emphasis="_", link=lambda url, label: slack_link(url, label))

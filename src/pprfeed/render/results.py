@@ -25,7 +25,7 @@ from ..model import MONTH_NAMES, Article, Topic
 from ..query import MAX_QUERY_CHARS, MatchKind, QueryResult
 from ..settings import SiteSettings
 from ..text import normalize
-from .escape import discord_escape, shorten, slack_escape
+from .escape import discord_escape, discord_label, shorten, slack_escape
 
 PAGE_SIZE = 5
 MAX_PAGE = 100_000
@@ -460,7 +460,7 @@ def _discord_entry(article: Article, context: ResultContext) -> str:
 
 
 def _render_discord_entry(article: Article, context: ResultContext) -> str:
-    title = shorten(discord_escape(article.title), 250)
+    title = shorten(discord_label(article.title), 250)
     lines = [
         f"**[{title}]({_safe_url(article_url(article, context.site))})**",
         f"{month_label(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
@@ -468,7 +468,7 @@ def _render_discord_entry(article: Article, context: ResultContext) -> str:
     topics = ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
     if article.doi and article.doi_url:
-        link = f"[{shorten(discord_escape('doi:' + article.doi), 60)}]({_safe_url(article.doi_url)})"
+        link = f"[{shorten(discord_label('doi:' + article.doi), 60)}]({_safe_url(article.doi_url)})"
         details = f"{details} · {link}" if details else link
     if details:
         lines.append(details)
