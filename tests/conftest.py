@@ -1,5 +1,9 @@
+"""Shared by every test module: the real archive, and content folders written into tmp."""
+
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,3 +23,58 @@ def archive() -> Archive:
     loaded, diagnostics = load_archive(CONTENT)
     assert loaded is not None, "\n".join(map(str, diagnostics))
     return loaded
+
+
+def copy_content(tmp_path: Path) -> Path:
+    """A copy of the real archive at tmp_path/content, for a test to change."""
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    return folder
+
+
+def empty_content(folder: Path) -> Path:
+    """A content folder with the real topic vocabulary and no issues yet (replacing whatever was there)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "issues").mkdir(parents=True)
+    shutil.copy(CONTENT / "topics.toml", folder / "topics.toml")
+    return folder
+
+
+def write_article(
+    content: Path,
+    month: str,
+    slug: str,
+    title: str,
+    topics: list[str],
+    *,
+    summary: str = "A summary of a study.",
+    implications: str = "Clinicians may consider this.",
+    doi: str | None = None,
+    extra: str = "",
+) -> Path:
+    """A well-formed article file at issues/<month>/<slug>.md; `extra` adds front-matter lines."""
+    folder = content / "issues" / month
+    folder.mkdir(parents=True, exist_ok=True)
+    citation = f"Tester, A. B., & Other, C. D. (2020). {slug}. Journal, 1(1), 1-10."
+    if doi is not None:
+        extra = f"doi = {json.dumps(doi)}\n{extra}"
+    path = folder / f"{slug}.md"
+    path.write_text(
+        f"+++\ntitle = {json.dumps(title)}\ntopics = {json.dumps(topics)}\ncitation = {json.dumps(citation)}\n"
+        f"{extra}+++\n{summary}\n\n## Practice Implications\n\n{implications}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def content_with_studies(tmp_path: Path, studies: int, hostile_title: str | None = None) -> Path:
+    """The real archive plus `studies` alliance articles in 2019-05 ("Alliance study 0" …, each with a DOI),
+    enough for pages of bot answers, and an empathy article in 2019-06 with `hostile_title` if one is given."""
+    content = copy_content(tmp_path)
+    for number in range(studies):
+        slug = f"alliance-extra-{number}"
+        write_article(content, "2019-05", slug, f"Alliance study {number}", ["alliance"], doi=f"10.1000/{slug}")
+    if hostile_title is not None:
+        write_article(content, "2019-06", "hostile", hostile_title, ["empathy"])
+    return content

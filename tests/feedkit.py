@@ -1,18 +1,16 @@
-"""Shared by test_feeds.py, test_site.py and test_build.py: small archives on disk and built outputs."""
+"""Shared by test_feeds.py, test_site.py and test_build.py: a tricky archive on disk and built outputs."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from conftest import empty_content, write_article
 from pprfeed.build import BuildResult, build_site
 from pprfeed.content import load_archive
 from pprfeed.model import Archive
 from pprfeed.settings import SiteSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "content"
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
 SITE = SiteSettings(base_url="https://feeds.example.org/pprnet/", feed_limit=50)
 
@@ -37,36 +35,9 @@ see [the guide](../guide/page.html) and [a trap](javascript:alert(1)).
 Plain [mail](mailto:editor@example.org) and `<b>code</b>`."""
 
 
-def write_article(
-    content: Path,
-    month: str,
-    slug: str,
-    *,
-    title: str,
-    topics: list[str],
-    summary: str = "A summary of a study.",
-    implications: str = "Clinicians may consider this.",
-    extra: str = "",
-) -> Path:
-    folder = content / "issues" / month
-    folder.mkdir(parents=True, exist_ok=True)
-    topic_list = ", ".join(f'"{t}"' for t in topics)
-    path = folder / f"{slug}.md"
-    path.write_text(
-        f'+++\ntitle = "{title}"\ntopics = [{topic_list}]\n'
-        f'citation = "Author, A. (2020). {title}. Journal, 1(1), 1-10."\n{extra}+++\n'
-        f"{summary}\n\n## Practice Implications\n\n{implications}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 def make_tricky_archive(content: Path) -> Path:
     """Ties within a month, a correction sharing a day with a publication, a draft, a future issue, XSS."""
-    if content.exists():
-        shutil.rmtree(content)
-    (content / "issues").mkdir(parents=True)
-    shutil.copy(CONTENT / "topics.toml", content / "topics.toml")
+    empty_content(content)
     write_article(content, "2020-01", "b-alliance-second", title="Alliance <second>", topics=["alliance", "empathy"])
     write_article(
         content,
@@ -75,7 +46,7 @@ def make_tricky_archive(content: Path) -> Path:
         title="Alliance & first",
         topics=["alliance"],
         summary=NASTY_SUMMARY,
-        extra='doi = "10.1037/pst0000172"\n',
+        doi="10.1037/pst0000172",
     )
     write_article(content, "2020-01", "c-depression", title="Depression third", topics=["depression"])
     write_article(

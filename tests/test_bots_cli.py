@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-import discord
 import pytest
 
-from chatfakes import FakeDiscordAPI, serve, signed_headers
 from conftest import CONTENT
+from fakes.discord_api import FakeDiscord, discord_py_at
+from fakes.slack_api import signed_headers
 from pprfeed.bots.settings import BotSettings, load_bot_settings
 from pprfeed.cli import build_parser, main
 from pprfeed.settings import load_settings
@@ -106,40 +104,11 @@ def test_every_bot_subcommand_has_help():
                 assert option.help, (name, option.dest)
 
 
-class FakeDiscordInThread:
-    """The fake Discord API on its own event loop, for commands that run asyncio.run() themselves."""
-
-    def __init__(self, api: FakeDiscordAPI) -> None:
-        self.api = api
-        self.ready, self.stop = threading.Event(), threading.Event()
-        self.base = ""
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()))
-
-    async def _serve(self) -> None:
-        async with serve(self.api.app) as url:
-            self.base = url
-            self.ready.set()
-            while not self.stop.is_set():
-                await asyncio.sleep(0.01)
-
-    def __enter__(self) -> FakeDiscordInThread:
-        self.thread.start()
-        assert self.ready.wait(10)
-        self.original = discord.http.Route.BASE
-        discord.http.Route.BASE = self.base + "/api/v10"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        discord.http.Route.BASE = self.original
-        self.stop.set()
-        self.thread.join()
-
-
 def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, capsys):
     token = "MTAx.fake.token-value"
     monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
-    api = FakeDiscordAPI()
-    with FakeDiscordInThread(api):
+    # on a loop of its own: the command runs asyncio.run() itself
+    with FakeDiscord(token=token) as api, discord_py_at(api.base_url):
         assert main(["discord", "sync", "--guild", "42"]) == 0
     out, err = capsys.readouterr()
     assert "registered /topic in server 42" in out
@@ -150,9 +119,8 @@ def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, 
 def test_a_token_discord_refuses_is_a_clear_error(monkeypatch, capsys):
     token = "MTAx.revoked.token"
     monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
-    api = FakeDiscordAPI()
-    api.refuse_login = True
-    with FakeDiscordInThread(api):
+    # this Discord accepts only another token: the one in the environment was reset
+    with FakeDiscord(token="the-current-token") as api, discord_py_at(api.base_url):
         assert main(["discord", "run", "--content", str(CONTENT)]) == 2
         assert main(["discord", "sync"]) == 2
     err = capsys.readouterr().err
@@ -162,12 +130,8 @@ def test_a_token_discord_refuses_is_a_clear_error(monkeypatch, capsys):
 
 def test_unreachable_discord_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "x")
-    original = discord.http.Route.BASE
-    discord.http.Route.BASE = f"http://127.0.0.1:{free_port()}/api/v10"  # nothing listens there
-    try:
+    with discord_py_at(f"http://127.0.0.1:{free_port()}/api/v10"):  # nothing listens there
         assert main(["discord", "sync"]) == 2
-    finally:
-        discord.http.Route.BASE = original
     assert "could not reach Discord" in capsys.readouterr().err
 
 

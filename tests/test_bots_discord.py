@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
-from chatfakes import FakeDiscordAPI, autocomplete, button_click, serve, slash_command, write_article
-from conftest import CONTENT
+from conftest import content_with_studies, write_article
+from fakes.discord_api import FakeDiscord, autocomplete, button_click, discord_py_at, slash_command
 from pprfeed.bots.discord import TopicBot, sync_commands
 from pprfeed.bots.live import LiveArchive
 from pprfeed.render.results import DiscordButton, discord_limit_problems
@@ -30,20 +28,17 @@ CHANNEL_MESSAGE = 4
 AUTOCOMPLETE_RESULT = 8
 UPDATE_MESSAGE = 7
 EPHEMERAL = 64
+BOT_TOKEN = "fake-bot-token"
 
 
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
-    for number in range(8):
-        write_article(folder, "2019-05", f"alliance-extra-{number}", f"Alliance study {number}", ["alliance"])
-    write_article(folder, "2019-06", "hostile", "*Bold* @everyone <@123> [x](https://evil.test) `c`", ["empathy"])
-    return folder
+    """The real archive plus eight more alliance articles (12 in all: three pages) and one hostile title."""
+    return content_with_studies(tmp_path, 8, hostile_title="*Bold* @everyone <@123> [x](https://evil.test) `c`")
 
 
 class Discord:
-    def __init__(self, bot: TopicBot, api: FakeDiscordAPI) -> None:
+    def __init__(self, bot: TopicBot, api: FakeDiscord) -> None:
         self.bot, self.api = bot, api
 
     async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -57,19 +52,16 @@ class Discord:
 
 def run_with_discord(content: Path, test: Callable[[Discord], Awaitable[None]], check_every: float = 3.0) -> None:
     async def main() -> None:
-        api = FakeDiscordAPI()
-        async with serve(api.app) as base:
-            original = discord.http.Route.BASE
-            discord.http.Route.BASE = base + "/api/v10"
-            live = LiveArchive(content, site=SiteSettings(), command="/topic", check_every=check_every)
-            live.load()
-            bot = TopicBot(live, "topic")
-            try:
-                await bot.login("fake-bot-token")
-                await test(Discord(bot, api))
-            finally:
-                await bot.close()
-                discord.http.Route.BASE = original
+        async with FakeDiscord(token=BOT_TOKEN) as api:
+            with discord_py_at(api.base_url):
+                live = LiveArchive(content, site=SiteSettings(), command="/topic", check_every=check_every)
+                live.load()
+                bot = TopicBot(live, "topic")
+                try:
+                    await bot.login(BOT_TOKEN)
+                    await test(Discord(bot, api))
+                finally:
+                    await bot.close()
 
     asyncio.run(main())
 
@@ -249,15 +241,10 @@ def test_new_content_is_answered_without_a_restart(content):
 
 def test_sync_registers_the_command_with_autocomplete(content):
     async def main() -> None:
-        api = FakeDiscordAPI()
-        async with serve(api.app) as base:
-            original = discord.http.Route.BASE
-            discord.http.Route.BASE = base + "/api/v10"
-            try:
+        async with FakeDiscord(token=BOT_TOKEN) as api:
+            with discord_py_at(api.base_url):
                 assert await sync_commands("fake-bot-token", "topic") == ["topic"]
                 assert await sync_commands("fake-bot-token", "topic", guild_id=42) == ["topic"]
-            finally:
-                discord.http.Route.BASE = original
         global_sync, guild_sync = api.registered
         assert global_sync["path"].endswith("/applications/1000000000000000002/commands")
         assert guild_sync["path"].endswith("/guilds/42/commands")

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import date
 
 import pytest
 
-from chatfakes import write_article
-from conftest import CONTENT
+from conftest import copy_content, write_article
 from pprfeed.bots.live import ArchiveUnavailable, LiveArchive
 from pprfeed.settings import SiteSettings
 
 
 @pytest.fixture
 def content(tmp_path):
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
-    return folder
+    return copy_content(tmp_path)
 
 
 def live_for(content, today=date.today, cache_dir=None) -> LiveArchive:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,8 +13,9 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from chatfakes import FakeSlackHooks, serve, signed_headers, write_article
-from conftest import CONTENT
+from conftest import content_with_studies, write_article
+from fakes.server import Inbox, serve
+from fakes.slack_api import FakeSlack, signed_headers
 from pprfeed.bots.live import LiveArchive
 from pprfeed.bots.slack import SlackBot, build_slack_app
 from pprfeed.render.results import slack_limit_problems
@@ -28,18 +28,14 @@ COMMAND = "/ppr-topic"
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
     """The real archive plus eight more alliance articles (12 in all: three pages) and one hostile title."""
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
-    for number in range(8):
-        write_article(folder, "2019-05", f"alliance-extra-{number}", f"Alliance study {number}", ["alliance"])
-    write_article(folder, "2019-06", "hostile", "*Bold* <!channel> @everyone <@U123> _it_ `code` > quote", ["empathy"])
-    return folder
+    hostile = "*Bold* <!channel> @everyone <@U123> _it_ `code` > quote"
+    return content_with_studies(tmp_path, 8, hostile_title=hostile)
 
 
 class Slack:
-    """A running `pprfeed slack serve` app, a fake hooks.slack.com, and a client that signs like Slack."""
+    """A running `pprfeed slack serve` app, the fake Slack's response_urls, and a client that signs like Slack."""
 
-    def __init__(self, base: str, hooks: FakeSlackHooks, hooks_url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, base: str, hooks: Inbox[dict[str, Any]], hooks_url: str, session: aiohttp.ClientSession) -> None:
         self.base, self.hooks, self.hooks_url, self.session = base, hooks, hooks_url, session
 
     async def post(
@@ -82,13 +78,12 @@ def command_form(text: str) -> dict[str, str]:
 
 def run_with_slack(content: Path, test: Callable[[Slack], Awaitable[None]], check_every: float = 3.0) -> None:
     async def main() -> None:
-        hooks = FakeSlackHooks()
-        async with serve(hooks.app) as hooks_url:
+        async with FakeSlack() as fake:
             live = LiveArchive(content, site=SiteSettings(), command=COMMAND, check_every=check_every)
             live.load()
-            bot = SlackBot(live, allowed_response_urls=(hooks_url + "/hooks/",))
+            bot = SlackBot(live, allowed_response_urls=(fake.root + "/hooks/",))
             async with serve(build_slack_app(bot, SECRET)) as base, aiohttp.ClientSession() as session:
-                await test(Slack(base, hooks, hooks_url, session))
+                await test(Slack(base, fake.response_urls, fake.root, session))
 
     asyncio.run(main())
 
@@ -198,7 +193,7 @@ def test_follow_ups_go_only_to_the_allowed_response_urls(content):
         assert await slack.click(buttons(first)["Next 5 ▶"], response_url="http://169.254.169.254/latest") == 200
         await slack.click(buttons(first)["Share in channel"])  # a good one after the bad one
         assert (await slack.hooks.next())["json"]["response_type"] == "in_channel"
-        assert slack.hooks.received.empty()
+        assert slack.hooks.empty()
 
     run_with_slack(content, test)
 

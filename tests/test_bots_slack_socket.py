@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from chatfakes import FakeSlackHooks, FakeSlackSocket, serve, write_article
-from conftest import CONTENT
+from conftest import content_with_studies
+from fakes.slack_api import FakeSlack
 from pprfeed.bots.live import LiveArchive
 from pprfeed.bots.slack import SlackBot, socket_mode_client
 from pprfeed.render.results import slack_limit_problems
@@ -23,22 +22,18 @@ from pprfeed.settings import SiteSettings
 
 
 def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(CONTENT, content)
-    for number in range(6):
-        write_article(content, "2019-05", f"extra-{number}", f"Alliance study {number}", ["alliance"])
+    content = content_with_studies(tmp_path, 6)
 
     async def main() -> None:
-        slack, hooks = FakeSlackSocket(), FakeSlackHooks()
-        async with serve(slack.app) as slack_url, serve(hooks.app) as hooks_url:
-            slack.base_url = slack_url
+        async with FakeSlack() as fake:
+            slack, hooks, hooks_url = fake.socket_mode, fake.response_urls, fake.root
             live = LiveArchive(content, site=SiteSettings(), command="/ppr-topic")
             live.load()
             bot = SlackBot(live, allowed_response_urls=(hooks_url + "/hooks/",))
-            client = socket_mode_client(bot, "xapp-1-test", AsyncWebClient(base_url=slack_url + "/api/"))
+            client = socket_mode_client(bot, "xapp-1-test", AsyncWebClient(base_url=fake.base_url))
             try:
                 await client.connect()
-                await asyncio.wait_for(slack.connected.wait(), 10)
+                await slack.wait_connected()
                 assert slack.tokens == ["Bearer xapp-1-test"]
 
                 await slack.push(

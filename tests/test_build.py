@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import CONTENT, NOW, ROOT, SITE, build, load, make_tricky_archive, snapshot, write_article
+from conftest import CONTENT, ROOT, write_article
+from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
 from pprfeed import build as build_module
 from pprfeed.build import build_site
 from pprfeed.cli import main

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import CONTENT
+from conftest import CONTENT, empty_content
 from pprfeed.content import load_archive
 from pprfeed.diagnostics import Diagnostic
 
@@ -26,9 +25,7 @@ def article(
 
 def make_content(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
     """A content folder with the real vocabulary and the given files (paths relative to it)."""
-    root = tmp_path / "content"
-    (root / "issues").mkdir(parents=True)
-    shutil.copy(CONTENT / "topics.toml", root / "topics.toml")
+    root = empty_content(tmp_path / "content")
     for relative, data in files.items():
         path = root / relative
         if relative.endswith("/"):

@@ -16,7 +16,8 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from feedkit import CONTENT, NOW, SITE, build, load, make_tricky_archive, snapshot, write_article
+from conftest import CONTENT, write_article
+from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
 from pprfeed.feeds import ENTRY_ID_PREFIX
 from pprfeed.markup import ALLOWED_TAGS
 from test_markup import collect

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import CONTENT
+from conftest import copy_content
 from pprfeed.content import load_archive
 from pprfeed.diagnostics import Report, parse_front_matter, parse_toml
 from pprfeed.parse_cache import CACHE_FILE
@@ -25,8 +24,7 @@ def age(folder: Path) -> None:
 
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
+    folder = copy_content(tmp_path)
     age(folder)
     return folder
 

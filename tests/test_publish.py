@@ -73,21 +73,18 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, archive: Archive) -> Iterator[World]:
-    slack = FakeSlack([SLACK_CHANNEL, SLACK_OTHER]).start()
-    discord = FakeDiscord([DISCORD_CHANNEL, DISCORD_OTHER]).start()
-    secrets = Secrets(
-        {
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
-            "SLACK_HOOK": slack.webhook_url("practice"),
-            "DISCORD_HOOK": discord.webhook_url(DISCORD_HOOK_ID, DISCORD_OTHER),
-        }
-    )
-    ledger = Ledger(tmp_path / "state.sqlite3")
-    yield World(slack, discord, ledger, secrets, archive)
-    ledger.close()
-    slack.stop()
-    discord.stop()
+    with FakeSlack([SLACK_CHANNEL, SLACK_OTHER]) as slack, FakeDiscord([DISCORD_CHANNEL, DISCORD_OTHER]) as discord:
+        secrets = Secrets(
+            {
+                "SLACK_BOT_TOKEN": SLACK_TOKEN,
+                "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+                "SLACK_HOOK": slack.webhook_url("practice"),
+                "DISCORD_HOOK": discord.webhook_url(DISCORD_HOOK_ID, DISCORD_OTHER),
+            }
+        )
+        ledger = Ledger(tmp_path / "state.sqlite3")
+        yield World(slack, discord, ledger, secrets, archive)
+        ledger.close()
 
 
 SLACK_T = Target("slack", "channel", SLACK_CHANNEL)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CONTENT, ROOT
 from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
 from pprfeed.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "content"
 SLACK_CHANNEL = "C0000AAAA"
 DISCORD_CHANNEL = "200000000000000001"
 HOOK_SECRET = "T000/B000/practice"
@@ -27,11 +26,8 @@ HOOK_SECRET = "T000/B000/practice"
 
 @pytest.fixture
 def fakes() -> Iterator[tuple[FakeSlack, FakeDiscord]]:
-    slack = FakeSlack([SLACK_CHANNEL]).start()
-    discord = FakeDiscord([DISCORD_CHANNEL]).start()
-    yield slack, discord
-    slack.stop()
-    discord.stop()
+    with FakeSlack([SLACK_CHANNEL]) as slack, FakeDiscord([DISCORD_CHANNEL]) as discord:
+        yield slack, discord
 
 
 def write_config(tmp_path: Path, slack: FakeSlack, discord: FakeDiscord, extra: str = "", webhook: bool = True) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from feedkit import CONTENT, NOW, SITE, build, load, make_tricky_archive
+from conftest import CONTENT
+from feedkit import NOW, SITE, build, load, make_tricky_archive
 from pprfeed.links import article_url
 from test_feeds import entries, feed_files
 

@@ -1,37 +1,58 @@
-"""A fake Discord REST API (v10): bot messages (send, edit, list), webhooks (execute, edit), /users/@me.
+"""A fake Discord REST API (v10), and the gateway's interaction payloads for driving a bot.
+
+Routes: /users/@me and /oauth2/applications/@me (login), bot messages (send,
+edit, list), webhooks (execute, edit), interaction callbacks, and application
+command registration (global and per server).
 
 It checks the bot token, channel access, message limits, `allowed_mentions`
 and honours `enforce_nonce` like Discord: a repeated nonce returns the first
 message instead of creating another. Listing messages omits the nonce, as
-Discord does. Every request is recorded.
+Discord does. An interaction is answered once; callbacks are authorised by
+the interaction token in the path, not the bot token. Every request is recorded.
+
+`slash_command`, `autocomplete` and `button_click` build INTERACTION_CREATE
+payloads as the gateway delivers them; `discord_py_at` points discord.py there.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import discord
 from aiohttp import web
 
-from .server import BODY, FakeServer
+from .server import BODY, FakeServer, Inbox
 
 TOKEN = "fake-discord-bot-token.0123456789"
 BOT_ID = "900000000000000001"
+APP_ID = "1000000000000000002"
+OWNER_ID = "1000000000000000003"
 DISCORD_EPOCH = 1420070400000
 WEBHOOK_TOKEN = "w" * 68
+EPHEMERAL = 64
+
+ChannelHandler = Callable[[web.Request, str], Awaitable[web.Response]]
 
 
 class FakeDiscord(FakeServer):
     def __init__(self, channels: list[str] | tuple[str, ...] = (), latency: float = 0.0, token: str = TOKEN) -> None:
         super().__init__(latency)
         self.token = token
+        """The one bot token this Discord accepts; any other gets 401, at login too."""
         self.messages: dict[str, list[dict[str, Any]]] = {channel: [] for channel in channels}
         self.channel_errors: dict[str, tuple[int, int]] = {}
         """channel -> (HTTP status, Discord error code) every call about it answers (403/50001, 403/50013, …)."""
         self.webhooks: dict[str, str] = {}
         """webhook id -> the channel it posts into."""
-        self._counter = 0
+        self.callbacks: Inbox[dict[str, Any]] = Inbox()
+        """Each interaction callback, as {"id", "token", "json", "auth"}."""
+        self.registered: list[dict[str, Any]] = []
+        """Each command registration, as {"path", "json", "auth"}."""
 
     @property
     def base_url(self) -> str:
@@ -48,18 +69,21 @@ class FakeDiscord(FakeServer):
             r for r in self.requests if r.method == "POST" and (r.path.endswith("/messages") or "/webhooks/" in r.path)
         ]
 
-    def routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/v10/users/@me", self._me)
-        app.router.add_post("/api/v10/channels/{channel}/messages", self._send)
-        app.router.add_get("/api/v10/channels/{channel}/messages", self._list)
-        app.router.add_patch("/api/v10/channels/{channel}/messages/{message}", self._edit)
-        app.router.add_post("/api/v10/webhooks/{webhook}/{token}", self._execute)
-        app.router.add_patch("/api/v10/webhooks/{webhook}/{token}/messages/{message}", self._edit_webhook)
+    async def next_callback(self, timeout: float = 10.0) -> dict[str, Any]:
+        return await self.callbacks.next(timeout)
 
-    def _snowflake(self) -> str:
-        with self.lock:
-            self._counter += 1
-            return str(((int(time.time() * 1000) - DISCORD_EPOCH) << 22) | (self._counter & 0x3FFFFF))
+    def routes(self, app: web.Application) -> None:
+        route = app.router
+        route.add_get("/api/v10/users/@me", self._me)
+        route.add_get("/api/v10/oauth2/applications/@me", self._application)
+        route.add_post("/api/v10/channels/{channel}/messages", self._in_channel(self._send))
+        route.add_get("/api/v10/channels/{channel}/messages", self._in_channel(self._list))
+        route.add_patch("/api/v10/channels/{channel}/messages/{message}", self._in_channel(self._edit))
+        route.add_post("/api/v10/webhooks/{webhook}/{token}", self._execute)
+        route.add_patch("/api/v10/webhooks/{webhook}/{token}/messages/{message}", self._edit_webhook)
+        route.add_post("/api/v10/interactions/{id}/{token}/callback", self._callback)
+        route.add_put("/api/v10/applications/{app}/commands", self._register)
+        route.add_put("/api/v10/applications/{app}/guilds/{guild}/commands", self._register)
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bot {self.token}"
@@ -67,28 +91,46 @@ class FakeDiscord(FakeServer):
     async def _me(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return _error(401, 0, "401: Unauthorized")
-        return _json({"id": BOT_ID, "username": "pprfeed", "discriminator": "0", "bot": True, "avatar": None})
+        return _json(bot_user())
 
-    def _channel_check(self, request: web.Request) -> web.Response | None:
+    async def _application(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return _error(401, 0, "401: Unauthorized")
-        channel = request.match_info["channel"]
-        if channel not in self.messages:
-            return _error(404, 10003, "Unknown Channel")
-        if channel in self.channel_errors:
-            status, code = self.channel_errors[channel]
-            return _error(status, code, {50001: "Missing Access", 50013: "Missing Permissions"}.get(code, "error"))
-        return None
+        return _json(
+            {
+                "id": APP_ID,
+                "name": "pprfeed",
+                "icon": None,
+                "description": "",
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "owner": {"id": OWNER_ID, "username": "owner", "discriminator": "0", "avatar": None},
+                "flags": 0,
+            }
+        )
 
-    async def _send(self, request: web.Request) -> web.Response:
-        refused = self._channel_check(request)
-        if refused:
-            return refused
-        channel = request.match_info["channel"]
+    def _in_channel(self, handler: ChannelHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The checks every channel route makes first: token, channel known, bot allowed in it."""
+
+        async def checked(request: web.Request) -> web.Response:
+            if not self._authorized(request):
+                return _error(401, 0, "401: Unauthorized")
+            channel = request.match_info["channel"]
+            if channel not in self.messages:
+                return _error(404, 10003, "Unknown Channel")
+            if channel in self.channel_errors:
+                status, code = self.channel_errors[channel]
+                return _error(status, code, {50001: "Missing Access", 50013: "Missing Permissions"}.get(code, "error"))
+            return await handler(request, channel)
+
+        return checked
+
+    async def _send(self, request: web.Request, channel: str) -> web.Response:
         body = request[BODY]
-        problem = message_problem(body)
-        if problem:
-            return _error(400, 50035, f"Invalid Form Body: {problem}")
+        refused = _invalid(body)
+        if refused is not None:
+            return refused
         nonce = body.get("nonce")
         if body.get("enforce_nonce") and nonce is not None:
             for message in self.messages[channel]:
@@ -99,7 +141,7 @@ class FakeDiscord(FakeServer):
 
     def _store(self, channel: str, body: dict[str, Any], author: dict[str, Any]) -> dict[str, Any]:
         message = {
-            "id": self._snowflake(),
+            "id": snowflake(),
             "channel_id": channel,
             "type": 0,
             "content": body.get("content") or "",
@@ -120,26 +162,19 @@ class FakeDiscord(FakeServer):
             self.messages[channel].append(message)
         return message
 
-    async def _list(self, request: web.Request) -> web.Response:
-        refused = self._channel_check(request)
-        if refused:
-            return refused
-        channel = request.match_info["channel"]
+    async def _list(self, request: web.Request, channel: str) -> web.Response:
         limit = int(request.query.get("limit", 50))
         after = int(request.query.get("after", 0))
         newer = [m for m in self.messages[channel] if int(m["id"]) > after][:limit]
         return _json([{k: v for k, v in m.items() if k != "nonce"} for m in reversed(newer)])
 
-    async def _edit(self, request: web.Request) -> web.Response:
-        refused = self._channel_check(request)
-        if refused:
-            return refused
-        return self._apply_edit(request.match_info["channel"], request.match_info["message"], request[BODY])
+    async def _edit(self, request: web.Request, channel: str) -> web.Response:
+        return self._apply_edit(channel, request.match_info["message"], request[BODY])
 
     def _apply_edit(self, channel: str, message_id: str, body: dict[str, Any]) -> web.Response:
-        problem = message_problem(body)
-        if problem:
-            return _error(400, 50035, f"Invalid Form Body: {problem}")
+        refused = _invalid(body)
+        if refused is not None:
+            return refused
         for message in self.messages.get(channel, []):
             if message["id"] == message_id:
                 message.update(content=body.get("content") or "", embeds=body.get("embeds") or [])
@@ -147,25 +182,72 @@ class FakeDiscord(FakeServer):
                 return _json(message)
         return _error(404, 10008, "Unknown Message")
 
-    async def _execute(self, request: web.Request) -> web.Response:
+    def _webhook_channel(self, request: web.Request) -> str | None:
         webhook = request.match_info["webhook"]
         if webhook not in self.webhooks or request.match_info["token"] != WEBHOOK_TOKEN:
+            return None
+        return self.webhooks[webhook]
+
+    async def _execute(self, request: web.Request) -> web.Response:
+        channel = self._webhook_channel(request)
+        if channel is None:
             return _error(404, 10015, "Unknown Webhook")
         body = request[BODY]
-        problem = message_problem(body)
-        if problem:
-            return _error(400, 50035, f"Invalid Form Body: {problem}")
-        message = self._store(self.webhooks[webhook], body, {"id": webhook, "username": "PPRNet", "bot": True})
+        refused = _invalid(body)
+        if refused is not None:
+            return refused
+        webhook = request.match_info["webhook"]
+        message = self._store(channel, body, {"id": webhook, "username": "PPRNet", "bot": True})
         message["webhook_id"] = webhook
         if request.query.get("wait") in ("1", "true", "True"):
             return _json(message)
         return web.Response(status=204)
 
     async def _edit_webhook(self, request: web.Request) -> web.Response:
-        webhook = request.match_info["webhook"]
-        if webhook not in self.webhooks or request.match_info["token"] != WEBHOOK_TOKEN:
+        channel = self._webhook_channel(request)
+        if channel is None:
             return _error(404, 10015, "Unknown Webhook")
-        return self._apply_edit(self.webhooks[webhook], request.match_info["message"], request[BODY])
+        return self._apply_edit(channel, request.match_info["message"], request[BODY])
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        interaction, body = request.match_info["id"], request[BODY]
+        if any(callback["id"] == interaction for callback in self.callbacks.items):
+            return _error(400, 40060, "Interaction has already been acknowledged.")
+        self.callbacks.put(
+            {
+                "id": interaction,
+                "token": request.match_info["token"],
+                "json": body,
+                "auth": request.headers.get("Authorization"),
+            }
+        )
+        return _json(
+            {
+                "interaction": {
+                    "id": interaction,
+                    "type": 2,
+                    "response_message_loading": False,
+                    "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & EPHEMERAL),
+                }
+            }
+        )
+
+    async def _register(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, 0, "401: Unauthorized")
+        commands = request[BODY]
+        self.registered.append({"path": request.path, "json": commands, "auth": request.headers.get("Authorization")})
+        answer = [
+            {
+                **command,
+                "id": str(2000 + index),
+                "application_id": APP_ID,
+                "version": "1",
+                "default_member_permissions": None,
+            }
+            for index, command in enumerate(commands)
+        ]
+        return _json(answer)
 
 
 def rate_limited(retry_after: float) -> dict[str, Any]:
@@ -184,6 +266,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return _json({"message": message, "code": code}, status=status)
+
+
+def _invalid(body: dict[str, Any]) -> web.Response | None:
+    problem = message_problem(body)
+    return _error(400, 50035, f"Invalid Form Body: {problem}") if problem else None
 
 
 def message_problem(body: dict[str, Any]) -> str | None:
@@ -208,3 +295,82 @@ def message_problem(body: dict[str, Any]) -> str | None:
     if body.get("allowed_mentions") != {"parse": []}:
         return "allowed_mentions must be {'parse': []} (test fake: every pprfeed request must disable pings)"
     return None
+
+
+_sequence = itertools.count(1)
+
+
+def snowflake() -> str:
+    """A new Discord id: milliseconds since the Discord epoch, then a sequence number (so ids sort by time)."""
+    return str(((int(time.time() * 1000) - DISCORD_EPOCH) << 22) | (next(_sequence) & 0x3FFFFF))
+
+
+def bot_user() -> dict[str, Any]:
+    return {"id": BOT_ID, "username": "pprfeed", "discriminator": "0", "avatar": None, "bot": True}
+
+
+@contextmanager
+def discord_py_at(base_url: str) -> Iterator[None]:
+    """Point discord.py's HTTP client (it builds every URL from `Route.BASE`) at `base_url` for a while."""
+    original = discord.http.Route.BASE
+    discord.http.Route.BASE = base_url.rstrip("/")
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = original
+
+
+# INTERACTION_CREATE payloads, as the gateway delivers them
+
+
+def _interaction(kind: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "id": snowflake(),
+        "application_id": APP_ID,
+        "type": kind,
+        "token": f"token-{snowflake()}",
+        "version": 1,
+        "attachment_size_limit": 8 * 1024 * 1024,
+        "channel_id": "1100000000000000010",
+        "user": {"id": "1100000000000000020", "username": "asker", "discriminator": "0", "avatar": None},
+        "locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {},
+        "data": data,
+        **extra,
+    }
+
+
+def slash_command(name: str, query: str | None) -> dict[str, Any]:
+    """`/name query:<query>` (type 2, chat input)."""
+    options = [] if query is None else [{"type": 3, "name": "query", "value": query}]
+    return _interaction(2, {"id": snowflake(), "name": name, "type": 1, "options": options})
+
+
+def autocomplete(name: str, typed: str) -> dict[str, Any]:
+    """Autocomplete while typing the query option (type 4)."""
+    option = {"type": 3, "name": "query", "value": typed, "focused": True}
+    return _interaction(4, {"id": snowflake(), "name": name, "type": 1, "options": [option]})
+
+
+def button_click(custom_id: str, components: list[dict[str, Any]]) -> dict[str, Any]:
+    """A click on a button of an ephemeral message the bot sent (type 3, component)."""
+    message = {
+        "id": snowflake(),
+        "channel_id": "1100000000000000010",
+        "author": bot_user(),
+        "content": "",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": EPHEMERAL,
+        "components": components,
+    }
+    return _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=message)

@@ -1,4 +1,11 @@
-"""A small aiohttp server in a background thread, with request recording and scripted faults."""
+"""What every fake shares: an aiohttp server on 127.0.0.1, request recording, scripted faults, inboxes.
+
+A fake runs one of two ways, with the same routes and records:
+
+- `with fake:` (or `fake.start()` … `fake.stop()`): on an event loop of its own in a background thread,
+  for synchronous tests and for code under test that calls `asyncio.run()` itself;
+- `async with fake:`: on the running event loop, for tests that are async already.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,84 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
 BODY = web.RequestKey("body", object)
 """The request's parsed body (JSON, form or text), for the routes."""
+
+T = TypeVar("T")
+S = TypeVar("S", bound="FakeServer")
+
+
+async def listen(runner: web.AppRunner) -> str:
+    """Set `runner` up on 127.0.0.1 with an ephemeral port; return its base URL."""
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return f"http://{host}:{port}"
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Run any aiohttp app (a fake's or the one under test) on the running loop; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    try:
+        yield await listen(runner)
+    finally:
+        await runner.cleanup()
+
+
+class Inbox(Generic[T]):
+    """What a fake received, in order, for a test to wait on instead of sleeping.
+
+    `put` may be called from the fake's loop in another thread; `next` wakes the
+    waiting test on its own loop.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        """Everything received, taken or not."""
+        self._taken = 0
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def put(self, item: T) -> None:
+        with self._lock:
+            self.items.append(item)
+            waiters, self._waiters = self._waiters, []
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(_wake, waiter)
+
+    def empty(self) -> bool:
+        """Nothing received that `next` has not returned yet."""
+        with self._lock:
+            return self._taken == len(self.items)
+
+    async def next(self, timeout: float = 10.0) -> T:
+        """The oldest item not yet taken, waiting up to `timeout` seconds for one to arrive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with self._lock:
+                if self._taken < len(self.items):
+                    self._taken += 1
+                    return self.items[self._taken - 1]
+                waiter = loop.create_future()
+                self._waiters.append((loop, waiter))
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
+                raise TimeoutError(f"the fake received nothing more within {timeout} s") from None
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass
@@ -50,48 +127,78 @@ class Recorded:
 
 
 class FakeServer:
-    """Subclasses add routes in `routes(app)`; `base_url` is ready after `start()`."""
+    """Subclasses add routes in `routes(app)`; `root` is the base URL once the server runs."""
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
+        """Seconds added to every request."""
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
         self.lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
 
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
-
-    def start(self) -> FakeServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     @property
     def root(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    async def _listen(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        self.routes(app)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        self.port = int((await listen(self._runner)).rsplit(":", 1)[1])
+        self._loop = asyncio.get_running_loop()
+
+    # -- on a loop of its own, in a background thread
+
+    def start(self: S) -> S:
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        assert loop is not None and thread is not None, "stop() goes with start()"
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+    def __enter__(self: S) -> S:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- on the running loop
+
+    async def __aenter__(self: S) -> S:
+        await self._listen()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def on_server_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Await `work` on the loop the server runs on, whichever way it was started."""
+        assert self._loop is not None, "the fake is not running"
+        if asyncio.get_running_loop() is self._loop:
+            return await work
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+
+    # -- faults and recording
+
     def fail(self, matches: Callable[[str, str], bool], **kwargs: Any) -> Fault:
+        """Script a misbehaviour for the next request(s) whose (method, path) `matches`; see Fault."""
         fault = Fault(matches, **kwargs)
         with self.lock:
             self.faults.append(fault)

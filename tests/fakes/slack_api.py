@@ -1,19 +1,27 @@
-"""A fake Slack Web API (chat.postMessage, chat.update, conversations.history, auth.test) and incoming webhooks.
+"""A fake Slack: the Web API, incoming webhooks, response_urls and Socket Mode, on one local server.
 
-It checks what real Slack checks that matters here: the bot token, the
-channel, Block Kit limits. Every request is recorded; `messages` holds what
-each channel shows.
+- Web API under /api/: chat.postMessage, chat.update, conversations.history, auth.test (bot token),
+  apps.connections.open (app-level token) handing out the Socket Mode websocket at /link.
+- Incoming webhooks at /services/T000/B000/<name> (`webhook_url`).
+- response_urls at /hooks/…: what a bot POSTs there arrives in `response_urls`.
+
+It checks what real Slack checks that matters here: the tokens, the channel,
+Block Kit limits. Every request is recorded; `messages` holds what each
+channel shows. `signed_headers` signs a request the way Slack signs what it
+sends to an app.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-from .server import BODY, FakeServer
+from .server import BODY, FakeServer, Inbox
 
 TOKEN = "xoxb-fake-token-0123456789"
 
@@ -29,10 +37,14 @@ class FakeSlack(FakeServer):
         """API method -> error code (e.g. "chat.postMessage": "missing_scope")."""
         self.webhooks: dict[str, list[dict[str, Any]]] = {}
         self.webhook_status: dict[str, tuple[int, str]] = {}
+        self.response_urls: Inbox[dict[str, Any]] = Inbox()
+        """Each POST to /hooks/…, as {"path", "json"}."""
+        self.socket_mode = SocketMode(self)
         self._ts = 0
 
     @property
     def base_url(self) -> str:
+        """The Web API base, as slack_sdk's `base_url` wants it."""
         return f"{self.root}/api/"
 
     def webhook_url(self, name: str) -> str:
@@ -46,15 +58,19 @@ class FakeSlack(FakeServer):
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads conversations.history with GET
         app.router.add_post("/services/T000/B000/{name}", self._webhook)
+        app.router.add_post("/hooks/{rest:.*}", self._response_url)
+        app.router.add_get("/link", self.socket_mode.link)
 
     def _next_ts(self) -> str:
         with self.lock:
             self._ts += 1
             return f"{int(time.time())}.{self._ts:06d}"
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         body = {**request.query, **(request[BODY] if isinstance(request[BODY], dict) else {})}
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            return self.socket_mode.open(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error("invalid_auth")
         if method in self.method_errors:
@@ -132,14 +148,63 @@ class FakeSlack(FakeServer):
             self.webhooks[name].append(body)
         return web.Response(text="ok")
 
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = request[BODY]
+        self.response_urls.put({"path": request.path, "json": body})
+        if isinstance(body, dict) and block_problem(body.get("blocks") or []):
+            return web.Response(status=400, text="invalid_blocks")
+        return web.Response(text="ok")
+
+
+class SocketMode:
+    """`apps.connections.open` and the websocket it hands out.
+
+    Tests `push` envelopes as Slack would; the client's acknowledgements arrive in `acks`.
+    """
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        self.tokens: list[str] = []
+        """The Authorization header of every apps.connections.open."""
+        self.acks: Inbox[dict[str, Any]] = Inbox()
+        self.connections: Inbox[web.WebSocketResponse] = Inbox()
+        self._socket: web.WebSocketResponse | None = None
+
+    def open(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "")
+        self.tokens.append(token)
+        if not token.startswith("Bearer xapp-"):
+            return _error("not_allowed_token_type")
+        return web.json_response({"ok": True, "url": self.server.root.replace("http://", "ws://") + "/link"})
+
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._socket = socket
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        self.connections.put(socket)
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self.acks.put(json.loads(message.data))
+        return socket
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await self.connections.next(timeout)
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        assert self._socket is not None, "no Socket Mode client is connected"
+        await self.server.on_server_loop(self._socket.send_json(envelope))
+
+    async def next_ack(self, timeout: float = 10.0) -> dict[str, Any]:
+        return await self.acks.next(timeout)
+
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
 
 
 def _error(code: str, **extra: Any) -> web.Response:
-    status = 200
-    return web.json_response({"ok": False, "error": code, **extra}, status=status)
+    return web.json_response({"ok": False, "error": code, **extra}, status=200)
 
 
 def block_problem(blocks: list[dict[str, Any]]) -> str | None:
@@ -147,8 +212,25 @@ def block_problem(blocks: list[dict[str, Any]]) -> str | None:
     if len(blocks) > 50:
         return "more than 50 blocks"
     for block in blocks:
-        if block["type"] == "header" and len(block["text"]["text"]) > 150:
+        text = block.get("text", {}).get("text", "")
+        if block["type"] == "header" and len(text) > 150:
             return "header longer than 150"
-        if block["type"] == "section" and len(block["text"]["text"]) > 3000:
+        if block["type"] == "section" and len(text) > 3000:
             return "section longer than 3000"
     return None
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Exactly what Slack sends in X-Slack-Signature: v0=HMAC-SHA256(secret, "v0:{timestamp}:{body}")."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of a slash command or interaction Slack sends to an app's request URL."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": slack_signature(secret, stamp, body),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
