@@ -111,3 +111,43 @@ def test_autocomplete(archive):
 def test_very_long_query_is_cut(archive):
     result = QueryEngine(archive).find("alliance " * 1000)
     assert len(result.query) <= 200
+
+
+def test_questions_in_plain_words_find_their_topic(archive) -> None:
+    engine = QueryEngine(archive)
+    result = engine.find("what works for anxiety?")
+    assert result.kind is MatchKind.TOPIC and result.topics[0].slug == "anxiety-disorders"
+    assert authors(result) == {"Yulish"}
+
+
+def test_two_topics_mean_articles_tagged_with_both(archive) -> None:
+    engine = QueryEngine(archive)
+    for query in ("cbt depression", "CBT for depression"):
+        result = engine.find(query)
+        assert result.kind is MatchKind.TOPIC, query
+        assert {t.slug for t in result.topics} == {"cbt", "depression-and-depressive-symptoms"}
+        assert authors(result) == {"Cameron"}
+
+
+def test_a_doi_in_any_spelling_finds_its_article(archive) -> None:
+    engine = QueryEngine(archive)
+    for query in ("10.1037/pst0000172", "https://doi.org/10.1037/PST0000172", "doi:10.1037/pst0000172"):
+        assert authors(engine.find(query)) == {"Flückiger"}, query
+
+
+def test_alias_words_do_not_stand_for_their_topic(archive) -> None:
+    # "ending therapy" is an alias of Termination: "therapy" alone must not mean Termination
+    result = QueryEngine(archive).find("therapy")
+    assert "termination" not in {t.slug for t in result.topics}
+
+
+def test_one_letter_is_no_prefix_of_everything(archive) -> None:
+    result = QueryEngine(archive).find("t")
+    assert len(result.articles) < len(archive.articles)
+
+
+def test_when_no_article_has_every_word_most_words_come_first(archive) -> None:
+    result = QueryEngine(archive).find("adolescents zzzunknownword")
+    assert result.kind is MatchKind.TEXT and authors(result) >= {"Murphy"}
+    ranked = QueryEngine(archive).find("adolescents meta zzzunknownword")
+    assert ranked.articles[0].citation.startswith("Murphy")  # matches two of the three words

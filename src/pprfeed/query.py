@@ -21,11 +21,17 @@ from itertools import compress
 from operator import itemgetter
 
 from .model import Archive, Article, Topic
-from .text import fold, normalize
+from .text import fold, normalize, normalize_doi
 
 MAX_QUERY_CHARS = 200
 """Longer input is cut before matching: nobody types a 10,000-character topic."""
 STRONG_TYPO_RATIO = 0.8
+STOPWORDS = frozenset(
+    "a about an and any are as at be by can do does for from has have how i in is it me my of on or "
+    "research show shows study studies tell that the their there these this to what when where which who why "
+    "with work works".split()
+)
+"""Words people add around what they ask ("what works for anxiety?"), left out of matching."""
 SUGGESTION_RATIO = 0.6
 
 
@@ -72,12 +78,14 @@ class QueryEngine:
                 key = normalize(spelling)
                 self._exact.setdefault(key, topic)
                 self._spellings.append((key, topic))
-                for word in key.split():
-                    if len(word) > 2:
-                        self._words.setdefault(word, set()).add(topic.slug)
+            # single words of names only: an alias like "ending therapy" must not make "therapy" mean Termination
+            for word in normalize(topic.name).split():
+                if len(word) > 2:
+                    self._words.setdefault(word, set()).add(topic.slug)
         self._spellings.sort(key=lambda pair: pair[0])
         self._typo_keys = sorted({key for key, _ in self._spellings} | set(self._words))
         self._index: _TextIndex | None = None
+        self._dois: dict[str, tuple[Article, ...]] | None = None
         self._index_lock = threading.Lock()
 
     # --- topics -------------------------------------------------------------------------
@@ -152,13 +160,79 @@ class QueryEngine:
             # a real topic nobody has tagged yet: articles that mention the words beat an empty answer
             mentions = self.search_text(query)
             return QueryResult(query, MatchKind.TEXT if mentions else kind, topics, mentions)
-        strong = self.suggest(query, cutoff=STRONG_TYPO_RATIO, most=1)
+        by_doi = self._by_doi(query)
+        if by_doi:
+            return QueryResult(query, MatchKind.TEXT, (), by_doi)
+        terms = [term for term in normalize(query).split() if term not in STOPWORDS] or normalize(query).split()
+        if len(terms) > 1:
+            combined = self._all_topics(terms)
+            if combined:
+                return QueryResult(query, MatchKind.TOPIC, *combined)
+        elif terms and terms[0] != normalize(query):  # "what works for anxiety?" asks about one word
+            return self.find(terms[0])
+        strong = self.suggest(query, cutoff=STRONG_TYPO_RATIO, most=1) if len(terms) == 1 else []
         if strong:
             return QueryResult(query, MatchKind.TYPO, tuple(strong), self._articles_of(strong))
-        hits = self.search_text(query)
+        hits = self._search_terms(terms)
         if hits:
             return QueryResult(query, MatchKind.TEXT, (), hits, tuple(self.suggest(query)))
         return QueryResult(query, MatchKind.NONE, (), (), tuple(self.suggest(query)))
+
+    def _by_doi(self, query: str) -> tuple[Article, ...]:
+        doi = normalize_doi(query)
+        if doi is None:
+            return ()
+        if self._dois is None:
+            dois: dict[str, list[Article]] = {}
+            for article in self.articles:
+                if article.doi:
+                    dois.setdefault(article.doi.casefold(), []).append(article)  # DOIs ignore case
+            self._dois = {doi: tuple(found) for doi, found in dois.items()}
+        return self._dois.get(doi.casefold(), ())
+
+    def _all_topics(self, terms: list[str]) -> tuple[tuple[Topic, ...], tuple[Article, ...]] | None:
+        """ "cbt depression": when every word names a topic, the articles tagged with all of them."""
+        chosen: list[Topic] = []
+        for term in terms:
+            kind, topics = self.resolve(term)
+            if kind not in (MatchKind.TOPIC, MatchKind.PREFIX) or len(topics) != 1:
+                return None
+            chosen.append(topics[0])
+        common = set.intersection(*(set(self._by_topic[topic.slug]) for topic in chosen))
+        if not common:
+            return None
+        return tuple(chosen), _pick(self.articles, sorted(common))
+
+    def _search_terms(self, terms: list[str]) -> tuple[Article, ...]:
+        """Every word (the last may be a prefix of three or more letters); else most words matched first."""
+        if not terms:
+            return ()
+        every = self._match(terms)
+        if every or len(terms) == 1:
+            return self._text_index().select(self.articles, every)
+        # at_least[j]: the articles matching at least j of the words, as bitsets (no per-article Python)
+        masks = [self._match([term]) for term in dict.fromkeys(terms)]
+        at_least = [-1] + [0] * len(masks)
+        for mask in masks:
+            for j in range(len(masks), 0, -1):
+                at_least[j] |= at_least[j - 1] & mask
+        index = self._text_index()
+        ranked: list[Article] = []
+        for j in range(len(masks), 0, -1):
+            exactly = at_least[j] & ~at_least[j + 1] if j < len(masks) else at_least[j]
+            ranked.extend(index.select(self.articles, exactly))
+        return tuple(ranked)
+
+    def _match(self, terms: list[str]) -> int:
+        """The articles holding every term, as a bitset; a last term of three letters or more may be a prefix."""
+        index = self._text_index()
+        matched = -1
+        for position, term in enumerate(terms):
+            is_prefix = position == len(terms) - 1 and len(term) >= 3  # "t" would begin every article
+            matched &= index.prefix_mask(term) if is_prefix else index.word_mask(term)
+            if not matched:
+                return 0
+        return matched
 
     def _articles_of(self, topics: tuple[Topic, ...] | list[Topic]) -> tuple[Article, ...]:
         if len(topics) == 1:  # the common case, answered from a ready-made tuple
