@@ -201,3 +201,4 @@ def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
     assert main(["check", "--content", str(CONTENT), "--config", str(config)]) == 1
     err = capsys.readouterr().err
     assert f"{config}:2: Slack reserves /topic" in err and 'slack_command = "/ppr-topic"' in err
+    assert f"{config}: 1 problem found" in err

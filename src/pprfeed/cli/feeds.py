@@ -77,6 +77,6 @@ def run_build(args: argparse.Namespace) -> int:
         f"index.opml, index.html, {len(archive.topics)} topic pages, {plan.pages} article pages "
         f"({stats.written} of {stats.files} files written, {stats.removed} removed)"
     )
-    print(f"  open {out / 'index.html'}, or serve it: python3 -m http.server -d {out} 8000")
+    print(f"  open {out / 'index.html'}, or serve it: python3 -m http.server -b 127.0.0.1 -d {out} 8000")
     print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")
     return 0
