@@ -130,8 +130,36 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
             index = next((i for i in range(min(index, len(lines) - 1), -1, -1) if "[" in lines[i]), index)
         what = _TOML_END.sub("", _TOML_POSITION.sub("", message)).rstrip(".")
         fix = next((hint for start, hint in _TOML_HINTS if what.startswith(start)), f"fix the syntax: {_TOML_SYNTAX}")
+        if 0 <= index < len(lines) and (plain := _plain_mistake(lines[index])):
+            what, fix = plain
         report.error(path, first_line + index if index >= 0 else None, f"TOML syntax error: {what}", fix)
         return None
+
+
+_CURLY_QUOTES = re.compile("[\u201c\u201d\u2018\u2019\u00ab\u00bb]")
+_DATE_LIKE = re.compile(r"=\s*(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_SLASH_DATE = re.compile(r"=\s*(\d{1,4}/\d{1,2}/\d{1,4})")
+
+
+def _plain_mistake(line: str) -> tuple[str, str] | None:
+    """The everyday mistake behind a TOML error on `line`, in words an editor knows, or None."""
+    value = line.split("=", 1)[1] if "=" in line else ""
+    if _CURLY_QUOTES.search(value.split('"', 1)[0]) or (not value.count('"') and _CURLY_QUOTES.search(value)):
+        return (
+            "the value is in curly quotes (“…”), which TOML does not read as quotes",
+            'use straight double quotes, e.g. title = "…" (turn off smart quotes in your editor)',
+        )
+    if match := _SLASH_DATE.search(line):
+        return f"{match.group(1)} is not a TOML date", "write dates as YYYY-MM-DD, e.g. 2026-11-05"
+    if match := _DATE_LIKE.search(line):
+        year, month, day = (int(part) for part in match.groups())
+        try:
+            date(year, month, day)
+        except ValueError as exc:
+            return f"{year}-{match.group(2)}-{match.group(3)} is not a date ({exc})", "write a real date as YYYY-MM-DD"
+        if len(match.group(2)) != 2 or len(match.group(3)) != 2:
+            return "dates need two-digit months and days", f"write {year:04d}-{month:02d}-{day:02d}"
+    return None
 
 
 _SIMPLE_STRING = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"'

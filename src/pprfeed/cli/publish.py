@@ -261,8 +261,11 @@ def check_config(path: str, archive: Archive) -> int:
     print_diagnostics(sorted(problems, key=lambda d: (d.path, d.line or 0)))
     errors = sum(d.severity == "error" for d in problems)
     if errors:
-        print(f"{path}: {errors} {'problem' if errors == 1 else 'problems'} found — fix them and run "
-              "`pprfeed check --config` again; nothing was sent.", file=sys.stderr)
+        print(
+            f"{path}: {errors} {'problem' if errors == 1 else 'problems'} found — fix them and run "
+            "`pprfeed check --config` again; nothing was sent.",
+            file=sys.stderr,
+        )
         return 1
     publishing, _ = load_publish_settings(settings, archive, os.environ)
     count = len(publishing.targets) if publishing else 0
