@@ -94,7 +94,7 @@ def test_publish_then_status_then_nothing_more(
     assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
     status = capsys.readouterr().out
     assert f"slack:{SLACK_CHANNEL}" in status and "2018-11  SENT" in status
-    assert "slack-webhook:SLACK_WEBHOOK_PRACTICE" in status and "older issue(s) skipped (backfill)" in status
+    assert "slack-webhook:SLACK_WEBHOOK_PRACTICE" in status and "older issues skipped (backfill)" in status
     assert HOOK_SECRET not in status
 
 
@@ -191,7 +191,7 @@ def test_check_config_accepts_a_good_file(
 ) -> None:
     config = write_config(tmp_path, *fakes)
     assert run("check", "--config", str(config), "--content", str(CONTENT)) == 0
-    assert "3 publishing target(s)" in capsys.readouterr().out
+    assert "3 publishing targets" in capsys.readouterr().out
 
 
 def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,7 +214,7 @@ def test_resend_and_mark_sent(
     assert run("publish", "--resend", "2018-11", "--target", "slack:C9", *base) == 2
     assert "no target slack:C9" in capsys.readouterr().err
     assert run("publish", "--mark-sent", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", *base) == 0
-    assert "0 part(s)" in capsys.readouterr().out
+    assert "0 parts" in capsys.readouterr().out
 
 
 def _publish_process(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:

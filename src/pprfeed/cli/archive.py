@@ -12,7 +12,7 @@ from ..content import load_archive
 from ..importer import ImportError_, parse_blog_text, write_imported
 from ..model import Archive, Article
 from ..query import MatchKind, QueryEngine, QueryResult
-from .common import UsageError, add_config_option, add_content_option, load_or_report, print_diagnostics
+from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 from .publish import check_config
 
 
@@ -75,15 +75,11 @@ def summarise(archive: Archive, content: str) -> str:
             f"{', draft' if newest.draft else ''}), {plural(len(newest.articles), 'article')}"
         )
         lines.append(
-            f"  oldest issue: {archive.issues[-1].title}" + (f"; {drafts} draft(s) held back" if drafts else "")
+            f"  oldest issue: {archive.issues[-1].title}" + (f"; {plural(drafts, 'draft')} held back" if drafts else "")
         )
     if used:
         lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in used[:5]))
     return "\n".join(lines)
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_topic(args: argparse.Namespace) -> int:
@@ -99,7 +95,7 @@ def run_topic(args: argparse.Namespace) -> int:
         print(json.dumps(result_json(result, engine, args.limit), ensure_ascii=False, indent=2))
     else:
         print(result_text(result, engine, args.limit))
-    return 0 if result.kind is not MatchKind.NONE else 1
+    return 0 if result.articles or result.kind is MatchKind.LIST else 1  # 1: nothing found
 
 
 def article_json(article: Article) -> dict[str, object]:

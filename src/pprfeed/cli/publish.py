@@ -32,7 +32,7 @@ from ..publish import (
 )
 from ..settings import Settings, load_settings
 from ..targets import PublishSettings, RedactingFilter, Target, check_publish_config, load_publish_settings
-from .common import UsageError, add_config_option, add_content_option, load_or_report, print_diagnostics
+from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -122,7 +122,7 @@ def run_publish(args: argparse.Namespace) -> int:
     with _single_run(publishing.state_path), Ledger(publishing.state_path) as ledger:
         if args.mark_sent and target is not None:
             count = ledger.confirm_uncertain(args.mark_sent, target.key)
-            print(f"{target.key}: {count} part(s) of {args.mark_sent} recorded as posted.")
+            print(f"{target.key}: {plural(count, 'part')} of {args.mark_sent} recorded as posted.")
             return 0
         updates: list[Delivery] = []
         if args.resend and target is not None:
@@ -184,7 +184,8 @@ def _print_reports(reports: list[TargetReport]) -> int:
         failed += not report.ok
     if failed:
         print(
-            f"{failed} target(s) need attention (above); the others were delivered. "
+            f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above); "
+            "the others were delivered. "
             "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
             file=sys.stderr,
         )
@@ -223,14 +224,15 @@ def _dry_run(
                 verdict = "limits OK" if not issues else "OVER LIMITS: " + "; ".join(issues)
                 print(
                     f"=== would {label} to {delivery.target.key}: {delivery.issue.title} ({delivery.issue.month}), "
-                    f"message {number} of {total}, {len(delivery.articles)} article(s) — {verdict}"
+                    f"message {number} of {total}, {plural(len(delivery.articles), 'article')} — {verdict}"
                 )
                 print(json.dumps(payload, ensure_ascii=False, indent=2))
     if not deliveries and not updates:
         print("Nothing to publish: every target has every issue due to it.")
     else:
         print(
-            f"\n(dry run: {len(deliveries)} issue(s) for {len({d.target.key for d in deliveries})} target(s); "
+            f"\n(dry run: {plural(len(deliveries), 'delivery', 'deliveries')} to "
+            f"{plural(len({d.target.key for d in deliveries}), 'target')}; "
             "nothing sent)"
         )
     return 1 if problems else 0
@@ -270,7 +272,7 @@ def check_config(path: str, archive: Archive) -> int:
     publishing, _ = load_publish_settings(settings, archive, os.environ)
     count = len(publishing.targets) if publishing else 0
     print(
-        f"{path}: OK — {count} publishing target(s)"
+        f"{path}: OK — {plural(count, 'publishing target')}"
         + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
     )
     return 0
@@ -292,7 +294,7 @@ def run_status(args: argparse.Namespace) -> int:
         if status.added_at:
             heading += f"  — first seen {status.added_at[:16].replace('T', ' ')} UTC"
         if status.skipped:
-            heading += f"; {status.skipped} older issue(s) skipped (backfill)"
+            heading += f"; {plural(status.skipped, 'older issue')} skipped (backfill)"
         print(heading)
         if not status.issues:
             print("  nothing posted yet")
@@ -300,14 +302,14 @@ def run_status(args: argparse.Namespace) -> int:
             sent_times = [p.sent_at for p in issue.parts if p.sent_at]
             when = max(sent_times)[:19].replace("T", " ") if sent_times else ""
             ids = ", ".join(p.remote_id or "-" for p in issue.parts)
-            print(f"  {issue.issue}  {issue.state.upper():<11} {len(issue.parts)} part(s)  {when}  ids: {ids}")
+            print(f"  {issue.issue}  {issue.state.upper():<11} {plural(len(issue.parts), 'part')}  {when}  ids: {ids}")
             for part in issue.parts:
                 if part.state != "sent":
                     attention += 1
                     why = part.last_error or ""
                     if part.state == "claimed":
                         why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
-                    print(f"      part {part.part}: {part.state} after {part.attempts} attempt(s): {why}")
+                    print(f"      part {part.part}: {part.state} after {plural(part.attempts, 'attempt')}: {why}")
     if attention:
-        print(f"\n{attention} part(s) are not posted or uncertain; see above for what to do.")
+        print(f"\n{plural(attention, 'part')} not posted or uncertain; see above for what to do.")
     return 0
