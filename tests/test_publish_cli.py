@@ -141,6 +141,11 @@ def test_dry_run_previews_without_network_or_ledger(
     assert run("publish", "--dry-run", "--config", str(config), "--content", str(CONTENT)) == 0
     out = capsys.readouterr().out
     assert f"would post to slack:{SLACK_CHANNEL}: August 2018" in out and "limits OK" in out
+    # readable by default: the header and the article title as the channel shows them, no JSON
+    assert "# PPRNet research digest — August 2018" in out and "How Reliable is the Association" in out
+    assert '"blocks"' not in out
+    assert run("publish", "--dry-run", "--json", "--config", str(config), "--content", str(CONTENT)) == 0
+    out = capsys.readouterr().out
     assert '"allowed_mentions": {' in out and '"unfurl_links": false' in out
     assert not (tmp_path / "state.sqlite3").exists()
     assert slack.requests == [] and discord.requests == []

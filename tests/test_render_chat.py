@@ -127,7 +127,11 @@ def test_slack_every_limit_holds_and_long_issues_split() -> None:
         assert slack_render.message_size(message) <= 12_000
         assert message["unfurl_links"] is False and message["unfurl_media"] is False
         assert message["text"]  # the notification fallback
-        assert blocks[-1]["elements"][0]["text"].endswith(f"part {number} of {len(messages)}")
+        # the first part says "part 1 of n" at its end; every later one at its top, naming the digest and issue
+        part = blocks[-1] if number == 1 else blocks[0]
+        assert part["elements"][0]["text"].endswith(f"part {number} of {len(messages)}")
+        if number > 1:
+            assert part["elements"][0]["text"].startswith("PPRNet research digest — ")
         titles_seen += sum(1 for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("*<"))
     assert titles_seen == 25
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ..bots.settings import load_bot_settings
 from ..ledger import Ledger
@@ -48,7 +49,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     publish.add_argument(
         "--dry-run",
         action="store_true",
-        help="print exactly what would be sent to each target (payloads, limits checked); no network, no ledger",
+        help="show what would be sent to each target, message by message, limits checked; no network, no ledger",
+    )
+    publish.add_argument(
+        "--json", action="store_true", help="with --dry-run: print each message's exact JSON payload instead"
     )
     publish.add_argument(
         "--update", action="store_true", help="also edit already-posted messages whose issue text changed since"
@@ -226,7 +230,10 @@ def _dry_run(
                     f"=== would {label} to {delivery.target.key}: {delivery.issue.title} ({delivery.issue.month}), "
                     f"message {number} of {total}, {plural(len(delivery.articles), 'article')} — {verdict}"
                 )
-                print(json.dumps(payload, ensure_ascii=False, indent=2))
+                if args.json:
+                    print(json.dumps(payload, ensure_ascii=False, indent=2))
+                else:
+                    print(describe_payload(payload))
     if not deliveries and not updates:
         print("Nothing to publish: every target has every issue due to it.")
     else:
@@ -236,6 +243,33 @@ def _dry_run(
             "nothing sent)"
         )
     return 1 if problems else 0
+
+
+def describe_payload(payload: dict[str, Any]) -> str:
+    """A message as a person would read it in the channel (the text as sent; markup left as it is)."""
+    lines: list[str] = []
+    if payload.get("content"):
+        lines.append(payload["content"])
+    for block in payload.get("blocks", []):
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(f"# {block['text']['text']}")
+        elif kind == "section":
+            lines.append(block["text"]["text"])
+        elif kind == "context":
+            lines.append("  " + " · ".join(element.get("text", "") for element in block["elements"]))
+        elif kind == "divider":
+            lines.append("-" * 40)
+    for embed in payload.get("embeds", []):
+        lines.append(f"▌ {embed.get('title', '')}" + (f"  <{embed['url']}>" if embed.get("url") else ""))
+        if embed.get("description"):
+            lines.extend("▌ " + line for line in embed["description"].split("\n"))
+        for field_ in embed.get("fields", []):
+            lines.append(f"▌ {field_['name']}: {field_['value']}")
+        if embed.get("footer"):
+            lines.append(f"▌ {embed['footer']['text']}")
+    body = "\n".join(lines)
+    return f"{body}\n({len(body):,} characters shown; --json prints the exact payload)\n"
 
 
 @contextmanager

@@ -50,8 +50,9 @@ def render_slack_issue(
     total = len(groups)
     messages = []
     for number, (blocks, names) in enumerate(zip(groups, titles, strict=True), start=1):
-        if total > 1:
-            blocks = [*blocks, _part_context(issue, number, total)]
+        if total > 1:  # later parts say at their top what they continue; the first says it at its end
+            context = _part_context(issue, number, total)
+            blocks = [*blocks, context] if number == 1 else [context, *blocks]
         fallback = f"{DIGEST_NAME} — {issue.title}"
         if total > 1:
             fallback += f" (part {number} of {total})"
@@ -78,7 +79,7 @@ def _opening_blocks(issue: Issue, site: SiteSettings) -> list[dict[str, Any]]:
 
 
 def _part_context(issue: Issue, number: int, total: int) -> dict[str, Any]:
-    text = f"{slack_escape(issue.title)} · part {number} of {total}"
+    text = f"{slack_escape(f'{DIGEST_NAME} — {issue.title}')} · part {number} of {total}"
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
