@@ -19,6 +19,7 @@ run: $(BIN)/pprfeed
 
 test: $(BIN)/pprfeed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 

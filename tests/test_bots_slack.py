@@ -236,7 +236,14 @@ def test_malformed_interaction_payloads_are_rejected_without_a_crash(content):
         assert status == 400
         status, _ = await slack.post("/slack/interactions", {"nothing": "here"})
         assert status == 400
-        for payload in ([1, 2], {"type": "view_submission"}, {"type": "block_actions", "actions": "x"}):
+        hook = slack.hooks_url + "/hooks/T1/B1/xyz"
+        for payload in (
+            [1, 2],
+            {"type": "view_submission"},
+            {"type": "block_actions", "actions": "x"},
+            {"type": "block_actions", "response_url": hook, "actions": 5},  # signed, allowed URL, junk actions
+            {"type": "block_actions", "response_url": hook, "actions": [5, None, {"value": []}]},
+        ):
             status, _ = await slack.post("/slack/interactions", {"payload": json.dumps(payload)})
             assert status == 200
         forged = {"action_id": "ppr_topic_n", "value": "99999999:alliance"}

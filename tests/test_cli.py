@@ -139,10 +139,12 @@ def test_topic_json_shape_and_limit(capsys) -> None:
     ]
     assert len(data["articles"]) == 2
     first = data["articles"][0]
-    assert set(first) == {"id", "title", "month", "topics", "citation", "doi", "link"}
+    assert set(first) == {"id", "title", "month", "topics", "citation", "doi", "doi_url", "link"}
     assert first["month"] == "2018-11" and first["id"].startswith("2018-11-")
     assert data["articles"][1]["doi"] == "10.1037/pst0000172"
-    assert data["articles"][1]["link"] == "https://doi.org/10.1037/pst0000172"
+    assert data["articles"][1]["doi_url"] == "https://doi.org/10.1037/pst0000172"
+    # the link is the article's page, as in the feeds and chat posts (every article has one)
+    assert first["link"] == f"http://localhost:8000/articles/{first['id']}.html"
 
 
 def test_topic_limit_in_text_says_how_many_more(capsys) -> None:

@@ -206,3 +206,9 @@ def test_imported_issues_are_held_back_as_drafts(archive, empty_content: Path, c
     (month / "issue.toml").write_text('intro = "Hello"\n', encoding="utf-8")
     assert main(["import", str(SEED), "--content", str(empty_content), "--force"]) == 0
     assert (month / "issue.toml").read_text(encoding="utf-8") == 'intro = "Hello"\n'
+
+
+def test_import_of_a_folder_is_a_clear_error(tmp_path: Path, empty_content: Path, capsys) -> None:
+    assert main(["import", str(tmp_path), "--content", str(empty_content)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and "Traceback" not in err and "internal error" not in err

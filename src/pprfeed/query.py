@@ -55,10 +55,6 @@ class QueryResult:
     suggestions: tuple[Topic, ...] = ()
     """Did-you-mean topics, when nothing (or only text) matched."""
 
-    @property
-    def is_typo(self) -> bool:
-        return self.kind is MatchKind.TYPO
-
 
 class QueryEngine:
     def __init__(self, archive: Archive) -> None:
@@ -392,8 +388,3 @@ class _TextIndex:
         """The articles whose bit is set, in order: all C loops, no per-article Python code."""
         flags = bin(mask)[:1:-1].encode("ascii").translate(_BIT_FLAGS)
         return tuple(compress(articles, flags))
-
-
-def find(archive: Archive, text: str) -> QueryResult:
-    """One-off query; build a QueryEngine to ask many."""
-    return QueryEngine(archive).find(text)

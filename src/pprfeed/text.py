@@ -24,10 +24,6 @@ def normalize(text: str) -> str:
     return _NON_ALNUM.sub(" ", fold(text)).strip()
 
 
-def words(text: str) -> list[str]:
-    return normalize(text).split()
-
-
 def slugify(text: str) -> str:
     return _NON_ALNUM.sub("-", fold(text)).strip("-")
 

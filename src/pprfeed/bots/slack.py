@@ -80,7 +80,8 @@ class SlackBot:
         if not isinstance(response_url, str) or not response_url.startswith(tuple(self.allowed_response_urls)):
             log.warning("ignoring a click whose response_url is not Slack's")
             return None
-        for action in payload.get("actions") or ():
+        actions = payload.get("actions")
+        for action in actions if isinstance(actions, list) else ():
             if not isinstance(action, dict):
                 continue
             state = parse_slack_action(str(action.get("action_id", "")), str(action.get("value", "")))

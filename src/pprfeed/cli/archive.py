@@ -10,8 +10,10 @@ from pathlib import Path
 
 from ..content import load_archive
 from ..importer import ImportError_, parse_blog_text, write_imported
+from ..links import article_url
 from ..model import Archive, Article
 from ..query import MatchKind, QueryEngine, QueryResult
+from ..settings import SiteSettings, load_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 from .publish import check_config
 
@@ -36,6 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     topic.add_argument("--json", action="store_true", help="print machine-readable JSON")
     topic.add_argument("--limit", type=int, default=None, metavar="N", help="show at most N articles")
     add_content_option(topic)
+    add_config_option(topic)  # [site] base_url: the links printed are the built pages' addresses
     topic.set_defaults(handler=run_topic)
 
     importer = commands.add_parser(
@@ -85,20 +88,22 @@ def summarise(archive: Archive, content: str) -> str:
 def run_topic(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be 1 or more")
+    settings, problems = load_settings(args.config)
+    print_diagnostics(problems)
     archive = load_or_report(args.content)
-    if archive is None:
+    if archive is None or settings is None:
         return 1
     archive = archive.published(date.today())
     engine = QueryEngine(archive)
     result = engine.find(" ".join(args.query))
     if args.json:
-        print(json.dumps(result_json(result, engine, args.limit), ensure_ascii=False, indent=2))
+        print(json.dumps(result_json(result, engine, args.limit, settings.site), ensure_ascii=False, indent=2))
     else:
         print(result_text(result, engine, args.limit))
     return 0 if result.articles or result.kind is MatchKind.LIST else 1  # 1: nothing found
 
 
-def article_json(article: Article) -> dict[str, object]:
+def article_json(article: Article, site: SiteSettings) -> dict[str, object]:
     return {
         "id": article.id,
         "title": article.title,
@@ -106,11 +111,12 @@ def article_json(article: Article) -> dict[str, object]:
         "topics": list(article.topics),
         "citation": article.citation,
         "doi": article.doi,
-        "link": article.permalink or article.doi_url,
+        "doi_url": article.doi_url,
+        "link": article_url(article, site),
     }
 
 
-def result_json(result: QueryResult, engine: QueryEngine, limit: int | None) -> dict[str, object]:
+def result_json(result: QueryResult, engine: QueryEngine, limit: int | None, site: SiteSettings) -> dict[str, object]:
     if result.kind is MatchKind.LIST:
         return {
             "query": "",
@@ -123,7 +129,7 @@ def result_json(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
         "topics": [{"slug": t.slug, "name": t.name} for t in result.topics],
         "suggestions": [{"slug": t.slug, "name": t.name} for t in result.suggestions],
         "total": len(result.articles),
-        "articles": [article_json(a) for a in result.articles[:limit]],
+        "articles": [article_json(a, site) for a in result.articles[:limit]],
     }
 
 
@@ -165,6 +171,8 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{source}: no such file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{source}: not UTF-8 text; save it as UTF-8 and try again") from None
+    except OSError as exc:  # a folder, no permission, …
+        raise UsageError(f"{source}: cannot be read ({exc.strerror or exc}); pass a text file") from None
     try:
         articles = parse_blog_text(text)
     except ImportError_ as exc:
