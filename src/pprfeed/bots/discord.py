@@ -19,6 +19,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -32,6 +33,7 @@ from ..render.results import (
     parse_discord_custom_id,
 )
 from .answers import ask
+from .errors import RegistrationRefused, ServiceUnreachable, TokenRefused
 from .live import LiveArchive
 
 log = logging.getLogger(__name__)
@@ -138,19 +140,31 @@ def _view(message: DiscordMessage) -> discord.ui.View:
 
 
 async def run(bot: TopicBot, token: str) -> None:
-    async with bot:
-        await bot.start(token)
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.LoginFailure:
+        raise TokenRefused("Discord refused the token") from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise ServiceUnreachable(str(exc)) from None
 
 
 async def sync_commands(token: str, command_name: str, guild_id: int | None = None) -> list[str]:
     """Register the command globally (may take up to an hour to show) or in one guild (at once)."""
     bot = TopicBot(None, command_name)
-    async with bot:
-        await bot.login(token)
-        if guild_id is None:
-            synced = await bot.tree.sync()
-        else:
-            guild = discord.Object(id=guild_id)
-            bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
+    try:
+        async with bot:
+            await bot.login(token)
+            if guild_id is None:
+                synced = await bot.tree.sync()
+            else:
+                guild = discord.Object(id=guild_id)
+                bot.tree.copy_global_to(guild=guild)
+                synced = await bot.tree.sync(guild=guild)
+    except discord.LoginFailure:
+        raise TokenRefused("Discord refused the token") from None
+    except discord.HTTPException as exc:
+        raise RegistrationRefused(str(exc)) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise ServiceUnreachable(str(exc)) from None
     return [command.name for command in synced]

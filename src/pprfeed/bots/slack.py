@@ -28,6 +28,7 @@ from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
@@ -37,6 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..render.results import Action, parse_slack_action, slack_message
 from .answers import ask
+from .errors import CannotListen, ServiceUnreachable, TokenRefused
 from .live import LiveArchive
 
 log = logging.getLogger(__name__)
@@ -242,12 +244,24 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
     return client
 
 
+def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int) -> None:
+    """`pprfeed slack serve`: run the endpoint until interrupted."""
+    try:
+        web.run_app(build_slack_app(bot, signing_secret), host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+
+
 async def run_socket_mode(bot: SlackBot, app_token: str) -> None:
     client = socket_mode_client(bot, app_token)
     watcher = asyncio.create_task(bot.live.watch())
     try:
         await client.connect()
         await asyncio.Event().wait()
+    except SlackApiError as exc:
+        raise TokenRefused(str(exc.response.get("error"))) from None
+    except (OSError, aiohttp.ClientError) as exc:
+        raise ServiceUnreachable(str(exc)) from None
     finally:
         watcher.cancel()
         await client.close()

@@ -8,6 +8,7 @@ import logging
 import sys
 from typing import Any
 
+from ..bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
 from ..bots.live import ArchiveUnavailable, LiveArchive
 from ..bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
 from ..settings import Settings, load_settings
@@ -107,11 +108,7 @@ def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, comma
 
 
 def run_slack(args: argparse.Namespace) -> int:
-    import aiohttp
-    from aiohttp import web
-    from slack_sdk.errors import SlackApiError
-
-    from ..bots.slack import SlackBot, build_slack_app, run_socket_mode
+    from ..bots.slack import SlackBot, run_socket_mode, serve_http
 
     settings, bots = _settings(args)
     if args.slack_command == "serve":
@@ -123,29 +120,22 @@ def run_slack(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         try:
-            web.run_app(build_slack_app(bot, secret), host=args.host, port=args.port, print=None, access_log=None)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
-            ) from None
+            serve_http(bot, secret, args.host, args.port)
+        except CannotListen as exc:
+            raise UsageError(f"{exc}; pick another --port") from None
         return 0
     token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
     bot = SlackBot(_live(args, settings, bots, bots.slack_command))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
     try:
         return _run_async(run_socket_mode(bot, token))
-    except SlackApiError as exc:
-        raise UsageError(
-            f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): {SLACK_APP_TOKEN_HELP}"
-        ) from None
-    except (OSError, aiohttp.ClientError) as exc:
+    except TokenRefused as exc:
+        raise UsageError(f"Slack refused SLACK_APP_TOKEN ({exc}): {SLACK_APP_TOKEN_HELP}") from None
+    except ServiceUnreachable as exc:
         raise UsageError(f"could not reach Slack ({exc}); check the network and try again") from None
 
 
 def run_discord(args: argparse.Namespace) -> int:
-    import aiohttp
-    import discord
-
     from ..bots.discord import TopicBot, run
 
     settings, bots = _settings(args)
@@ -155,27 +145,24 @@ def run_discord(args: argparse.Namespace) -> int:
     bot = TopicBot(live, bots.discord_command)
     try:
         return _run_async(run(bot, token))
-    except discord.LoginFailure:
+    except TokenRefused:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
-    except (OSError, aiohttp.ClientError) as exc:
+    except ServiceUnreachable as exc:
         raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
 
 
 def run_discord_sync(args: argparse.Namespace) -> int:
-    import aiohttp
-    import discord
-
     from ..bots.discord import sync_commands
 
     _, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
     try:
         names = asyncio.run(sync_commands(token, bots.discord_command, args.guild))
-    except discord.LoginFailure:
+    except TokenRefused:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
-    except discord.HTTPException as exc:
+    except RegistrationRefused as exc:
         raise UsageError(f"Discord refused the command registration: {exc}") from None
-    except (OSError, aiohttp.ClientError) as exc:
+    except ServiceUnreachable as exc:
         raise UsageError(f"could not reach Discord ({exc}); check the network and try again") from None
     where = f"server {args.guild}" if args.guild else "every server the bot is in (may take up to an hour)"
     print(f"registered {', '.join('/' + name for name in names) or 'no commands'} in {where}")
