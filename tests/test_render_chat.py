@@ -8,12 +8,14 @@ import re
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article, Issue
 from pprfeed.render import discord as discord_render
 from pprfeed.render import slack as slack_render
 from pprfeed.render.escape import shorten
-from pprfeed.render.markup import DISCORD, SLACK, to_paragraphs
+from pprfeed.render.markup import DISCORD, SLACK, Dialect, to_paragraphs
 from pprfeed.settings import SiteSettings
 
 SITE = SiteSettings(base_url="https://example.org/pprnet/")
@@ -223,3 +225,27 @@ def test_many_short_articles_split_by_count_limits() -> None:
     discord_messages = discord(issue_of(*articles))
     assert [len(m["embeds"]) for m in discord_messages] == [10, 10, 5]
     assert all(discord_render.limit_problems(m) == [] for m in discord_messages)
+
+
+@pytest.mark.parametrize("dialect", [SLACK, DISCORD], ids=["slack", "discord"])
+@pytest.mark.parametrize(
+    ("markdown", "kept"),
+    [
+        ("<p>Alliance predicts outcome.</p>", "Alliance predicts outcome."),
+        ("<div>Rupture and repair</div>\n\nNext paragraph.", "Rupture and repair"),
+        ("<!-- editor's note --> kept", "editor's note"),
+        ("<!channel> please read this study", "please read this study"),
+    ],
+    ids=["p", "div", "comment", "channel"],
+)
+def test_raw_html_paragraphs_are_kept_as_inert_text(dialect: Dialect, markdown: str, kept: str) -> None:
+    text = "\n\n".join(to_paragraphs(markdown, dialect))
+    assert kept in text.replace("\\", "")
+    assert "<!channel>" not in text and "<p>" not in text and "<div>" not in text  # escaped, cannot ping or format
+
+
+def test_raw_html_survives_into_both_platforms_posts() -> None:
+    issue = issue_of(article(1, "<!channel> The effect held at follow-up.\n\n<p>Second paragraph.</p>"))
+    for messages in (slack(issue), discord(issue)):
+        text = all_text(messages)
+        assert "The effect held at follow-up." in text and "Second paragraph." in text
