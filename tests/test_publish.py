@@ -420,3 +420,20 @@ def test_discord_without_history_access_relies_on_the_nonce(world: World) -> Non
     posts = [r for r in world.discord.posts() if r.path.endswith("/messages")]
     assert len(posts) == 2 and posts[0].body["nonce"] == posts[1].body["nonce"]
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
+
+
+@pytest.mark.parametrize("target", [SLACK_T, DISCORD_HOOK], ids=["slack", "discord"])
+def test_a_payload_over_the_limits_is_refused_before_it_is_claimed_or_sent(world: World, target: Target) -> None:
+    (delivery,) = plan_deliveries(world.archive, [target], world.ledger, SITE, TODAY)
+    if target.platform == "slack":
+        broken = dict(
+            delivery.payloads[0], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 4000}}]
+        )
+    else:
+        broken = dict(delivery.payloads[0], content="x" * 2500)
+    (report,) = world.execute([replace(delivery, payloads=(delivery.payloads[0], broken))])
+    message = report.error or ""
+    assert f"message 2 of issue {delivery.issue.month} exceeds" in message and "bug in pprfeed" in message
+    assert "4000 characters" in message or "2500 characters" in message
+    assert world.ledger.records(target.key) == []  # nothing claimed, so nothing turns uncertain later
+    assert world.slack.posts() == [] and world.discord.posts() == []  # not even the good first part
