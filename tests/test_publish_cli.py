@@ -3,8 +3,11 @@ with SIGKILL between the platform accepting a message and the ledger recording i
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -312,3 +315,58 @@ def test_an_unreachable_discord_fails_only_discord_and_leaves_no_claims(
     assert run("status", *base) == 1
     status = capsys.readouterr().out
     assert "UNCERTAIN" not in status and "CLAIMED" not in status and "FAILED" in status
+
+
+def test_a_correction_to_a_posted_issue_is_flagged_on_every_run_and_in_status(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack, discord = fakes
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    base = ("--config", str(config), "--content", str(content))
+    assert run("publish", *base) == 0
+    capsys.readouterr()
+    (article,) = (content / "issues" / "2018-11").glob("*.md")
+    article.write_text(article.read_text(encoding="utf-8") + "\nA correction: Flückiger et al.\n", encoding="utf-8")
+
+    assert run("publish", *base) == 0  # a correction alone is not a failure: cron stays quiet
+    out = capsys.readouterr().out
+    assert "Nothing to publish" in out
+    for key in (f"slack:{SLACK_CHANNEL}", f"discord:{DISCORD_CHANNEL}"):
+        assert f"2018-11 changed since it was posted to {key}: run pprfeed publish --update" in out
+    assert "2018-08 changed" not in out
+    assert run("status", *base) == 0
+    assert f"2018-11 changed since it was posted to slack:{SLACK_CHANNEL}" in capsys.readouterr().out
+
+    assert run("publish", "--update", *base) == 0
+    assert "changed since" not in capsys.readouterr().out
+    assert run("publish", *base) == 0
+    assert "changed since" not in capsys.readouterr().out
+    assert len(slack.messages[SLACK_CHANNEL]) == 2 and "A correction" in json.dumps(slack.messages[SLACK_CHANNEL])
+
+
+def test_an_overlapping_run_does_nothing_and_exits_0(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord)
+    with open(tmp_path / "state.sqlite3.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run still waiting out a rate limit holds it
+        assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    assert "another `pprfeed publish` is running" in caplog.text and "does nothing" in caplog.text
+    assert slack.requests == [] and discord.requests == []
+
+
+@pytest.mark.parametrize("option", ["--resend", "--mark-sent"])
+def test_dry_run_refuses_resend_and_mark_sent(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    config = write_config(tmp_path, *fakes)
+    argv = ("publish", "--dry-run", option, "2018-11", "--target", f"slack:{SLACK_CHANNEL}", "--config", str(config))
+    assert run(*argv, "--content", str(CONTENT)) == 2
+    assert f"--dry-run cannot preview {option}" in capsys.readouterr().err
+    assert not (tmp_path / "state.sqlite3").exists()
