@@ -218,9 +218,9 @@ def _print_reports(reports: list[TargetReport]) -> int:
         failed += not report.ok
     if failed:
         print(
-            f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above); "
-            "the others were delivered. "
-            "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
+            f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above)"
+            + ("; the others were delivered. " if failed < len(reports) else ". ")
+            + "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
             file=sys.stderr,
         )
     return 1 if failed else 0
