@@ -437,3 +437,26 @@ def test_a_payload_over_the_limits_is_refused_before_it_is_claimed_or_sent(world
     assert "4000 characters" in message or "2500 characters" in message
     assert world.ledger.records(target.key) == []  # nothing claimed, so nothing turns uncertain later
     assert world.slack.posts() == [] and world.discord.posts() == []  # not even the good first part
+
+
+def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
+    world.run([SLACK_T])
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    world.tuning = replace(FAST, max_rate_limit_waits=2)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.update",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+        times=5,
+    )
+    (report,) = world.run([SLACK_T], archive=corrected, update=True)
+    assert report.error and "rate limited" in report.error and "next run retries" in report.error
+    assert len(world.slack.posts("chat.update")) == 3  # two waits, then the target stops for this run
+    (report,) = world.run([SLACK_T], archive=corrected, update=True)
+    assert report.ok and report.edited  # two 429s left in the script: within the cap, waited out
+    assert len(world.slack.posts("chat.update")) == 6
