@@ -460,3 +460,33 @@ def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
     (report,) = world.run([SLACK_T], archive=corrected, update=True)
     assert report.ok and report.edited  # two 429s left in the script: within the cap, waited out
     assert len(world.slack.posts("chat.update")) == 6
+
+
+class _BrokenPoster:
+    """A platform adapter with a bug: its post raises what no adapter should (not a DeliveryError)."""
+
+    async def post(self, target: Target, payload: dict, ref: object) -> str | None:
+        raise KeyError("id")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None:
+    deliveries = plan_deliveries(world.archive, [SLACK_T, DISCORD_T], world.ledger, SITE, TODAY)
+
+    async def go() -> list[TargetReport]:
+        slack = SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", world.slack.base_url), world.secrets, 1.0)
+        try:
+            posters = {"slack": slack, "discord": _BrokenPoster()}
+            return await deliver(deliveries, world.ledger, posters, FAST)  # type: ignore[dict-item]
+        finally:
+            await slack.close()
+
+    reports = {r.target.key: r for r in asyncio.run(go())}
+    assert reports[SLACK_T.key].ok and len(world.slack.messages[SLACK_CHANNEL]) == 1
+    broken = reports[DISCORD_T.key]
+    assert broken.error and "KeyError" in broken.error and "bug in pprfeed" in broken.error
+    # the request was out when it broke: the part is uncertain (for a person), not left "claimed"
+    (record,) = world.ledger.records(DISCORD_T.key)
+    assert record.state == "uncertain" and broken.uncertain

@@ -344,9 +344,13 @@ class _Runner:
     ) -> str | None:
         report.posting = True
         try:
-            return await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
-        finally:
-            report.posting = False
+            remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
+        except (DeliveryError, asyncio.TimeoutError):
+            report.posting = False  # an outcome _send knows how to handle
+            raise
+        # anything else leaves `posting` set, so the target's runner records the part as uncertain
+        report.posting = False
+        return remote_id
 
     def _waited_enough(self, exc: RateLimited, waits: int) -> bool:
         """Rate limits are waited out, up to a point: past it the target stops and the next run retries."""
