@@ -56,7 +56,7 @@ def test_bots_section_defaults_and_values(tmp_path):
         ("reload_seconds = 0", "out of range", "0.1 to 3600"),
         ("reload_seconds = true", "out of range", "0.1 to 3600"),
         ("reload_secs = 3", 'unknown key "reload_secs"', "reload_seconds"),
-        ("cache_dir = 3", "cache_dir must be a str", "cache_dir = <str>"),
+        ("cache_dir = 3", "cache_dir must be a string", 'cache_dir = "…"'),
     ],
 )
 def test_bad_bots_settings_name_file_line_and_fix(tmp_path, line, message, fix):

@@ -3,8 +3,12 @@ with SIGKILL between the platform accepting a message and the ledger recording i
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,10 +22,14 @@ from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
 from pprfeed.cli import main
+from pprfeed.cli import publish as cli_publish
+from pprfeed.ledger import Ledger
+from pprfeed.publish import Tuning
 
 SLACK_CHANNEL = "C0000AAAA"
 DISCORD_CHANNEL = "200000000000000001"
 HOOK_SECRET = "T000/B000/practice"
+FAST = Tuning(concurrency=8, timeout=2.0, max_attempts=3, backoff_base=0.01, backoff_max=0.05)
 
 
 @pytest.fixture
@@ -261,3 +269,104 @@ def test_sigkill_between_accept_and_record_neither_duplicates_nor_loses(
     assert sorted(slack_issues) == ["2018-08", "2018-11"]
     discord_headings = [m["content"] for m in discord.messages[DISCORD_CHANNEL]]
     assert len(set(discord_headings)) == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_discord_fails_only_discord_and_leaves_no_claims(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slack, discord = fakes
+    monkeypatch.setattr(cli_publish, "Tuning", lambda: FAST)
+    monkeypatch.setenv("DISCORD_WEBHOOK_COMMUNITY", discord.webhook_url("300000000000000001", DISCORD_CHANNEL))
+    config = write_config(
+        tmp_path, slack, discord, extra='[[discord.webhooks]]\nurl_env = "DISCORD_WEBHOOK_COMMUNITY"\n'
+    )
+    dead = f"http://127.0.0.1:{_closed_port()}/api/v10"
+    config.write_text(config.read_text().replace(discord.base_url, dead))
+    base = ("--config", str(config), "--content", str(CONTENT))
+    assert run("publish", *base) == 1
+    captured = capsys.readouterr()
+    assert f"slack:{SLACK_CHANNEL}: posted 2018-08 (1 message), 2018-11 (1 message)" in captured.out
+    assert "slack-webhook:SLACK_WEBHOOK_PRACTICE: posted 2018-11" in captured.out
+    assert f"discord:{DISCORD_CHANNEL}" in captured.err and "cannot connect to Discord" in captured.err
+    assert "discord-webhook:DISCORD_WEBHOOK_COMMUNITY" in captured.err
+    assert "internal error" not in captured.err
+    assert len(slack.messages[SLACK_CHANNEL]) == 2 and len(slack.webhooks["practice"]) == 1
+
+    with Ledger(tmp_path / "state.sqlite3", read_only=True) as ledger:
+        states = {(r.target, r.issue): r.state for r in ledger.records()}
+    assert {state for (target, _), state in states.items() if target.startswith("slack")} == {"sent"}
+    assert {state for (target, _), state in states.items() if target.startswith("discord")} <= {"failed"}
+
+    # the next run sends nothing twice and finds nothing uncertain
+    assert run("publish", *base) == 1
+    captured = capsys.readouterr()
+    assert "UNCERTAIN" not in captured.err and "may or may not" not in captured.err
+    assert len(slack.messages[SLACK_CHANNEL]) == 2 and len(slack.webhooks["practice"]) == 1
+    assert run("status", *base) == 1
+    status = capsys.readouterr().out
+    assert "UNCERTAIN" not in status and "CLAIMED" not in status and "FAILED" in status
+
+
+def test_a_correction_to_a_posted_issue_is_flagged_on_every_run_and_in_status(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack, discord = fakes
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    base = ("--config", str(config), "--content", str(content))
+    assert run("publish", *base) == 0
+    capsys.readouterr()
+    (article,) = (content / "issues" / "2018-11").glob("*.md")
+    article.write_text(article.read_text(encoding="utf-8") + "\nA correction: Flückiger et al.\n", encoding="utf-8")
+
+    assert run("publish", *base) == 0  # a correction alone is not a failure: cron stays quiet
+    out = capsys.readouterr().out
+    assert "Nothing to publish" in out
+    for key in (f"slack:{SLACK_CHANNEL}", f"discord:{DISCORD_CHANNEL}"):
+        assert f"2018-11 changed since it was posted to {key}: run pprfeed publish --update" in out
+    assert "2018-08 changed" not in out
+    assert run("status", *base) == 0
+    assert f"2018-11 changed since it was posted to slack:{SLACK_CHANNEL}" in capsys.readouterr().out
+
+    assert run("publish", "--update", *base) == 0
+    assert "changed since" not in capsys.readouterr().out
+    assert run("publish", *base) == 0
+    assert "changed since" not in capsys.readouterr().out
+    assert len(slack.messages[SLACK_CHANNEL]) == 2 and "A correction" in json.dumps(slack.messages[SLACK_CHANNEL])
+
+
+def test_an_overlapping_run_does_nothing_and_exits_0(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord)
+    with open(tmp_path / "state.sqlite3.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run still waiting out a rate limit holds it
+        assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    assert "another `pprfeed publish` is running" in caplog.text and "does nothing" in caplog.text
+    assert slack.requests == [] and discord.requests == []
+
+
+@pytest.mark.parametrize("option", ["--resend", "--mark-sent"])
+def test_dry_run_refuses_resend_and_mark_sent(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    config = write_config(tmp_path, *fakes)
+    argv = ("publish", "--dry-run", option, "2018-11", "--target", f"slack:{SLACK_CHANNEL}", "--config", str(config))
+    assert run(*argv, "--content", str(CONTENT)) == 2
+    assert f"--dry-run cannot preview {option}" in capsys.readouterr().err
+    assert not (tmp_path / "state.sqlite3").exists()

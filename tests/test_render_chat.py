@@ -8,12 +8,14 @@ import re
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article, Issue
 from pprfeed.render import discord as discord_render
 from pprfeed.render import slack as slack_render
 from pprfeed.render.escape import shorten
-from pprfeed.render.markup import DISCORD, SLACK, to_paragraphs
+from pprfeed.render.markup import DISCORD, SLACK, Dialect, to_paragraphs
 from pprfeed.settings import SiteSettings
 
 SITE = SiteSettings(base_url="https://example.org/pprnet/")
@@ -223,3 +225,64 @@ def test_many_short_articles_split_by_count_limits() -> None:
     discord_messages = discord(issue_of(*articles))
     assert [len(m["embeds"]) for m in discord_messages] == [10, 10, 5]
     assert all(discord_render.limit_problems(m) == [] for m in discord_messages)
+
+
+@pytest.mark.parametrize("dialect", [SLACK, DISCORD], ids=["slack", "discord"])
+@pytest.mark.parametrize(
+    ("markdown", "kept"),
+    [
+        ("<p>Alliance predicts outcome.</p>", "Alliance predicts outcome."),
+        ("<div>Rupture and repair</div>\n\nNext paragraph.", "Rupture and repair"),
+        ("<!-- editor's note --> kept", "editor's note"),
+        ("<!channel> please read this study", "please read this study"),
+    ],
+    ids=["p", "div", "comment", "channel"],
+)
+def test_raw_html_paragraphs_are_kept_as_inert_text(dialect: Dialect, markdown: str, kept: str) -> None:
+    text = "\n\n".join(to_paragraphs(markdown, dialect))
+    assert kept in text.replace("\\", "")
+    assert "<!channel>" not in text and "<p>" not in text and "<div>" not in text  # escaped, cannot ping or format
+
+
+def test_raw_html_survives_into_both_platforms_posts() -> None:
+    issue = issue_of(article(1, "<!channel> The effect held at follow-up.\n\n<p>Second paragraph.</p>"))
+    for messages in (slack(issue), discord(issue)):
+        text = all_text(messages)
+        assert "The effect held at follow-up." in text and "Second paragraph." in text
+
+
+def hostile_article(number: int = 1, summary: str = "") -> Article:
+    """Valid but hostile: a 3,000-character permalink and a 2,000-character DOI (content caps are not relied on)."""
+    return article(
+        number,
+        summary or prose(5000),
+        implications=prose(2500, seed=3),
+        permalink="https://example.org/" + "p" * 3000,
+        doi="10.1234/" + "d" * 2000,
+        citation=prose(900, seed=5),
+    )
+
+
+def test_every_limit_holds_with_a_3000_character_permalink_and_a_2000_character_doi() -> None:
+    issue = issue_of(hostile_article(1), hostile_article(2, "Short summary."), intro=prose(3000))
+    slack_messages, discord_messages = slack(issue), discord(issue)
+    for message in slack_messages:
+        assert slack_render.limit_problems(message) == []
+    for message in discord_messages:
+        assert discord_render.limit_problems(message) == []
+    # shortened text still says where the rest is: the site's address stands in for the unusable permalink
+    assert f"<{SITE.base_url}|Read the full summary>" in all_text(slack_messages)
+    assert f"[Read the full summary]({SITE.base_url})" in all_text(discord_messages)
+    assert "p" * 3000 not in all_text(slack_messages) + all_text(discord_messages)
+    embeds = [embed for message in discord_messages for embed in message["embeds"]]
+    (doi,) = {field["value"] for embed in embeds for field in embed["fields"] if field["name"] == "DOI"}
+    assert doi.replace("\\", "").startswith("10.1234/ddd") and doi.endswith("…") and len(doi) <= 200
+
+
+def test_fit_drops_a_link_that_cannot_fit() -> None:
+    text = "word " * 100
+    for fit in (slack_render.fit, discord_render.fit):
+        shortened = fit(text, 300, "https://x.org/" + "p" * 3000)
+        assert len(shortened) <= 300 and "x.org" not in shortened and shortened.endswith("…")
+        with_home = fit(text, 300, "https://x.org/" + "p" * 3000, "https://example.org/")
+        assert len(with_home) <= 300 and "https://example.org/" in with_home

@@ -93,3 +93,33 @@ def test_a_good_configuration(tmp_path: Path, archive: Archive) -> None:
 
 def test_no_sections_means_no_targets(tmp_path: Path, archive: Archive) -> None:
     assert diagnostics_for(tmp_path, archive, '[site]\ntitle = "x"\n', {}) == []
+
+
+def test_a_key_repeated_across_sections_is_reported_at_its_own_line(tmp_path: Path, archive: Archive) -> None:
+    text = """\
+[site]
+base_url = "https://example.org/pprnet/"
+
+[slack]
+token_env = "SLACK_BOT_TOKEN"
+api_base_url = "https://slack.com/api/"
+[[slack.channels]]
+id = "C0123456789"
+
+[discord]
+token_env = 5
+api_base_url = "discord.com"
+chanels = []
+[[discord.channels]]
+id = "123456789012345678"
+backfill = "two"
+"""
+    problems = diagnostics_for(tmp_path, archive, text, {"SLACK_BOT_TOKEN": "x"})
+    joined = "\n".join(problems)
+    assert "pprfeed.toml:11: [discord] token_env must be a string, not 5" in joined
+    assert 'pprfeed.toml:12: [discord] api_base_url "discord.com" is not an http(s) URL' in joined
+    assert 'pprfeed.toml:13: unknown key "chanels" in [discord]' in joined
+    assert 'pprfeed.toml:16: [[discord.channels]] backfill must be an integer, not "two"' in joined
+    assert "must be a int" not in joined
+    lines = [int(line.split(":")[1]) for line in problems if line.startswith("pprfeed.toml:")]
+    assert lines == sorted(lines)

@@ -11,6 +11,7 @@ platform; where that is impossible the part becomes "uncertain" for a person.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -71,6 +72,10 @@ class TargetReport:
     error: str | None = None
     """Why this target stopped (permanent error, retries exhausted)."""
     uncertain: list[str] = field(default_factory=list)
+    in_flight: PartRef | None = field(default=None, repr=False)
+    """The part claimed and not yet recorded as sent, failed or uncertain."""
+    posting: bool = field(default=False, repr=False)
+    """A request carrying `in_flight` is out: if it breaks now, the part may have arrived."""
 
     @property
     def ok(self) -> bool:
@@ -212,7 +217,25 @@ async def deliver(
         async with gate:
             return await runner.target(target, edits, posts)
 
-    return list(await asyncio.gather(*(one(*entry) for entry in by_target.values())))
+    entries = list(by_target.values())
+    # one target's trouble must never cancel the others: each outcome is collected, exceptions included
+    outcomes = await asyncio.gather(*(one(*entry) for entry in entries), return_exceptions=True)
+    reports = []
+    for (target, _, _), outcome in zip(entries, outcomes, strict=True):
+        if isinstance(outcome, TargetReport):
+            reports.append(outcome)
+        else:
+            if isinstance(outcome, Exception):
+                log.error("%s: stopped by an unexpected error", target.key, exc_info=outcome)
+            reports.append(TargetReport(target, error=_unexpected(target, outcome)))
+    return reports
+
+
+def _unexpected(target: Target, exc: BaseException) -> str:
+    return (
+        f"{target.key}: stopped by an unexpected error ({type(exc).__name__}; details in the log) — "
+        "this is a bug in pprfeed, please report it; the next run retries"
+    )
 
 
 class _Runner:
@@ -232,9 +255,32 @@ class _Runner:
                 await self._post_issue(poster, delivery, report)
         except _TargetStopped:
             pass
+        except Exception as exc:
+            # a bug or an exception an adapter did not map: this target stops, the others carry on
+            log.exception("%s: stopped by an unexpected error", target.key)
+            ref, report.in_flight = report.in_flight, None
+            report.error = _unexpected(target, exc)
+            if ref is not None and report.posting:
+                with contextlib.suppress(_TargetStopped):  # the request was out when it broke: it may have arrived
+                    self._uncertain(target, ref, f"the request broke with {type(exc).__name__}", report)
+            elif ref is not None:  # nothing left for this part: the next run sends it
+                self.ledger.mark(ref.issue, target.key, ref.part, "failed", report.error)
         return report
 
+    def _check_limits(self, delivery: Delivery, report: TargetReport) -> None:
+        """Refuse, before anything is claimed or sent, a payload the platform would reject."""
+        for number, payload in enumerate(delivery.payloads, start=1):
+            problems = limit_problems(delivery.target, payload)
+            if problems:
+                report.error = (
+                    f"{delivery.target.key}: message {number} of issue {delivery.issue.month} exceeds "
+                    f"{'; '.join(problems)}: this is a bug in pprfeed, please report it (nothing of this issue "
+                    "was sent)"
+                )
+                raise _TargetStopped
+
     async def _post_issue(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
+        self._check_limits(delivery, report)
         target, month = delivery.target, delivery.issue.month
         records = self.ledger.parts(month, target.key)
         total = len(delivery.payloads)
@@ -257,7 +303,9 @@ class _Runner:
                     report.recovered.append((month, number))
                     continue
             claim = self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce)
+            report.in_flight = ref
             await self._send(poster, target, payload, ref, claim.claimed_epoch, report)
+            report.in_flight = None
 
     async def _resolve(
         self, poster: Poster, target: Target, ref: PartRef, record: PartRecord, report: TargetReport
@@ -282,12 +330,31 @@ class _Runner:
         )
         self.ledger.mark(ref.issue, target.key, ref.part, "uncertain", message)
         report.uncertain.append(message)
+        report.in_flight = None
         raise _TargetStopped
 
     def _fail(self, target: Target, ref: PartRef, message: str, report: TargetReport) -> None:
         self.ledger.mark(ref.issue, target.key, ref.part, "failed", message)
         report.error = message
+        report.in_flight = None
         raise _TargetStopped
+
+    async def _request(
+        self, poster: Poster, target: Target, payload: dict[str, Any], ref: PartRef, report: TargetReport
+    ) -> str | None:
+        report.posting = True
+        try:
+            remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
+        except (DeliveryError, asyncio.TimeoutError):
+            report.posting = False  # an outcome _send knows how to handle
+            raise
+        # anything else leaves `posting` set, so the target's runner records the part as uncertain
+        report.posting = False
+        return remote_id
+
+    def _waited_enough(self, exc: RateLimited, waits: int) -> bool:
+        """Rate limits are waited out, up to a point: past it the target stops and the next run retries."""
+        return waits > self.tuning.max_rate_limit_waits or exc.retry_after > self.tuning.max_retry_after
 
     async def _send(
         self,
@@ -302,13 +369,11 @@ class _Runner:
         waits = 0
         while True:
             try:
-                remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
+                remote_id = await self._request(poster, target, payload, ref, report)
             except RateLimited as exc:
                 waits += 1
-                if waits > self.tuning.max_rate_limit_waits or exc.retry_after > self.tuning.max_retry_after:
-                    self._fail(
-                        target, ref, f"{exc}; asked to wait {exc.retry_after:g} s — the next run retries", report
-                    )
+                if self._waited_enough(exc, waits):
+                    self._fail(target, ref, _gave_up_waiting(exc), report)
                 log.warning("%s; waiting %.2f s as asked", exc, exc.retry_after)
                 self.ledger.note_error(ref.issue, target.key, ref.part, str(exc))
                 await self.sleep(exc.retry_after)
@@ -343,6 +408,7 @@ class _Runner:
 
     async def _update(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
         """Edit changed parts in place; parts the new text needs beyond the old ones are posted."""
+        self._check_limits(delivery, report)
         target, month = delivery.target, delivery.issue.month
         records = self.ledger.parts(month, target.key)
         total = len(delivery.payloads)
@@ -387,12 +453,18 @@ class _Runner:
         report: TargetReport,
     ) -> None:
         attempts = 0
+        waits = 0
         while True:
             try:
                 await asyncio.wait_for(poster.edit(target, remote_id, payload, ref), self.tuning.timeout)
                 return
             except RateLimited as exc:
-                await self.sleep(min(exc.retry_after, self.tuning.max_retry_after))
+                waits += 1
+                if self._waited_enough(exc, waits):
+                    report.error = f"editing {ref.issue} part {ref.part}: {_gave_up_waiting(exc)}"
+                    raise _TargetStopped from None
+                log.warning("%s; waiting %.2f s as asked", exc, exc.retry_after)
+                await self.sleep(exc.retry_after)
                 continue
             except PermanentError as exc:
                 report.error = str(exc)
@@ -404,6 +476,10 @@ class _Runner:
                     report.error = f"{target.key}: editing {ref.issue} part {ref.part} failed ({exc or 'timeout'})"
                     raise _TargetStopped from None
                 await self.sleep(min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1)))
+
+
+def _gave_up_waiting(exc: RateLimited) -> str:
+    return f"{exc}; asked to wait {exc.retry_after:g} s — the next run retries"
 
 
 # --- status ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Report, key_line, parse_toml, read_text
+from .diagnostics import Diagnostic, Report, key_line, parse_toml, read_text, toml_value
 from .text import did_you_mean
 
 DEFAULT_CONFIG = "pprfeed.toml"
@@ -89,23 +89,52 @@ def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagno
     return Settings(site=site, path=file, raw=data), report.diagnostics
 
 
-def _section_line(text: str, section: str) -> int | None:
+def _section_line(text: str, section: str, first_line: int = 1) -> int | None:
     match = re.search(rf"^\[+{re.escape(section)}[.\]]", text, re.M)
-    return text[: match.start()].count("\n") + 1 if match else None
+    return text[: match.start()].count("\n") + first_line if match else None
+
+
+_KINDS = {
+    str: ("a string", '"…"'),
+    int: ("an integer", "1"),
+    float: ("a number", "1.5"),
+    bool: ("true or false", "true"),
+    list: ("a list", "[…]"),
+    dict: ("a table", "{ … }"),
+}
+
+
+def _kind(expected: type | tuple[type, ...]) -> tuple[str, str]:
+    """How a type reads in a message ("an integer"), and an example value of it."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    named = [_KINDS.get(kind, (f"a {kind.__name__}", "…")) for kind in kinds]
+    return " or ".join(name for name, _ in named), named[0][1]
 
 
 def check_fields(
-    table: Any, fields: dict[str, type | tuple[type, ...]], section: str, text: str, file: Path, report: Report
+    table: Any,
+    fields: dict[str, type | tuple[type, ...]],
+    section: str,
+    text: str,
+    file: Path,
+    report: Report,
+    first_line: int = 1,
 ) -> dict[str, Any]:
-    """Type-check one table: unknown keys and wrong types become diagnostics; returns the good values."""
+    """Type-check one table: unknown keys and wrong types become diagnostics; returns the good values.
+
+    `text` is where the table's keys are looked for, to name their lines: the section's own block when the same
+    key may appear in several sections, starting at line `first_line` of the file."""
     if not isinstance(table, dict):
         report.error(
-            file, _section_line(text, section), f"[{section}] must be a table", f"write it as a [{section}] section"
+            file,
+            _section_line(text, section, first_line),
+            f"[{section}] must be a table",
+            f"write it as a [{section}] section",
         )
         return {}
     good: dict[str, Any] = {}
     for key, value in table.items():
-        line = key_line(text, key)
+        line = key_line(text, key, first_line)
         if key not in fields:
             guess = did_you_mean(key, fields)
             report.error(
@@ -117,8 +146,10 @@ def check_fields(
             continue
         expected = fields[key]
         if isinstance(value, bool) and expected is int or not isinstance(value, expected):
-            kind = getattr(expected, "__name__", "value")
-            report.error(file, line, f"[{section}] {key} must be a {kind}, not {value!r}", f"write {key} = <{kind}>")
+            kind, example = _kind(expected)
+            report.error(
+                file, line, f"[{section}] {key} must be {kind}, not {toml_value(value)}", f"write {key} = {example}"
+            )
             continue
         good[key] = value
     return good

@@ -123,7 +123,7 @@ def load_publish_settings(
     text = file.read_text(encoding="utf-8") if settings.path and settings.path.is_file() else ""
     report = Report(file.parent)
     raw = settings.raw
-    state = check_fields(raw.get("state", {}), STATE_FIELDS, "state", text, file, report)
+    state = check_fields(raw.get("state", {}), STATE_FIELDS, "state", _section(text, "state"), file, report)
     state_path = Path(state.get("path", DEFAULT_STATE_PATH))
     if settings.path and not state_path.is_absolute() and "path" in state:
         state_path = settings.path.parent / state_path
@@ -132,18 +132,20 @@ def load_publish_settings(
     targets: list[Target] = []
     platforms = {}
     for platform, api in (("slack", SLACK_API), ("discord", DISCORD_API)):
-        table = check_fields(raw.get(platform, {}), PLATFORM_FIELDS, platform, text, file, report)
+        # each section's keys are looked for in its own block: [slack] and [discord] share key names
+        section = _section(text, platform)
+        table = check_fields(raw.get(platform, {}), PLATFORM_FIELDS, platform, section, file, report)
         token_env = table.get("token_env", f"{platform.upper()}_BOT_TOKEN")
         api_base_url = table.get("api_base_url", api)
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_base_url):
             report.error(
                 file,
-                key_line(text, "api_base_url"),
+                key_line(section, "api_base_url"),
                 f'[{platform}] api_base_url "{api_base_url}" is not an http(s) URL',
                 f"leave it out to use {api}, or write the full address of a proxy",
             )
         platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url)
-        channels = _entries(table, "channels", platform, text, file, report)
+        channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
             where = _entry_line(text, f"{platform}.channels", index)
             values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", _block(text, where), file, report)
@@ -162,7 +164,7 @@ def load_publish_settings(
                 continue
             filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
             targets.append(Target(platform, "channel", channel_id, *filters))
-        webhooks = _entries(table, "webhooks", platform, text, file, report)
+        webhooks = _entries(table, "webhooks", platform, section, file, report)
         for index, entry in enumerate(webhooks):
             where = _entry_line(text, f"{platform}.webhooks", index)
             values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", _block(text, where), file, report)
@@ -197,8 +199,9 @@ def load_publish_settings(
     for key, count in seen.items():
         if count > 1:
             report.error(file, None, f"target {key} is configured {count} times", "list each channel or webhook once")
+    diagnostics = sorted(report.diagnostics, key=lambda d: d.line or 0)
     if report.failed:
-        return None, report.diagnostics
+        return None, diagnostics
     return (
         PublishSettings(
             state_path=state_path,
@@ -208,7 +211,7 @@ def load_publish_settings(
             secrets=secrets,
             config_path=settings.path,
         ),
-        report.diagnostics,
+        diagnostics,
     )
 
 
@@ -235,6 +238,13 @@ def _entry_line(text: str, header: str, index: int) -> int | None:
     if index < len(matches):
         return text[: matches[index].start()].count("\n") + 1
     return None
+
+
+def _section(text: str, name: str) -> str:
+    """The [name] section's own lines (the rest blanked, so line numbers stay those of the file), or all of
+    `text` when there is no such header (an inline table, or no file)."""
+    match = re.search(rf"^[ \t]*\[[ \t]*{re.escape(name)}[ \t]*\]", text, re.M)
+    return _block(text, text[: match.start()].count("\n") + 1) if match else text
 
 
 def _block(text: str, line: int | None) -> str:

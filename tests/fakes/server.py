@@ -101,7 +101,9 @@ class Fault:
 
     status/body/headers: answer this instead of handling the request.
     accept_then: handle the request normally (the platform has the message), then `delay` seconds and/or
-    SIGKILL `kill_pid` before answering — the instant between "the platform accepted" and "the ledger recorded".
+    SIGKILL `kill_pid` before answering — the instant between "the platform accepted" and "the ledger recorded";
+    with `status` too, answer that status instead of the real answer (a proxy's 502 after the platform stored
+    the message).
     """
 
     matches: Callable[[str, str], bool]
@@ -239,10 +241,7 @@ class FakeServer:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
-                if isinstance(fault.body, (dict, list)):
-                    headers = {"Content-Type": "application/json", **fault.headers}
-                    return web.Response(body=json.dumps(fault.body).encode(), status=fault.status, headers=headers)
-                return web.Response(text=str(fault.body or ""), status=fault.status, headers=fault.headers)
+                return _fault_response(fault)
         response = await handler(request)
         if fault is not None and fault.accept_then:
             if fault.kill_pid is not None:
@@ -250,4 +249,14 @@ class FakeServer:
                 await asyncio.sleep(0.2)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return _fault_response(fault)
         return response
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    assert fault.status is not None
+    if isinstance(fault.body, (dict, list)):
+        headers = {"Content-Type": "application/json", **fault.headers}
+        return web.Response(body=json.dumps(fault.body).encode(), status=fault.status, headers=headers)
+    return web.Response(text=str(fault.body or ""), status=fault.status, headers=fault.headers)

@@ -35,6 +35,8 @@ from ..settings import Settings, load_settings
 from ..targets import PublishSettings, RedactingFilter, Target, check_publish_config, load_publish_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 
+log = logging.getLogger(__name__)
+
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
@@ -107,6 +109,9 @@ def run_publish(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} needs --target KEY (see `pprfeed status` for the keys)")
     if args.resend and args.mark_sent:
         raise UsageError("use either --resend or --mark-sent, not both")
+    if args.dry_run and (args.resend or args.mark_sent):
+        option = "--resend" if args.resend else "--mark-sent"
+        raise UsageError(f"--dry-run cannot preview {option}; run it without --dry-run (it changes only --target)")
     loaded = _load(args, need_secrets=not args.dry_run)
     if loaded is None:
         return 1
@@ -123,7 +128,21 @@ def run_publish(args: argparse.Namespace) -> int:
     if not publishing.targets:
         print("No Slack or Discord targets are configured; nothing to publish. See pprfeed.example.toml.")
         return 0
-    with _single_run(publishing.state_path), Ledger(publishing.state_path) as ledger:
+    with _single_run(publishing.state_path) as alone:
+        if not alone:
+            return 0
+        return _publish(args, settings, publishing, archive, today, target)
+
+
+def _publish(
+    args: argparse.Namespace,
+    settings: Settings,
+    publishing: PublishSettings,
+    archive: Archive,
+    today: date,
+    target: Target | None,
+) -> int:
+    with Ledger(publishing.state_path) as ledger:
         if args.mark_sent and target is not None:
             count = ledger.confirm_uncertain(args.mark_sent, target.key)
             print(f"{target.key}: {plural(count, 'part')} of {args.mark_sent} recorded as posted.")
@@ -140,9 +159,20 @@ def run_publish(args: argparse.Namespace) -> int:
                 updates = plan_updates(archive, publishing.targets, ledger, settings.site, today)
         if not deliveries and not updates:
             print("Nothing to publish: every target has every issue due to it.")
-            return 0
-        reports = _run_deliveries(publishing, ledger, deliveries, updates)
-    return _print_reports(reports)
+            status = 0
+        else:
+            status = _print_reports(_run_deliveries(publishing, ledger, deliveries, updates))
+        if not args.update and not args.resend:
+            _print_changed(plan_updates(archive, publishing.targets, ledger, settings.site, today))
+    return status
+
+
+def _print_changed(changed: list[Delivery]) -> None:
+    """Corrections cron would never post by itself: say so on every run (not a failure)."""
+    for delivery in changed:
+        print(
+            f"{delivery.issue.month} changed since it was posted to {delivery.target.key}: run pprfeed publish --update"
+        )
 
 
 def _run_deliveries(
@@ -188,9 +218,9 @@ def _print_reports(reports: list[TargetReport]) -> int:
         failed += not report.ok
     if failed:
         print(
-            f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above); "
-            "the others were delivered. "
-            "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
+            f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above)"
+            + ("; the others were delivered. " if failed < len(reports) else ". ")
+            + "Fix what is named and run `pprfeed publish` again: nothing already posted is posted twice.",
             file=sys.stderr,
         )
     return 1 if failed else 0
@@ -273,18 +303,21 @@ def describe_payload(payload: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _single_run(state_path: Path) -> Iterator[None]:
-    """One publish at a time per ledger: cron may start a run while the last one is still waiting out a limit."""
+def _single_run(state_path: Path) -> Iterator[bool]:
+    """One publish at a time per ledger: cron may start a run while the last one is still waiting out a limit.
+
+    Yields False when another run holds the ledger: this one does nothing and is not a failure (exit 0, so
+    cron sends no mail for an overlap)."""
     state_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = state_path.with_name(state_path.name + ".lock")
     with open(lock_path, "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UsageError(
-                f"another `pprfeed publish` is running with the ledger {state_path}; this run does nothing"
-            ) from None
-        yield
+            log.warning("another `pprfeed publish` is running with the ledger %s; this run does nothing", state_path)
+            yield False
+            return
+        yield True
 
 
 def check_config(path: str, archive: Archive) -> int:
@@ -316,9 +349,10 @@ def run_status(args: argparse.Namespace) -> int:
     loaded = _load(args, need_secrets=False)
     if loaded is None:
         return 1
-    _, publishing, _ = loaded
+    settings, publishing, archive = loaded
     with Ledger(publishing.state_path, read_only=True) as ledger:
         statuses = delivery_status(ledger, publishing.targets)
+        changed = plan_updates(archive, publishing.targets, ledger, settings.site, date.today())
     if not statuses:
         print("No targets configured and nothing in the ledger. See pprfeed.example.toml.")
         return 0
@@ -344,6 +378,10 @@ def run_status(args: argparse.Namespace) -> int:
                     if part.state == "claimed":
                         why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
                     print(f"      part {part.part}: {part.state} after {plural(part.attempts, 'attempt')}: {why}")
+    if changed:
+        print()
+        _print_changed(changed)
     if attention:
         print(f"\n{plural(attention, 'part')} not posted or uncertain; see above for what to do.")
-    return 0
+    # a script (or a monitoring check) can tell from the exit status alone that a person is needed
+    return 1 if attention else 0

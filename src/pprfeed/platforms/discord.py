@@ -1,12 +1,16 @@
 """Discord through discord.py: its HTTP client for bot channels (no gateway needed to post), discord.Webhook
-for webhooks. Every request carries allowed_mentions none; bot posts carry a nonce with enforce_nonce, so a
-repeated request within Discord's nonce window returns the first message instead of posting twice.
+for editing webhook messages. Every request carries allowed_mentions none; bot posts carry a nonce with
+enforce_nonce, so a repeated request within Discord's nonce window returns the first message instead of posting
+twice. Webhook posts go out as one plain aiohttp request: discord.py's webhook adapter repeats a POST that got a
+5xx by itself, and a webhook message cannot be looked for afterwards, so a repeat could post twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -35,6 +39,11 @@ _FIXES = {
     50001: "missing access: add the bot to the server and let it View Channel in {channel}",
     50013: "missing permissions: give the bot Send Messages, Embed Links and Read Message History in {channel}",
 }
+
+
+_WEBHOOK_URL = re.compile(
+    r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/(?P<id>\d{17,20})/(?P<token>[A-Za-z0-9._-]{60,})"
+)
 
 
 def _no_mentions() -> discord.AllowedMentions:
@@ -77,17 +86,78 @@ class DiscordPoster:
                         "401",
                     )
                     raise self._login_error from None
+                except discord.HTTPException as exc:
+                    await http.close()
+                    raise self._http_error(target, exc) from None
+                except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+                    # nothing was sent yet: the next attempt (or run) may log in
+                    await http.close()
+                    raise TransientError(
+                        self._safe(f"{target.key}: cannot connect to Discord to log in ({exc})"), maybe_sent=False
+                    ) from None
+                except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    await http.close()
+                    raise TransientError(
+                        self._safe(f"{target.key}: no answer from Discord while logging in ({type(exc).__name__})"),
+                        maybe_sent=False,
+                    ) from None
                 except BaseException:
                     await http.close()
                     raise
                 self._http, self._me = http, str(me["id"])
             return self._http
 
-    def _webhook(self, target: Target) -> discord.Webhook:
+    def _requests(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
+
+    async def _execute_webhook(self, target: Target, payload: dict[str, Any]) -> str:
+        """One POST, never repeated here: a 5xx or a lost answer may mean Discord has the message already."""
+        match = _WEBHOOK_URL.search(self.secrets.get(target.address))
+        if match is None:
+            raise PermanentError(
+                f"{target.key}: {target.address} does not hold a Discord webhook URL — "
+                "set it to https://discord.com/api/webhooks/<id>/<token>",
+                "bad_webhook_url",
+            )
+        url = f"{self.settings.api_base_url.rstrip('/')}/webhooks/{match['id']}/{match['token']}"
+        body = {key: value for key, value in payload.items() if key in ("content", "embeds")}
+        body["allowed_mentions"] = {"parse": []}
+        log.debug("%s: POST %s", target.key, self._safe(url))
         try:
-            return discord.Webhook.from_url(self.secrets.get(target.address), session=self._session)
+            async with self._requests().post(url, json=body, params={"wait": "true"}) as response:
+                text = await response.text()
+                status, headers = response.status, response.headers
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise TransientError(
+                self._safe(f"{target.key}: cannot connect to Discord ({exc})"), maybe_sent=False
+            ) from None
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientError(
+                self._safe(f"{target.key}: no answer from Discord ({type(exc).__name__})"), maybe_sent=True
+            ) from None
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        if 200 <= status < 300 and "id" in data:
+            return str(data["id"])
+        if 200 <= status < 300:
+            raise TransientError(f"{target.key}: Discord accepted the webhook post without a message", maybe_sent=True)
+        code = data.get("code", 0)
+        raise self._error_for(
+            target,
+            status,
+            code if isinstance(code, int) else 0,
+            str(data.get("message") or text),
+            headers.get("Retry-After"),
+        )
+
+    def _webhook(self, target: Target) -> discord.Webhook:
+        try:
+            return discord.Webhook.from_url(self.secrets.get(target.address), session=self._requests())
         except ValueError:
             raise PermanentError(
                 f"{target.key}: {target.address} does not hold a Discord webhook URL — "
@@ -97,17 +167,7 @@ class DiscordPoster:
 
     async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
         if target.kind == "webhook":
-            webhook = self._webhook(target)
-            message = await self._guard(
-                target,
-                webhook.send(
-                    content=payload.get("content") or discord.utils.MISSING,
-                    embeds=[discord.Embed.from_dict(embed) for embed in payload.get("embeds", [])],
-                    allowed_mentions=_no_mentions(),
-                    wait=True,
-                ),
-            )
-            return str(message.id)
+            return await self._execute_webhook(target, payload)
         http = await self._bot(target)
         body = dict(payload, nonce=ref.nonce, enforce_nonce=True, allowed_mentions={"parse": []})
         data = await self._guard(
@@ -178,17 +238,20 @@ class DiscordPoster:
             ) from None
 
     def _http_error(self, target: Target, exc: discord.HTTPException) -> DeliveryError:
-        status, code = exc.status, exc.code
-        text = self._safe(exc.text or "")[:200]
+        retry = exc.response.headers.get("Retry-After") if exc.response is not None else None
+        return self._error_for(target, exc.status, exc.code, exc.text or "", retry)
+
+    def _error_for(self, target: Target, status: int, code: int, text: str, retry: str | None) -> DeliveryError:
+        text = self._safe(text)[:200]
         if status == 429:
-            retry = exc.response.headers.get("Retry-After", "1") if exc.response is not None else "1"
             try:
-                wait = float(retry)
+                wait = float(retry or "1")
             except ValueError:
                 wait = 1.0
             return RateLimited(f"{target.key}: rate limited by Discord", wait)
         if status >= 500:
-            return TransientError(f"{target.key}: Discord answered HTTP {status}", maybe_sent=False)
+            # a gateway error can come after Discord stored the message: look before sending again
+            return TransientError(f"{target.key}: Discord answered HTTP {status}", maybe_sent=True)
         if status == 401:
             fix = (
                 f"the token in {self.settings.token_env} is wrong or was reset: copy the bot token from the "

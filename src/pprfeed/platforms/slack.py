@@ -127,7 +127,8 @@ class SlackPoster:
         if status == 429 or error == "ratelimited":
             return RateLimited(f"{target.key}: rate limited by Slack", _retry_after(response.headers))
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
-            return TransientError(f"{target.key}: Slack answered {error} (HTTP {status})", maybe_sent=False)
+            # a gateway error or fatal_error can come after Slack stored the message: look before sending again
+            return TransientError(f"{target.key}: Slack answered {error} (HTTP {status})", maybe_sent=True)
         return PermanentError(
             self._safe(f"{target.key}: Slack refused: {error} — {_slack_fix(target, error, data, self.settings)}"),
             error,
@@ -157,7 +158,8 @@ class SlackPoster:
         if status == 429:
             raise RateLimited(f"{target.key}: rate limited by Slack", _retry_after(response.headers))
         if status >= 500:
-            raise TransientError(f"{target.key}: Slack webhook answered HTTP {status}", maybe_sent=False)
+            # the message may be in the channel already, and a webhook's channel cannot be searched
+            raise TransientError(f"{target.key}: Slack webhook answered HTTP {status}", maybe_sent=True)
         fixes = {
             404: f"the webhook no longer exists: create a new incoming webhook and put its URL in {target.address}",
             410: f"the webhook's channel is archived: unarchive it or point {target.address} at a new webhook",

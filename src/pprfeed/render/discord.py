@@ -27,6 +27,9 @@ MAX_FIELD_VALUE = 1024
 MAX_FIELDS = 25
 MAX_FOOTER = 2048
 MAX_EMBEDS_TOTAL = 6000
+MAX_EMBED_URL = 2048
+"""Longest embed title link kept; a longer permalink leaves the title unlinked (the description still links)."""
+MAX_DOI = 200
 FULL_TEXT_LABEL = "Read the full summary"
 DIGEST_NAME = "PPRNet research digest"
 NO_MENTIONS: dict[str, Any] = {"parse": []}
@@ -64,22 +67,23 @@ def _content(issue: Issue, number: int, total: int, site: SiteSettings) -> str:
     if number > 1 or not issue.intro.strip():
         return heading
     intro = "\n\n".join(to_paragraphs(issue.intro, DISCORD))
-    return heading + "\n" + fit(intro, MAX_CONTENT - len(heading) - 1, site.base_url, "Read the issue")
+    return heading + "\n" + fit(intro, MAX_CONTENT - len(heading) - 1, site.base_url, label="Read the issue")
 
 
 def _article_embed(
     issue: Issue, article: Article, topic_names: Mapping[str, str], site: SiteSettings
 ) -> dict[str, Any]:
     url = article_url(article, site)
-    citation = "*" + fit(discord_escape(article.citation), 600, url) + "*"
+    home = site.base_url
+    citation = "*" + fit(discord_escape(article.citation), 600, url, home) + "*"
     implications = to_paragraphs(article.implications_md, DISCORD)
     implication_text = ""
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
-        implication_text = "**Practice implications**\n" + fit(quoted, 1500, url)
+        implication_text = "**Practice implications**\n" + fit(quoted, 1500, url, home)
     summary = "\n\n".join(to_paragraphs(article.summary_md, DISCORD))
     room = MAX_EMBED_DESCRIPTION - len(citation) - len(implication_text) - 4
-    description = "\n\n".join(part for part in (citation, fit(summary, room, url), implication_text) if part)
+    description = "\n\n".join(part for part in (citation, fit(summary, room, url, home), implication_text) if part)
     embed: dict[str, Any] = {
         "title": shorten(discord_plain(article.title), MAX_EMBED_TITLE),
         "url": discord_url(url),
@@ -87,24 +91,34 @@ def _article_embed(
         "color": EMBED_COLOUR,
         "footer": {"text": shorten(f"{DIGEST_NAME} · {issue.title}", 100)},
     }
+    if len(embed["url"]) > MAX_EMBED_URL:
+        del embed["url"]
     fields = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
         fields.append({"name": "Topics", "value": shorten(discord_escape(", ".join(names)), 400)})
     if article.doi and article.doi_url:
         doi = discord_link(article.doi_url, shorten(article.doi, 100))
-        fields.append({"name": "DOI", "value": doi if len(doi) <= MAX_FIELD_VALUE else discord_url(article.doi_url)})
+        if len(doi) > MAX_FIELD_VALUE:  # the DOI as text, shortened where it is harmless to cut
+            doi = shorten(discord_escape(article.doi), MAX_DOI)
+        fields.append({"name": "DOI", "value": doi})
     if fields:
         embed["fields"] = fields
     return embed
 
 
-def fit(text: str, limit: int, url: str, label: str = FULL_TEXT_LABEL) -> str:
-    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text."""
+def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
+    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text.
+
+    A link that would take more than half the room (a hostile permalink) gives way to `fallback_url`, then to
+    none: the limit holds whatever the URL."""
     if len(text) <= limit:
         return text
-    more = " " + discord_link(url, label)
-    return shorten(text, limit - len(more)) + more
+    for link_url in (url, fallback_url):
+        more = " " + discord_link(link_url, label)
+        if link_url and len(more) <= limit // 2:
+            return shorten(text, limit - len(more)) + more
+    return shorten(text, limit)
 
 
 def embed_size(embed: dict[str, Any]) -> int:

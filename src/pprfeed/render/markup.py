@@ -78,7 +78,8 @@ def to_paragraphs(markdown: str, dialect: Dialect) -> list[str]:
                 text = marker + text
             if text.strip():
                 paragraphs.append("".join(prefixes) + text.replace("\n", "\n" + "".join(prefixes)))
-        elif token.type in ("fence", "code_block"):
+        elif token.type in ("fence", "code_block", "html_block"):
+            # raw HTML (`<p>…`, `<!-- -->`, a line starting `<!channel>`) is kept as escaped text, never dropped
             code = dialect.escape(token.content.rstrip("\n"))
             paragraphs.append("".join(prefixes) + code.replace("\n", "\n" + "".join(prefixes)))
     return _join_list_items(paragraphs, dialect)

@@ -23,6 +23,8 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_MESSAGE_TEXT = 12_000
 """Slack accepts more, but messages beyond ~12,000 characters are truncated or rejected in practice."""
 MAX_FALLBACK_TEXT = 300
+MAX_LINK = 1000
+"""Longest `<url|label>` put in a title or DOI line; a longer one (a hostile permalink) is left out."""
 FULL_TEXT_LABEL = "Read the full summary"
 DIGEST_NAME = "PPRNet research digest"
 
@@ -74,7 +76,7 @@ def _opening_blocks(issue: Issue, site: SiteSettings) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if issue.intro.strip():
         intro = "\n\n".join(to_paragraphs(issue.intro, SLACK))
-        blocks.append(_section(fit(intro, 1500, site.base_url, "Read the issue")))
+        blocks.append(_section(fit(intro, 1500, site.base_url, label="Read the issue")))
     return blocks
 
 
@@ -85,35 +87,45 @@ def _part_context(issue: Issue, number: int, total: int) -> dict[str, Any]:
 
 def _article_blocks(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> list[dict[str, Any]]:
     url = article_url(article, site)
-    title_line = f"*{slack_link(url, shorten(article.title, 200))}*"
-    citation = fit(slack_escape(article.citation), MAX_SECTION_TEXT - len(title_line) - 1, url)
+    title_link = slack_link(url, shorten(article.title, 200))
+    if len(title_link) > MAX_LINK:
+        title_link = shorten(slack_escape(article.title), 200)
+    title_line = f"*{title_link}*"
+    citation = fit(slack_escape(article.citation), MAX_SECTION_TEXT - len(title_line) - 1, url, site.base_url)
     blocks = [_section(f"{title_line}\n{citation}")]
     summary = "\n\n".join(to_paragraphs(article.summary_md, SLACK))
     if summary:
-        blocks.append(_section(fit(summary, MAX_SECTION_TEXT, url)))
+        blocks.append(_section(fit(summary, MAX_SECTION_TEXT, url, site.base_url)))
     implications = to_paragraphs(article.implications_md, SLACK)
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
         heading = "*Practice implications*\n"
-        blocks.append(_section(heading + fit(quoted, MAX_SECTION_TEXT - len(heading), url)))
+        blocks.append(_section(heading + fit(quoted, MAX_SECTION_TEXT - len(heading), url, site.base_url)))
     context = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
         context.append(_mrkdwn(shorten("Topics: " + slack_escape(", ".join(names)), 1000)))
     if article.doi and article.doi_url:
-        context.append(_mrkdwn("DOI: " + slack_link(article.doi_url, shorten(article.doi, 200))))
+        doi = slack_link(article.doi_url, shorten(article.doi, 200))
+        context.append(_mrkdwn("DOI: " + (doi if len(doi) <= MAX_LINK else shorten(slack_escape(article.doi), 200))))
     if context:
         blocks.append({"type": "context", "elements": context})
     blocks.append({"type": "divider"})
     return blocks
 
 
-def fit(text: str, limit: int, url: str, label: str = FULL_TEXT_LABEL) -> str:
-    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text."""
+def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
+    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text.
+
+    A link that would take more than half the room (a hostile permalink) gives way to `fallback_url`, then to
+    none: the limit holds whatever the URL."""
     if len(text) <= limit:
         return text
-    more = " " + slack_link(url, label)
-    return shorten(text, limit - len(more)) + more
+    for link_url in (url, fallback_url):
+        more = " " + slack_link(link_url, label)
+        if link_url and len(more) <= limit // 2:
+            return shorten(text, limit - len(more)) + more
+    return shorten(text, limit)
 
 
 def _section(text: str) -> dict[str, Any]:
