@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
+from ..config import check_config_file
 from ..content import load_archive
 from ..importer import ImportError_, parse_blog_text, write_imported
 from ..links import article_url
 from ..model import Archive, Article
 from ..query import MatchKind, QueryEngine, QueryResult
 from ..settings import SiteSettings, load_settings
+from ..targets import load_publish_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
-from .publish import check_config
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -200,4 +202,29 @@ def run_import(args: argparse.Namespace) -> int:
     )
     if drafts:
         print("New issues are drafts: delete `draft = true` from their issue.toml once reviewed.")
+    return 0
+
+
+def check_config(path: str, archive: Archive) -> int:
+    """`pprfeed check --config FILE`: every problem `pprfeed publish` or the bots would stop on."""
+    settings, diagnostics = load_settings(path)
+    print_diagnostics(diagnostics)
+    if settings is None:
+        return 1
+    problems = check_config_file(settings, archive, os.environ)
+    print_diagnostics(problems)
+    errors = sum(d.severity == "error" for d in problems)
+    if errors:
+        print(
+            f"{path}: {plural(errors, 'problem')} found — fix them and run "
+            "`pprfeed check --config` again; nothing was sent.",
+            file=sys.stderr,
+        )
+        return 1
+    publishing, _ = load_publish_settings(settings, archive, os.environ)
+    count = len(publishing.targets) if publishing else 0
+    print(
+        f"{path}: OK — {plural(count, 'publishing target')}"
+        + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
+    )
     return 0

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..bots.settings import load_bot_settings
 from ..ledger import Ledger
 from ..model import Archive
 from ..platforms import open_posters
@@ -32,7 +31,7 @@ from ..publish import (
     plan_updates,
 )
 from ..settings import Settings, load_settings
-from ..targets import PublishSettings, RedactingFilter, Target, check_publish_config, load_publish_settings
+from ..targets import PublishSettings, RedactingFilter, Target, load_publish_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 
 log = logging.getLogger(__name__)
@@ -318,31 +317,6 @@ def _single_run(state_path: Path) -> Iterator[bool]:
             yield False
             return
         yield True
-
-
-def check_config(path: str, archive: Archive) -> int:
-    """`pprfeed check --config FILE`: every problem `pprfeed publish` or the bots would stop on."""
-    settings, diagnostics = load_settings(path)
-    print_diagnostics(diagnostics)
-    if settings is None:
-        return 1
-    problems = check_publish_config(settings, archive, os.environ) + load_bot_settings(settings)[1]
-    print_diagnostics(sorted(problems, key=lambda d: (d.path, d.line or 0)))
-    errors = sum(d.severity == "error" for d in problems)
-    if errors:
-        print(
-            f"{path}: {errors} {'problem' if errors == 1 else 'problems'} found — fix them and run "
-            "`pprfeed check --config` again; nothing was sent.",
-            file=sys.stderr,
-        )
-        return 1
-    publishing, _ = load_publish_settings(settings, archive, os.environ)
-    count = len(publishing.targets) if publishing else 0
-    print(
-        f"{path}: OK — {plural(count, 'publishing target')}"
-        + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
-    )
-    return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
