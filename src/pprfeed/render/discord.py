@@ -15,7 +15,7 @@ from typing import Any
 from ..links import article_url
 from ..model import Article, Issue
 from ..settings import SiteSettings
-from .escape import discord_escape, discord_plain, shorten
+from .escape import DIGEST_NAME, FULL_TEXT_LABEL, discord_escape, discord_plain, fit_linked, shorten
 from .markup import DISCORD, discord_link, discord_url, to_paragraphs
 
 MAX_CONTENT = 2000
@@ -30,8 +30,6 @@ MAX_EMBEDS_TOTAL = 6000
 MAX_EMBED_URL = 2048
 """Longest embed title link kept; a longer permalink leaves the title unlinked (the description still links)."""
 MAX_DOI = 200
-FULL_TEXT_LABEL = "Read the full summary"
-DIGEST_NAME = "PPRNet research digest"
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 EMBED_COLOUR = 0x2B6CB0
 
@@ -108,17 +106,8 @@ def _article_embed(
 
 
 def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
-    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text.
-
-    A link that would take more than half the room (a hostile permalink) gives way to `fallback_url`, then to
-    none: the limit holds whatever the URL."""
-    if len(text) <= limit:
-        return text
-    for link_url in (url, fallback_url):
-        more = " " + discord_link(link_url, label)
-        if link_url and len(more) <= limit // 2:
-            return shorten(text, limit - len(more)) + more
-    return shorten(text, limit)
+    """`fit_linked` with this platform's links."""
+    return fit_linked(text, limit, discord_link, url, fallback_url, label)
 
 
 def embed_size(embed: dict[str, Any]) -> int:

@@ -7,8 +7,11 @@ text, and `shorten` never cuts inside an escape sequence.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 ELLIPSIS = "…"
+DIGEST_NAME = "PPRNet research digest"
+FULL_TEXT_LABEL = "Read the full summary"
 
 # Formatting anywhere in a line: emphasis, code, spoilers, links, and `<@…>`/`<#…>`/`<t:…>` tags.
 _DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]<>])")
@@ -90,3 +93,24 @@ def _outside_escape(text: str, cut: int) -> int:
             if match.start() < cut < match.end():
                 cut = match.start()
     return cut
+
+
+def fit_linked(
+    text: str,
+    limit: int,
+    link: Callable[[str, str], str],
+    url: str,
+    fallback_url: str = "",
+    label: str = FULL_TEXT_LABEL,
+) -> str:
+    """`text` if it fits in `limit`; else shortened at a word boundary and followed by `link(url, label)`.
+
+    A link that would take more than half the room (a hostile permalink) gives way to `fallback_url`, then to
+    none: the limit holds whatever the URL."""
+    if len(text) <= limit:
+        return text
+    for link_url in (url, fallback_url):
+        more = " " + link(link_url, label)
+        if link_url and len(more) <= limit // 2:
+            return shorten(text, limit - len(more)) + more
+    return shorten(text, limit)

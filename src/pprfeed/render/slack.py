@@ -13,7 +13,7 @@ from typing import Any
 from ..links import article_url
 from ..model import Article, Issue
 from ..settings import SiteSettings
-from .escape import shorten, slack_escape, slack_link
+from .escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten, slack_escape, slack_link
 from .markup import SLACK, to_paragraphs
 
 MAX_BLOCKS = 50
@@ -25,8 +25,6 @@ MAX_MESSAGE_TEXT = 12_000
 MAX_FALLBACK_TEXT = 300
 MAX_LINK = 1000
 """Longest `<url|label>` put in a title or DOI line; a longer one (a hostile permalink) is left out."""
-FULL_TEXT_LABEL = "Read the full summary"
-DIGEST_NAME = "PPRNet research digest"
 
 SlackMessage = dict[str, Any]
 
@@ -115,17 +113,8 @@ def _article_blocks(article: Article, topic_names: Mapping[str, str], site: Site
 
 
 def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
-    """`text` if it fits in `limit`; else shortened at a word boundary and followed by a link to the full text.
-
-    A link that would take more than half the room (a hostile permalink) gives way to `fallback_url`, then to
-    none: the limit holds whatever the URL."""
-    if len(text) <= limit:
-        return text
-    for link_url in (url, fallback_url):
-        more = " " + slack_link(link_url, label)
-        if link_url and len(more) <= limit // 2:
-            return shorten(text, limit - len(more)) + more
-    return shorten(text, limit)
+    """`fit_linked` with this platform's links."""
+    return fit_linked(text, limit, slack_link, url, fallback_url, label)
 
 
 def _section(text: str) -> dict[str, Any]:
