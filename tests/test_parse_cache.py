@@ -12,7 +12,7 @@ import pytest
 from conftest import CONTENT
 from pprfeed.content import load_archive
 from pprfeed.diagnostics import Report, parse_front_matter, parse_toml
-from pprfeed.parse_cache import CACHE_FILE
+from pprfeed.parse_cache import CACHE_FILE, article_digest
 
 
 def age(folder: Path) -> None:
@@ -143,3 +143,23 @@ def test_front_matter_fast_path_agrees_with_tomllib(text: str, tmp_path: Path) -
     fast, slow = Report(tmp_path), Report(tmp_path)
     assert parse_front_matter(text, tmp_path / "a.md", fast) == parse_toml(text, tmp_path / "a.md", slow, 2)
     assert fast.diagnostics == slow.diagnostics
+
+
+def test_digests_from_the_cache_equal_fresh_ones(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_archive(content, cache_dir=cache)
+    fresh: dict[str, str] = {}
+    cached: dict[str, str] = {}
+    cold, _ = load_archive(content, digests=fresh)
+    warm, _ = load_archive(content, cache_dir=cache, digests=cached)
+    assert cold is not None and warm is not None
+    assert cached == fresh == {a.id: article_digest(a) for a in cold.articles}
+    path = content / "issues" / "2018-11" / issue(cold, "2018-11").articles[0].source.rsplit("/", 1)[1]
+    path.write_text(path.read_text(encoding="utf-8").replace("##", "Edited.\n\n##", 1), encoding="utf-8")
+    age(content)
+    edited: dict[str, str] = {}
+    after, _ = load_archive(content, cache_dir=cache, digests=edited)
+    assert after is not None
+    changed = {key for key in fresh if edited[key] != fresh[key]}
+    assert changed == {issue(cold, "2018-11").articles[0].id}
+    assert edited == {a.id: article_digest(a) for a in after.articles}

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from operator import attrgetter
 from pathlib import Path
 
 from . import __version__
@@ -31,6 +30,7 @@ from .feeds import (
 )
 from .model import Archive, Article, Topic
 from .output import PlannedFile, WriteStats, replace_folder
+from .parse_cache import article_digest
 from .settings import SiteSettings
 from .site import OPML_FILE, article_page, article_page_path, index_page, needs_page, topic_page
 
@@ -59,14 +59,24 @@ def _digest(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def plan_site(archive: Archive, site: SiteSettings, now: datetime) -> BuildPlan:
-    """Every file of the output folder, nothing rendered yet (except the few cheap ones)."""
+def plan_site(
+    archive: Archive, site: SiteSettings, now: datetime, digests: Mapping[str, str] | None = None
+) -> BuildPlan:
+    """Every file of the output folder, nothing rendered yet (except the few cheap ones).
+
+    `digests` (article id -> parse_cache.article_digest, as load_archive gives them) spare
+    hashing every article's text; any article missing from it is hashed here.
+    """
     articles, stamps = visible_articles(archive, now)
     specs = plan_feeds(archive, articles, site)
     context = FeedContext(archive, site, stamps, ArticleHtmlCache(archive, site))
     common = _digest(RENDER_VERSION, __version__, repr(site))
     topic_keys = {topic.slug: _digest(repr(topic)) for topic in archive.topics}
-    article_keys = {a.id: _digest(common, _article_text(a), *(topic_keys[s] for s in a.topics)) for a in articles}
+    known = digests or {}
+    article_keys = {
+        a.id: _digest(common, known.get(a.id) or article_digest(a), *(topic_keys[s] for s in a.topics))
+        for a in articles
+    }
     files: list[PlannedFile] = []
 
     for spec in specs:
@@ -126,14 +136,6 @@ def _article_page(article: Article, topics: list[Topic], everything: FeedSpec, s
     return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site)
 
 
-_ARTICLE_FIELDS = attrgetter(*(field.name for field in fields(Article)))
-
-
-def _article_text(article: Article) -> str:
-    """Every field of the article as one string (repr() of a dataclass is several times slower)."""
-    return "\x1f".join(map(str, _ARTICLE_FIELDS(article)))
-
-
 def _half(pair: Callable[[], tuple[bytes, bytes]], index: int) -> bytes:
     return pair()[index]
 
@@ -150,12 +152,19 @@ def _once(render: Callable[[], tuple[bytes, bytes]]) -> Callable[[], tuple[bytes
     return get
 
 
-def build_site(archive: Archive, site: SiteSettings, out: Path, now: datetime, **options: int) -> BuildResult:
+def build_site(
+    archive: Archive,
+    site: SiteSettings,
+    out: Path,
+    now: datetime,
+    digests: Mapping[str, str] | None = None,
+    **options: int,
+) -> BuildResult:
     """Write every feed and page for `archive` as it stands at `now` into `out`, atomically.
 
-    `options` go to output.replace_folder (workers, parallel_from).
+    `digests`: see plan_site. `options` go to output.replace_folder (workers, parallel_from).
     """
-    plan = plan_site(archive, site, now)
+    plan = plan_site(archive, site, now, digests)
     stats = replace_folder(out, plan.files, **options)
     log.info("%s: %d files, %d written, %d removed", out, stats.files, stats.written, stats.removed)
     return BuildResult(out=out, plan=plan, written=stats)

@@ -24,7 +24,7 @@ from .diagnostics import (
     unknown_keys,
 )
 from .model import Archive, Article, Issue, Topic
-from .parse_cache import CachedWarning, ParseCache, fingerprint
+from .parse_cache import CachedWarning, ParseCache, article_digest, fingerprint
 from .text import did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -60,12 +60,18 @@ ISSUE_KEYS = {
 TOPIC_KEYS = {"name", "slug", "aliases", "description"}
 
 
-def load_archive(folder: str | Path, cache_dir: str | Path | None = None) -> tuple[Archive | None, list[Diagnostic]]:
+def load_archive(
+    folder: str | Path, cache_dir: str | Path | None = None, digests: dict[str, str] | None = None
+) -> tuple[Archive | None, list[Diagnostic]]:
     """Read the content folder. The Archive is None when any error was found.
 
     With `cache_dir`, each article file that parsed without errors is remembered
     there (see parse_cache.py) and not parsed again while it is unchanged; the
     result, diagnostics included, is the same as without the cache.
+
+    With `digests`, that dict receives article id -> parse_cache.article_digest(article)
+    for every article of the archive (from the cache when it has them: what a
+    rebuild uses to see which articles are unchanged without hashing them all).
     """
     root = Path(folder)
     report = Report(root)
@@ -87,6 +93,12 @@ def load_archive(folder: str | Path, cache_dir: str | Path | None = None) -> tup
     if report.failed:
         return None, report.diagnostics
     archive = Archive(topics=tuple(topics), issues=tuple(sorted(issues, key=lambda i: i.month, reverse=True)))
+    if digests is not None:
+        known = cache.new if cache is not None else {}
+        for issue in archive.issues:
+            for article in issue.articles:
+                entry = known.get(article.source)
+                digests[article.id] = entry.digest if entry and entry.article is article else article_digest(article)
     return archive, report.diagnostics
 
 
@@ -393,7 +405,7 @@ def _load_cached_article(
     article = _load_article(path, month, published, resolver, report)
     if article is not None:  # only error-free files are cached: errors are always reported afresh
         warnings = tuple(CachedWarning(d.line, d.message, d.fix) for d in report.diagnostics[before:])
-        cache.put(relative, stat, published, article, warnings)
+        cache.put(relative, stat, published, article, warnings, article_digest(article))
     return article
 
 

@@ -52,7 +52,10 @@ class PlannedFile:
 class WriteStats:
     files: int
     written: int
+    """Files rendered and written."""
     removed: int
+    linked: int = 0
+    """Files the live output already held as planned: hard-linked into the new tree, not rendered again."""
 
 
 class OutputError(Exception):
@@ -105,10 +108,16 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_from: int) -> WriteStats:
     spare = spare_folder(out)
-    known = _prepare_spare(spare, out)
+    live = (read_manifest(out) or {}) if out.is_dir() else {}
+    known = _prepare_spare(spare, out, live)
     present = _walk(spare)
     planned = {file.path for file in files}
     pending = [f for f in files if not (known.get(f.path) == f.fingerprint and f.path in present)]
+    # The spare is the output before last: what changed in the last build is already in the live
+    # output, byte for byte (same fingerprint). Hard-link it from there instead of rendering it again.
+    before = len(pending)
+    pending = [f for f in pending if not (live.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))]
+    linked = before - len(pending)
     if workers > 1 and len(pending) >= parallel_from and "fork" in multiprocessing.get_all_start_methods():
         _write_in_parallel(spare, pending, present, workers)
     else:
@@ -126,7 +135,27 @@ def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_fro
     if not spare.exists():
         # the very first build: keep a spare ready (hard links, cheap) so the next rebuild starts warm
         _link_tree(out, spare)
-    return WriteStats(files=len(files), written=written, removed=removed)
+    return WriteStats(files=len(files), written=written, removed=removed, linked=linked)
+
+
+def _link_from(out: Path, spare: Path, file: PlannedFile, present: set[str]) -> bool:
+    """Give the spare the live output's copy of `file` (a hard link: the bytes are the same). False if impossible."""
+    target = spare / file.path
+    try:
+        if file.path in present:
+            target.unlink()
+            present.discard(file.path)  # gone now: if linking fails, the render creates it afresh
+        try:
+            os.link(out / file.path, target)
+        except FileNotFoundError:
+            if not (out / file.path).is_file():
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(out / file.path, target)
+    except OSError:
+        return False
+    present.add(file.path)
+    return True
 
 
 def _write_files(spare: Path, files: Sequence[PlannedFile], present: set[str]) -> None:
@@ -183,16 +212,18 @@ def _check_ours(out: Path) -> None:
         )
 
 
-def _prepare_spare(spare: Path, out: Path) -> dict[str, str]:
-    """The spare folder, ready to be brought up to date; returns what its files were made from."""
+def _prepare_spare(spare: Path, out: Path, live: dict[str, str]) -> dict[str, str]:
+    """The spare folder, ready to be brought up to date; returns what its files were made from.
+
+    `live` is the output's manifest ({} when there is none).
+    """
     if spare.is_dir():
         known = read_manifest(spare) or {}
         (spare / MANIFEST).unlink(missing_ok=True)  # from here until the end the spare is "in progress"
         return known
     if spare.exists():
         spare.unlink()
-    live = read_manifest(out) if out.is_dir() else None
-    if live is None:
+    if not live:
         spare.mkdir(parents=True)
         return {}
     # first rebuild: start from hard links to the live files, far cheaper than rewriting them

@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 
 from .model import Article
@@ -34,7 +35,7 @@ from .model import Article
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "articles.pickle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Raise when what is cached, or how an article is parsed, changes."""
 RACY_WINDOW_NS = 100_000_000
 """Files modified this close to the load are not cached: a second edit within the
@@ -55,6 +56,17 @@ class Entry:
     published: date
     article: Article
     warnings: tuple[CachedWarning, ...]
+    digest: str
+    """article_digest(article), kept so that a build need not hash every article's text again."""
+
+
+def article_digest(article: Article) -> str:
+    """A hash of every field of the article: changes whenever anything about the article changes."""
+    text = "\x1f".join(map(str, _ARTICLE_FIELDS(article)))  # repr() of a dataclass is several times slower
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+_ARTICLE_FIELDS = attrgetter(*(field.name for field in dataclasses.fields(Article)))
 
 
 def fingerprint(topics_bytes: bytes) -> str:
@@ -124,10 +136,11 @@ class ParseCache:
         published: date,
         article: Article,
         warnings: tuple[CachedWarning, ...],
+        digest: str,
     ) -> None:
         if stat.st_mtime_ns >= self.started_ns - RACY_WINDOW_NS:
             return  # too fresh to trust mtime + size: parse it again next time
-        self.new[relative] = Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings)
+        self.new[relative] = Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings, digest)
         self.changed = True
 
     def save(self) -> None:

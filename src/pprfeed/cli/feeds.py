@@ -45,7 +45,8 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"pprfeed build: fix the settings file; {out} was not changed", file=sys.stderr)
         return 1
     cache = None if args.no_cache else Path(args.cache) if args.cache else out.absolute().parent / CACHE_FOLDER
-    archive, diagnostics = load_archive(args.content, cache_dir=cache)
+    digests: dict[str, str] = {}  # what the parse cache knows of each article: spares hashing them all again
+    archive, diagnostics = load_archive(args.content, cache_dir=cache, digests=digests)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)
@@ -57,7 +58,7 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     now = datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        result = build_site(archive, settings.site, out, now)
+        result = build_site(archive, settings.site, out, now, digests)
     except OutputError as exc:
         print(f"pprfeed build: {exc}", file=sys.stderr)
         return 1
