@@ -12,7 +12,7 @@ import pytest
 from conftest import CONTENT
 from pprfeed.content import load_archive
 from pprfeed.diagnostics import Report, parse_front_matter, parse_toml
-from pprfeed.parse_cache import CACHE_FILE, article_digest
+from pprfeed.parse_cache import SEGMENT, article_digest
 
 
 def age(folder: Path) -> None:
@@ -43,7 +43,7 @@ def test_warm_load_equals_cold_load(content: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold, cold_diagnostics = load_archive(content)
     first, _ = load_archive(content, cache_dir=cache)
-    assert (cache / CACHE_FILE).is_file()
+    assert (cache / SEGMENT.format(2018)).is_file() and (cache / SEGMENT.format(2017)).is_file()
     warm, warm_diagnostics = load_archive(content, cache_dir=cache)
     assert cold is not None and warm is not None and first is not None
     assert warm.issues == cold.issues == first.issues
@@ -108,10 +108,10 @@ def test_changed_issue_date_reaches_cached_articles(content: Path, tmp_path: Pat
 def test_corrupt_cache_is_rebuilt(content: Path, tmp_path: Path, damage: bytes) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / CACHE_FILE).write_bytes(damage)
+    (cache / SEGMENT.format(2018)).write_bytes(damage)
     archive, diagnostics = load_archive(content, cache_dir=cache)
     assert archive is not None and diagnostics == []
-    assert (cache / CACHE_FILE).read_bytes() != damage
+    assert (cache / SEGMENT.format(2018)).read_bytes() != damage
 
 
 def test_unusable_cache_folder_is_ignored(content: Path, tmp_path: Path) -> None:
@@ -163,3 +163,31 @@ def test_digests_from_the_cache_equal_fresh_ones(content: Path, tmp_path: Path) 
     changed = {key for key in fresh if edited[key] != fresh[key]}
     assert changed == {issue(cold, "2018-11").articles[0].id}
     assert edited == {a.id: article_digest(a) for a in after.articles}
+
+
+def test_only_the_year_that_changed_is_written_again(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache).mkdir()
+    (cache / "articles.pickle").write_bytes(b"format 1")  # the old single file goes
+    load_archive(content, cache_dir=cache)
+    assert not (cache / "articles.pickle").exists()
+
+    def identity(year: int) -> tuple[int, int]:
+        info = (cache / SEGMENT.format(year)).stat()
+        return info.st_ino, info.st_mtime_ns
+
+    before = {year: identity(year) for year in (2017, 2018)}
+    load_archive(content, cache_dir=cache)
+    assert {year: identity(year) for year in (2017, 2018)} == before  # nothing changed, nothing written
+    path = next((content / "issues" / "2018-11").glob("*.md"))
+    path.write_text(path.read_text(encoding="utf-8").replace("##", "Edited.\n\n##", 1), encoding="utf-8")
+    past = time.time() - 30
+    os.utime(path, (past, past))
+    archive, _ = load_archive(content, cache_dir=cache)
+    assert identity(2017) == before[2017] and identity(2018) != before[2018]
+    warm, _ = load_archive(content, cache_dir=cache)
+    assert archive is not None and warm is not None and warm.issues == archive.issues
+    assert any("Edited." in a.summary_md for a in warm.articles)
+    shutil.rmtree(content / "issues" / "2017-10")
+    load_archive(content, cache_dir=cache)
+    assert not (cache / SEGMENT.format(2017)).exists()

@@ -15,15 +15,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
-
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from .links import article_url, topic_page_url
 from .markup import escape_text, markdown_html, markdown_text
 from .model import Archive, Article, Topic
 from .settings import SiteSettings
+
+if TYPE_CHECKING:  # imported by rss_and_atom: a rebuild that renders no RSS or Atom never loads them
+    from feedgen.feed import FeedGenerator
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,8 @@ class FeedContext:
 
 def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     """The RSS 2.0 and Atom 1.0 documents of one feed."""
+    from feedgen.feed import FeedGenerator
+
     site = context.site
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
@@ -288,6 +291,8 @@ def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext)
 
 def _fix_rss(document: bytes, self_url: str) -> bytes:
     """feedgen takes the atom:link rel=self from the Atom self link: point it at the RSS file."""
+    from lxml import etree
+
     root = etree.fromstring(document)
     for link in root.iterfind(f"channel/{{{ATOM_NS}}}link[@rel='self']"):
         link.set("href", self_url)
@@ -297,6 +302,8 @@ def _fix_rss(document: bytes, self_url: str) -> bytes:
 
 def _fix_atom(document: bytes, spec: FeedSpec, context: FeedContext) -> bytes:
     """Put back what feedgen 1.0.0 loses on Atom entries: the link's rel, and the DOI as rel=related."""
+    from lxml import etree
+
     root = etree.fromstring(document)
     entries = root.findall(f"{{{ATOM_NS}}}entry")
     for element, article in zip(entries, spec.articles, strict=True):

@@ -20,13 +20,15 @@ import errno
 import fcntl
 import json
 import logging
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a build is large enough to use it
+    from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_fro
     before = len(pending)
     pending = [f for f in pending if not (live.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))]
     linked = before - len(pending)
-    if workers > 1 and len(pending) >= parallel_from and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and len(pending) >= parallel_from and _can_fork():
         _write_in_parallel(spare, pending, present, workers)
     else:
         _write_files(spare, pending, present)
@@ -158,6 +160,12 @@ def _link_from(out: Path, spare: Path, file: PlannedFile, present: set[str]) -> 
     return True
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _write_files(spare: Path, files: Sequence[PlannedFile], present: set[str]) -> None:
     for file in files:
         _write_new(spare / file.path, file.render(), file.path in present)
@@ -181,6 +189,8 @@ def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[s
     shares: list[list[PlannedFile]] = [[] for _ in range(workers)]
     for index, group in enumerate(groups.values()):
         shares[index % workers].extend(group)
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     children = []
     for share in shares[1:]:

@@ -1,7 +1,8 @@
 """The loader's optional parse cache: re-loading a large unchanged archive without re-parsing it.
 
-One pickle file in the cache folder maps each article file (path relative to the
-content folder) to its parse result: the Article and any warnings it produced.
+One pickle file per year of issues in the cache folder maps each article file
+(path relative to the content folder) to its parse result: the Article, any
+warnings it produced and its digest (what `pprfeed build` fingerprints it by).
 An entry is reused only while the file's mtime_ns and size, the issue's
 publication date, the topic vocabulary (topics.toml's bytes) and the cache
 format are all unchanged. Files with errors are never cached, so their
@@ -34,7 +35,10 @@ from .model import Article
 
 log = logging.getLogger(__name__)
 
-CACHE_FILE = "articles.pickle"
+SEGMENT = "articles-{}.pickle"
+"""One cache file per year of issues."""
+LEGACY_FILE = "articles.pickle"
+"""The single cache file of format 1, removed on sight."""
 FORMAT_VERSION = 2
 """Raise when what is cached, or how an article is parsed, changes."""
 RACY_WINDOW_NS = 100_000_000
@@ -80,28 +84,43 @@ def fingerprint(topics_bytes: bytes) -> str:
 
 
 class ParseCache:
-    """Entries from the previous load (`get`) and those of this load (`put`), saved by `save`."""
+    """Entries from the previous load (`get`) and those of this load (`put`), saved by `save`.
+
+    One file per year of issues (`articles-YYYY.pickle`), read on first use and
+    rewritten only when one of its entries changed: a new monthly issue costs a
+    rewrite of its year, not of the whole archive's cache.
+    """
 
     def __init__(self, folder: Path, fingerprint: str) -> None:
-        self.path = folder / CACHE_FILE
+        self.folder = folder
         self.fingerprint = fingerprint
         self.started_ns = time.time_ns()
-        self.old: dict[str, Entry] = self._read()
+        self.old: dict[str, dict[str, Entry]] = {}
+        """Year -> the entries stored for it (read on the first `get` of that year)."""
         self.new: dict[str, Entry] = {}
-        self.changed = False
+        """Relative path -> entry, for every file of this load that is (or will be) cached."""
+        self._new_by_year: dict[str, dict[str, Entry]] = {}
+        self._changed: set[str] = set()
 
-    def _read(self) -> dict[str, Entry]:
+    def path(self, year: str) -> Path:
+        return self.folder / SEGMENT.format(year)
+
+    def _segment(self, year: str) -> dict[str, Entry]:
+        found = self.old.get(year)
+        if found is None:
+            found = self.old[year] = self._read(self.path(year))
+        return found
+
+    def _read(self, path: Path) -> dict[str, Entry]:
         gc_was_enabled = gc.isenabled()
-        gc.disable()  # unpickling makes ~100k objects: collecting in between only costs time
+        gc.disable()  # unpickling makes ~10k objects a year: collecting in between only costs time
         try:
-            with self.path.open("rb") as stream:
+            with path.open("rb") as stream:
                 stored = pickle.load(stream)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return {}
         except Exception as exc:  # noqa: BLE001 - any damage to the cache means: rebuild it
-            log.warning(
-                "ignoring unreadable parse cache %s (%s: %s); rebuilding it", self.path, type(exc).__name__, exc
-            )
+            log.warning("ignoring unreadable parse cache %s (%s: %s); rebuilding it", path, type(exc).__name__, exc)
             return {}
         finally:
             if gc_was_enabled:
@@ -112,12 +131,20 @@ class ParseCache:
             or stored[0] != self.fingerprint
             or not isinstance(stored[1], dict)
         ):
-            log.info("parse cache %s is from another format or vocabulary; rebuilding it", self.path)
+            log.info("parse cache %s is from another format or vocabulary; rebuilding it", path)
             return {}
         return stored[1]
 
+    def _keep(self, relative: str, year: str, entry: Entry) -> None:
+        self.new[relative] = entry
+        segment = self._new_by_year.get(year)
+        if segment is None:
+            segment = self._new_by_year[year] = {}
+        segment[relative] = entry
+
     def get(self, relative: str, stat: os.stat_result, published: date) -> Entry | None:
-        entry = self.old.get(relative)
+        year = _year(relative)
+        entry = self._segment(year).get(relative)
         if (
             isinstance(entry, Entry)
             and entry.mtime_ns == stat.st_mtime_ns
@@ -125,7 +152,7 @@ class ParseCache:
             and entry.published == published
             and isinstance(entry.article, Article)
         ):
-            self.new[relative] = entry
+            self._keep(relative, year, entry)
             return entry
         return None
 
@@ -140,21 +167,43 @@ class ParseCache:
     ) -> None:
         if stat.st_mtime_ns >= self.started_ns - RACY_WINDOW_NS:
             return  # too fresh to trust mtime + size: parse it again next time
-        self.new[relative] = Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings, digest)
-        self.changed = True
+        year = _year(relative)
+        self._segment(year)
+        self._keep(relative, year, Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings, digest))
+        self._changed.add(year)
 
     def save(self) -> None:
-        if not self.changed and self.new.keys() == self.old.keys():
-            return
+        """Write each year whose entries changed; remove the files of years that are gone."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".articles-", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    pickle.dump((self.fingerprint, self.new), stream, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temporary, self.path)  # atomic: a crash mid-write leaves the old cache whole
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            for year, old in self.old.items():
+                new = self._new_by_year.get(year, {})
+                if year in self._changed or new.keys() != old.keys():
+                    self._write(self.path(year), new)
+            for name in (
+                os.listdir(self.folder) if self.folder.is_dir() else ()
+            ):  # years no longer in the archive, and the pre-2 single file
+                if name == LEGACY_FILE or (
+                    name.startswith("articles-") and name.endswith(".pickle") and name[9:-7] not in self.old
+                ):
+                    (self.folder / name).unlink(missing_ok=True)
         except OSError as exc:
-            log.warning("cannot write parse cache %s (%s); loading will stay uncached", self.path, exc)
+            log.warning("cannot write parse cache %s (%s); loading will stay uncached", self.folder, exc)
+
+    def _write(self, path: Path, entries: dict[str, Entry]) -> None:
+        if not entries:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".articles-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                pickle.dump((self.fingerprint, entries), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)  # atomic: a crash mid-write leaves the old file whole
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _year(relative: str) -> str:
+    """`issues/2018-11/x.md` -> `2018`."""
+    return relative.split("/", 2)[1][:4]
