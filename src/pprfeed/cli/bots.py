@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..bots.live import ArchiveUnavailable, LiveArchive
 from ..bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
 from ..settings import Settings, load_settings
 from .common import UsageError, add_config_option, add_content_option, print_diagnostics
+
+if TYPE_CHECKING:  # imported by the commands that run a bot: other commands start faster
+    from ..bots.live import LiveArchive
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ def _secret(name: str, where: str) -> str:
 
 
 def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+    from ..bots.live import ArchiveUnavailable, LiveArchive
+
     live = LiveArchive(
         args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
     )
@@ -170,6 +173,8 @@ def run_discord_sync(args: argparse.Namespace) -> int:
     _, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
     try:
+        import asyncio
+
         names = asyncio.run(sync_commands(token, bots.discord_command, args.guild))
     except discord.LoginFailure:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
@@ -183,6 +188,8 @@ def run_discord_sync(args: argparse.Namespace) -> int:
 
 
 def _run_async(coroutine: Any) -> int:
+    import asyncio
+
     try:
         asyncio.run(coroutine)
     except KeyboardInterrupt:

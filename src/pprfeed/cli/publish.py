@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import fcntl
 import json
 import logging
@@ -14,25 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..bots.settings import load_bot_settings
-from ..ledger import Ledger
 from ..model import Archive
-from ..platforms import open_posters
-from ..publish import (
-    Delivery,
-    TargetReport,
-    Tuning,
-    deliver,
-    delivery_status,
-    limit_problems,
-    plan_deliveries,
-    plan_resend,
-    plan_updates,
-)
 from ..settings import Settings, load_settings
 from ..targets import PublishSettings, RedactingFilter, Target, check_publish_config, load_publish_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, print_diagnostics
+
+if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use it: `pprfeed build` starts faster
+    from ..ledger import Ledger
+    from ..publish import Delivery, TargetReport
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -95,6 +86,9 @@ def _load(args: argparse.Namespace, need_secrets: bool) -> tuple[Settings, Publi
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from ..ledger import Ledger
+    from ..publish import plan_deliveries, plan_resend, plan_updates
+
     for option in ("resend", "mark_sent"):
         value = getattr(args, option)
         if value is not None and not _MONTH.fullmatch(value):
@@ -144,6 +138,11 @@ def run_publish(args: argparse.Namespace) -> int:
 def _run_deliveries(
     publishing: PublishSettings, ledger: Ledger, deliveries: list[Delivery], updates: list[Delivery]
 ) -> list[TargetReport]:
+    import asyncio
+
+    from ..platforms import open_posters
+    from ..publish import Tuning, deliver
+
     tuning = Tuning()
     redact = RedactingFilter(publishing.secrets)
     handlers = logging.getLogger().handlers
@@ -203,6 +202,9 @@ def _parts(parts: list[tuple[str, int]]) -> str:
 def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
+    from ..ledger import Ledger
+    from ..publish import limit_problems, plan_deliveries, plan_updates
+
     targets = publishing.targets
     if not targets:
         targets = SAMPLE_TARGETS
@@ -271,6 +273,9 @@ def check_config(path: str, archive: Archive) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from ..ledger import Ledger
+    from ..publish import delivery_status
+
     loaded = _load(args, need_secrets=False)
     if loaded is None:
         return 1
