@@ -191,3 +191,39 @@ def test_only_the_year_that_changed_is_written_again(content: Path, tmp_path: Pa
     shutil.rmtree(content / "issues" / "2017-10")
     load_archive(content, cache_dir=cache)
     assert not (cache / SEGMENT.format(2017)).exists()
+
+
+def test_a_load_shared_with_a_helper_process_equals_a_single_process_load(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large uncached loads fork a helper for the newer years; nothing about the result may differ."""
+    from pprfeed import content as loader
+    from pprfeed import parse_cache
+
+    broken = content / "issues" / "2018-11" / "broken.md"
+    broken.write_text('+++\ntitle = "Broken"\ntopics = ["no such topic"]\n+++\nText.\n', encoding="utf-8")
+    (content / "issues" / "2017-10" / "notes.txt").write_text("stray", encoding="utf-8")
+    age(content)
+    single, single_diagnostics = load_archive(content)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(parse_cache, "BACKGROUND_FROM", 1)
+    shared, shared_diagnostics = load_archive(content)
+    assert single is None and shared is None
+    assert strings(shared_diagnostics) == strings(single_diagnostics) and len(single_diagnostics) >= 3
+    broken.unlink()
+    (content / "issues" / "2017-10" / "notes.txt").unlink()
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 10**9)
+    single, single_diagnostics = load_archive(content)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    digests: dict[str, str] = {}
+    shared, shared_diagnostics = load_archive(content, cache_dir=cache, digests=digests)  # empty cache: shared
+    parse_cache.reap(wait=True)  # the helper and the background writer have written the cache
+    assert single is not None and shared is not None
+    assert shared.issues == single.issues and strings(shared_diagnostics) == strings(single_diagnostics)
+    assert digests == {a.id: article_digest(a) for a in single.articles}
+    assert sorted(p.name for p in cache.iterdir()) == [SEGMENT.format(2017), SEGMENT.format(2018)]
+    warm, warm_diagnostics = load_archive(content, cache_dir=cache)
+    assert (
+        warm is not None and warm.issues == single.issues and strings(warm_diagnostics) == strings(single_diagnostics)
+    )

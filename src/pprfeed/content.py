@@ -7,8 +7,12 @@ the file, the line, what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
+import pickle
 import re
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +28,7 @@ from .diagnostics import (
     unknown_keys,
 )
 from .model import Archive, Article, Issue, Topic
-from .parse_cache import CachedWarning, ParseCache, article_digest, fingerprint
+from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint
 from .text import did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -38,6 +42,8 @@ _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
 _IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*$", re.I | re.M)
+
+log = logging.getLogger(__name__)
 
 IMPLICATIONS_HEADING = "## Practice Implications"
 ARTICLE_KEYS = {
@@ -85,21 +91,33 @@ def load_archive(
         return None, report.diagnostics
     topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
     cache = ParseCache(Path(cache_dir), fingerprint(topics_bytes)) if cache_dir and topics_bytes is not None else None
-    issues = _load_issues(root / ISSUES_DIR, topics, report, cache)
-    _check_stray_top_level(root, report)
-    if cache is not None:
-        cache.save()
+    helper = _Helper()
+    try:
+        issues = _load_issues(root / ISSUES_DIR, topics, report, cache, helper)
+        _check_stray_top_level(root, report)
+        if digests is not None and not report.failed:
+            _digests(issues, cache, digests)
+        if cache is not None:
+            cache.save(background=True)
+    finally:
+        helper.finish()
     _order_by_file_then_line(report.diagnostics)
     if report.failed:
         return None, report.diagnostics
     archive = Archive(topics=tuple(topics), issues=tuple(sorted(issues, key=lambda i: i.month, reverse=True)))
-    if digests is not None:
-        known = cache.new if cache is not None else {}
-        for issue in archive.issues:
-            for article in issue.articles:
-                entry = known.get(article.source)
-                digests[article.id] = entry.digest if entry and entry.article is article else article_digest(article)
     return archive, report.diagnostics
+
+
+def _digests(issues: list[Issue], cache: ParseCache | None, digests: dict[str, str]) -> None:
+    """Every article's digest: from the cache where it has one, else computed (and then cached)."""
+    for issue in issues:
+        for article in issue.articles:
+            digest = cache.digest(article) if cache is not None else None
+            if digest is None:
+                digest = article_digest(article)
+                if cache is not None:
+                    cache.remember_digest(article, digest)
+            digests[article.id] = digest
 
 
 def _order_by_file_then_line(diagnostics: list[Diagnostic]) -> None:
@@ -226,7 +244,9 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: ParseCache | None = None) -> list[Issue]:
+def _load_issues(
+    folder: Path, topics: list[Topic], report: Report, cache: ParseCache | None = None, helper: _Helper | None = None
+) -> list[Issue]:
     if not folder.is_dir():
         report.error(
             folder, None, "issues folder missing", "create content/issues/YYYY-MM/ folders holding the article files"
@@ -240,6 +260,8 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
     except OSError as exc:
         report.error(folder, None, f"the folder cannot be listed ({exc.strerror})", "check the folder's permissions")
         return []
+    if helper is not None:
+        helper.start(listing, resolver, cache, report.root)
     for dir_entry in listing:
         entry = Path(dir_entry.path)
         if not _is_dir(dir_entry):
@@ -259,7 +281,8 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
                 "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
             )
             continue
-        issue = _load_issue(entry, resolver, report, cache)
+        done = helper.result(entry.name, report, cache) if helper is not None else None
+        issue = done[0] if done is not None else _load_issue(entry, resolver, report, cache)
         if issue is None:
             continue
         for article in issue.articles:
@@ -282,6 +305,121 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
             "add a YYYY-MM folder with an article file (see content/README.md)",
         )
     return issues
+
+
+PARALLEL_FROM = 100
+"""Issue folders from which an uncached load is shared with a forked helper process (~1,200 articles)."""
+
+
+class _Helper:
+    """A forked process that loads the newer half of the issue folders while this one loads the older half.
+
+    Only for a load with nothing cached (no cache, or an empty one: a first build, a bot's
+    first start) of a large archive, where fork exists and this process runs one thread.
+    The helper sends back each folder's Issue, diagnostics and cache entries; the loop in
+    `_load_issues` takes them in folder order, so the result and the diagnostics are the
+    same as a single-process load. The helper then writes its years of the cache itself.
+    If anything goes wrong in the helper, its folders are simply loaded here.
+    """
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.pipe = -1
+        self.months: set[str] = set()
+        self.results: dict[str, tuple[Issue | None, list[Diagnostic], int]] | None = None
+
+    def start(
+        self, listing: list[os.DirEntry[str]], resolver: TopicResolver, cache: ParseCache | None, root: Path
+    ) -> None:
+        folders = [e for e in listing if _MONTH_DIR.fullmatch(e.name) and _is_dir(e)]
+        if (
+            len(folders) < PARALLEL_FROM
+            or not hasattr(os, "fork")
+            or threading.active_count() > 1
+            or (cache is not None and not cache.empty())
+        ):
+            return
+        years = sorted({e.name[:4] for e in folders})
+        # whole years go to the helper (it writes their cache files), about half of the folders
+        mine = len(folders) // 2
+        split = next((y for y in years if sum(e.name[:4] < y for e in folders) >= mine), years[-1])
+        theirs = [e for e in folders if e.name[:4] >= split]
+        if not theirs or len(theirs) == len(folders):
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: load, send, save its years of the cache, and leave without cleanup
+            status = 1
+            try:
+                os.close(reader)
+                _helper_main(theirs, resolver, cache, root, writer)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(writer)
+        self.pid, self.pipe = pid, reader
+        self.months = {e.name for e in theirs}
+        if cache is not None:
+            cache.written_elsewhere.update({e.name[:4] for e in theirs})
+
+    def result(self, month: str, report: Report, cache: ParseCache | None) -> tuple[Issue | None] | None:
+        """The helper's load of `month`, its diagnostics added to `report`; None: load it here."""
+        if month not in self.months:
+            return None
+        if self.results is None:
+            self.results = self._receive(cache)
+        found = self.results.get(month)
+        if found is None:
+            return None
+        issue, diagnostics, errors = found
+        report.diagnostics.extend(diagnostics)
+        report.error_count += errors
+        return (issue,)
+
+    def _receive(self, cache: ParseCache | None) -> dict[str, tuple[Issue | None, list[Diagnostic], int]]:
+        chunks = []
+        with os.fdopen(self.pipe, "rb") as stream:
+            self.pipe = -1
+            while chunk := stream.read(1 << 20):
+                chunks.append(chunk)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # thousands of new objects, no cycles among them: collecting in between only costs time
+        try:
+            results, kept = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - the helper failed: its folders are loaded here instead
+            log.warning("the helper process of the loader failed; loading its folders here")
+            if cache is not None:
+                cache.written_elsewhere.clear()
+            return {}
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if cache is not None:
+            cache.adopt(kept)
+        return results
+
+    def finish(self) -> None:
+        if self.pipe >= 0:
+            os.close(self.pipe)
+        if self.pid:  # it may still be writing its years of the cache: not waited for, reaped later
+            adopt_child(self.pid)
+            self.pid = 0
+
+
+def _helper_main(
+    folders: list[os.DirEntry[str]], resolver: TopicResolver, cache: ParseCache | None, root: Path, writer: int
+) -> None:
+    results = {}
+    for dir_entry in folders:
+        report = Report(root)
+        issue = _load_issue(Path(dir_entry.path), resolver, report, cache)
+        results[dir_entry.name] = (issue, report.diagnostics, report.error_count)
+    kept = cache.new if cache is not None else {}
+    data = pickle.dumps((results, kept), protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(writer, "wb") as stream:
+        stream.write(data)
+    if cache is not None:
+        cache.save(remove_stale=False)
 
 
 def _id_line(path: Path) -> int | None:
@@ -405,7 +543,7 @@ def _load_cached_article(
     article = _load_article(path, month, published, resolver, report)
     if article is not None:  # only error-free files are cached: errors are always reported afresh
         warnings = tuple(CachedWarning(d.line, d.message, d.fix) for d in report.diagnostics[before:])
-        cache.put(relative, stat, published, article, warnings, article_digest(article))
+        cache.put(relative, stat, published, article, warnings)
     return article
 
 

@@ -25,7 +25,9 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
@@ -60,8 +62,9 @@ class Entry:
     published: date
     article: Article
     warnings: tuple[CachedWarning, ...]
-    digest: str
-    """article_digest(article), kept so that a build need not hash every article's text again."""
+    digest: str = ""
+    """article_digest(article), kept so that a build need not hash every article's text again
+    ("" until a build asked for it: a bot never does)."""
 
 
 def article_digest(article: Article) -> str:
@@ -101,6 +104,20 @@ class ParseCache:
         """Relative path -> entry, for every file of this load that is (or will be) cached."""
         self._new_by_year: dict[str, dict[str, Entry]] = {}
         self._changed: set[str] = set()
+        self.written_elsewhere: set[str] = set()
+        """Years whose files another process (content.py's loader helper) writes: `save` leaves them alone."""
+
+    def empty(self) -> bool:
+        """Nothing stored yet (a first load): no file of this format in the folder."""
+        try:
+            return not any(n.startswith("articles-") and n.endswith(".pickle") for n in os.listdir(self.folder))
+        except OSError:
+            return True
+
+    def adopt(self, entries: dict[str, Entry]) -> None:
+        """Entries kept by another process's load of some folders (see `written_elsewhere`)."""
+        for relative, entry in entries.items():
+            self._keep(relative, _year(relative), entry)
 
     def path(self, year: str) -> Path:
         return self.folder / SEGMENT.format(year)
@@ -163,31 +180,58 @@ class ParseCache:
         published: date,
         article: Article,
         warnings: tuple[CachedWarning, ...],
-        digest: str,
     ) -> None:
         if stat.st_mtime_ns >= self.started_ns - RACY_WINDOW_NS:
             return  # too fresh to trust mtime + size: parse it again next time
         year = _year(relative)
         self._segment(year)
-        self._keep(relative, year, Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings, digest))
+        self._keep(relative, year, Entry(stat.st_mtime_ns, stat.st_size, published, article, warnings))
         self._changed.add(year)
 
-    def save(self) -> None:
-        """Write each year whose entries changed; remove the files of years that are gone."""
+    def digest(self, article: Article) -> str | None:
+        """The article's digest, if this load took `article` from the cache and the cache knows it."""
+        entry = self.new.get(article.source)
+        return entry.digest or None if entry is not None and entry.article is article else None
+
+    def remember_digest(self, article: Article, digest: str) -> None:
+        entry = self.new.get(article.source)
+        if entry is not None and entry.article is article:
+            year = _year(article.source)
+            self._keep(article.source, year, dataclasses.replace(entry, digest=digest))
+            self._changed.add(year)
+
+    def save(self, remove_stale: bool = True, background: bool = False) -> None:
+        """Write each year whose entries changed; with `remove_stale`, remove the files of years that are gone.
+
+        With `background`, a large write (BACKGROUND_FROM entries or more) is left to a forked
+        process so that the caller need not wait for it (see `in_background`).
+        """
         try:
+            writes = []
             for year, old in self.old.items():
                 new = self._new_by_year.get(year, {})
-                if year in self._changed or new.keys() != old.keys():
-                    self._write(self.path(year), new)
-            for name in (
-                os.listdir(self.folder) if self.folder.is_dir() else ()
-            ):  # years no longer in the archive, and the pre-2 single file
-                if name == LEGACY_FILE or (
-                    name.startswith("articles-") and name.endswith(".pickle") and name[9:-7] not in self.old
-                ):
-                    (self.folder / name).unlink(missing_ok=True)
+                if year not in self.written_elsewhere and (year in self._changed or new.keys() != old.keys()):
+                    writes.append((self.path(year), new))
+            if remove_stale and self.folder.is_dir():
+                for name in os.listdir(self.folder):  # years no longer in the archive, and the format-1 single file
+                    year = name[9:-7]
+                    if name == LEGACY_FILE or (
+                        name.startswith("articles-")
+                        and name.endswith(".pickle")
+                        and year not in self.old
+                        and year not in self.written_elsewhere
+                    ):
+                        (self.folder / name).unlink(missing_ok=True)
+            large = sum(len(entries) for _, entries in writes) >= BACKGROUND_FROM
+            if background and large and in_background(lambda: self._write_all(writes)):
+                return
+            self._write_all(writes)
         except OSError as exc:
             log.warning("cannot write parse cache %s (%s); loading will stay uncached", self.folder, exc)
+
+    def _write_all(self, writes: list[tuple[Path, dict[str, Entry]]]) -> None:
+        for path, entries in writes:
+            self._write(path, entries)
 
     def _write(self, path: Path, entries: dict[str, Entry]) -> None:
         if not entries:
@@ -202,6 +246,49 @@ class ParseCache:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+BACKGROUND_FROM = 2000
+"""Cache entries to write from which `save(background=True)` forks a writer (~0.1 s of pickling saved)."""
+_children: list[int] = []
+
+
+def in_background(work: Callable[[], None]) -> bool:
+    """Run `work` in a forked child and return at once; False (nothing done) where that is not safe.
+
+    Only in a process running one thread (forking a multi-threaded one may copy a held lock).
+    The child leaves with os._exit: no atexit handlers, no flushing of the parent's buffers.
+    Finished children are reaped by later calls (a command that exits first leaves them to init).
+    """
+    reap()
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            work()
+            status = 0
+        finally:
+            os._exit(status)
+    _children.append(pid)
+    return True
+
+
+def adopt_child(pid: int) -> None:
+    """A child forked elsewhere (the loader's helper) to be reaped like ours."""
+    _children.append(pid)
+
+
+def reap(wait: bool = False) -> None:
+    """Collect finished children (all of them, waiting, with `wait`)."""
+    for pid in list(_children):
+        try:
+            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _children.remove(pid)
 
 
 def _year(relative: str) -> str:
