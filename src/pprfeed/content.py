@@ -533,7 +533,7 @@ def _load_cached_article(
         stat = dir_entry.stat()
     except OSError:  # reported as unreadable by _load_article
         return _load_article(folder / dir_entry.name, month, published, resolver, report)
-    entry = cache.get(relative, stat, published)
+    entry = cache.get(relative, stat, published, month[:4])
     if entry is not None:
         for warning in entry.warnings:
             report.warning(folder / dir_entry.name, warning.line, warning.message, warning.fix)

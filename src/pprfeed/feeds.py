@@ -96,7 +96,10 @@ def visible_articles(archive: Archive, now: datetime) -> tuple[tuple[Article, ..
     articles = archive.published(now.date()).articles
     stamps = entry_stamps(articles)
     shown = tuple(a for a in articles if stamps[a.id].published <= now)
-    clamped = {a.id: Stamp(stamps[a.id].published, min(stamps[a.id].updated, now)) for a in shown}
+    clamped = {}
+    for article in shown:
+        stamp = stamps[article.id]
+        clamped[article.id] = stamp if stamp.updated <= now else Stamp(stamp.published, now)
     return shown, clamped
 
 

@@ -36,7 +36,7 @@ MANIFEST = ".pprfeed-manifest.json"
 MANIFEST_FORMAT = 1
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_FROM = 400
-"""Below this many files to write, forking costs more than it saves."""
+"""Below this much work (PlannedFile.cost, summed over the files to write), forking costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class PlannedFile:
     render: Callable[[], bytes]
     group: str = ""
     """Files of one group are rendered by the same worker (RSS and Atom come from one feedgen object)."""
+    cost: int = 1
+    """Rough rendering cost, 1 being a small page: decides whether forking workers pays."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def replace_folder(
 ) -> WriteStats:
     """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises.
 
-    With `parallel_from` or more files to write and fork available, `workers` processes share the work.
+    With `parallel_from` or more work to do (the files' costs) and fork available, `workers` processes share it.
     """
     _check_ours(out)
     with _exclusive(out):
@@ -120,7 +122,7 @@ def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_fro
     before = len(pending)
     pending = [f for f in pending if not (live.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))]
     linked = before - len(pending)
-    if workers > 1 and len(pending) >= parallel_from and _can_fork():
+    if workers > 1 and sum(f.cost for f in pending) >= parallel_from and _can_fork():
         _write_in_parallel(spare, pending, present, workers)
     else:
         _write_files(spare, pending, present)

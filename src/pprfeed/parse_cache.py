@@ -159,9 +159,11 @@ class ParseCache:
             segment = self._new_by_year[year] = {}
         segment[relative] = entry
 
-    def get(self, relative: str, stat: os.stat_result, published: date) -> Entry | None:
-        year = _year(relative)
-        entry = self._segment(year).get(relative)
+    def get(self, relative: str, stat: os.stat_result, published: date, year: str = "") -> Entry | None:
+        """The entry of `relative` if the file is unchanged; `year` (of its issue) spares working it out."""
+        year = year or _year(relative)
+        segment = self.old.get(year)
+        entry = (segment if segment is not None else self._segment(year)).get(relative)
         if (
             isinstance(entry, Entry)
             and entry.mtime_ns == stat.st_mtime_ns
