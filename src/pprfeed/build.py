@@ -7,6 +7,7 @@ output.replace_folder, which renders only the files whose fingerprint changed.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from .feeds import (
     rss_and_atom,
     visible_articles,
 )
-from .model import Archive, Article, Topic
+from .model import Archive, Article
 from .output import PlannedFile, WriteStats, replace_folder
 from .parse_cache import article_digest
 from .settings import SiteSettings
@@ -131,18 +132,18 @@ def plan_site(
         render = partial(topic_page, topic, members, topic_specs.get(topic.slug), everything, site)
         files.append(PlannedFile(f"topics/{topic.slug}.html", key, render))
 
-    pages = 0
-    for article in articles:
-        if not needs_page(article):
-            continue
-        pages += 1
-        render = partial(_article_page, article, [archive.topic(s) for s in article.topics], everything, site)
-        files.append(PlannedFile(article_page_path(article), article_keys[article.id], render))
-    return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=pages)
+    before = len(files)
+    files.extend(
+        PlannedFile(article_page_path(a), article_keys[a.id], partial(_article_page, a, archive, everything, site))
+        for a in articles
+        if needs_page(a)
+    )
+    return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=len(files) - before)
 
 
-def _article_page(article: Article, topics: list[Topic], everything: FeedSpec, site: SiteSettings) -> bytes:
+def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings) -> bytes:
     # rendered afresh rather than through the feeds' cache: 10,000 pages need not stay in memory
+    topics = [archive.topic(slug) for slug in article.topics]
     return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site)
 
 
@@ -174,7 +175,15 @@ def build_site(
 
     `digests`: see plan_site. `options` go to output.replace_folder (workers, parallel_from).
     """
-    plan = plan_site(archive, site, now, digests)
-    stats = replace_folder(out, plan.files, **options)
+    # The archive is tens of thousands of objects that outlive the build: keep the cyclic garbage
+    # collector from walking them again and again (a third of the planning time of a large archive).
+    already_frozen = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        plan = plan_site(archive, site, now, digests)
+        stats = replace_folder(out, plan.files, **options)
+    finally:
+        if not already_frozen:
+            gc.unfreeze()
     log.info("%s: %d files, %d written, %d removed", out, stats.files, stats.written, stats.removed)
     return BuildResult(out=out, plan=plan, written=stats)

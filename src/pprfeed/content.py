@@ -89,6 +89,18 @@ def load_archive(
             "pass --content DIR pointing at a folder with topics.toml and issues/",
         )
         return None, report.diagnostics
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of long-lived objects, no cycles: collections in between only cost time
+    try:
+        return _load(root, report, cache_dir, digests)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load(
+    root: Path, report: Report, cache_dir: str | Path | None, digests: dict[str, str] | None
+) -> tuple[Archive | None, list[Diagnostic]]:
     topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
     cache = ParseCache(Path(cache_dir), fingerprint(topics_bytes)) if cache_dir and topics_bytes is not None else None
     helper = _Helper()
