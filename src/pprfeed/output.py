@@ -88,9 +88,12 @@ def replace_folder(
 
     With `parallel_from` or more work to do (the files' costs) and fork available, `workers` processes share it.
     """
-    _check_ours(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
     with _exclusive(out):
-        return _replace(out, files, workers, parallel_from)
+        live = read_manifest(out) if out.is_dir() else {}
+        _check_ours(out, live)
+        return _replace(out, live or {}, files, workers, parallel_from)
 
 
 @contextlib.contextmanager
@@ -111,9 +114,10 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_from: int) -> WriteStats:
+def _replace(
+    out: Path, live: dict[str, str], files: Sequence[PlannedFile], workers: int, parallel_from: int
+) -> WriteStats:
     spare = spare_folder(out)
-    live = (read_manifest(out) or {}) if out.is_dir() else {}
     known = _prepare_spare(spare, out, live)
     present = _walk(spare)
     planned = {file.path for file in files}
@@ -215,10 +219,9 @@ def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[s
         raise RuntimeError("; ".join(failures))
 
 
-def _check_ours(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
-    if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
+def _check_ours(out: Path, live: dict[str, str] | None) -> None:
+    """`live` is the output's manifest (None: it has none)."""
+    if live is None and any(out.iterdir()):
         raise OutputError(
             f"{out} exists and was not written by `pprfeed build` (no {MANIFEST}); "
             "the build replaces the whole folder, so move it away or pass another --out"
