@@ -227,3 +227,44 @@ def test_a_load_shared_with_a_helper_process_equals_a_single_process_load(
     assert (
         warm is not None and warm.issues == single.issues and strings(warm_diagnostics) == strings(single_diagnostics)
     )
+
+
+def test_unchanged_folders_are_taken_whole_and_edits_in_place_are_still_seen(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder is reused whole only while every file keeps its name, size and mtime."""
+    from pprfeed import content as loader
+    from pprfeed import parse_cache
+
+    cache = tmp_path / "cache"
+    article = next((content / "issues" / "2018-03").glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8").replace('"cbt",', '"cbt", "CBT",'), encoding="utf-8")
+    age(content)
+    cold, cold_diagnostics = load_archive(content)
+    load_archive(content, cache_dir=cache)
+    parsed: list[str] = []
+    original = loader._load_article
+    monkeypatch.setattr(loader, "_load_article", lambda path, *a: parsed.append(path.name) or original(path, *a))
+    looked_up: list[str] = []  # file by file: only in folders that changed
+    original_get = parse_cache.ParseCache.get
+    monkeypatch.setattr(
+        parse_cache.ParseCache,
+        "get",
+        lambda self, relative, *a: looked_up.append(relative) or original_get(self, relative, *a),
+    )
+    warm, warm_diagnostics = load_archive(content, cache_dir=cache)
+    assert parsed == [] and looked_up == [] and warm is not None and cold is not None and warm.issues == cold.issues
+    assert strings(warm_diagnostics) == strings(cold_diagnostics) and "listed twice" in strings(warm_diagnostics)[0]
+    text = article.read_text(encoding="utf-8")
+    same_size = text.replace("Therapeutic Alliance Predicts", "Therapeutic Alliance PREDICTS")
+    assert len(same_size) == len(text)
+    article.write_text(same_size, encoding="utf-8")  # edited in place: the folder's own mtime does not change
+    past = time.time() - 30
+    os.utime(article, (past, past))
+    edited, _ = load_archive(content, cache_dir=cache)
+    assert parsed == [article.name] and edited is not None
+    assert looked_up and all(relative.startswith("issues/2018-03/") for relative in looked_up)
+    assert issue(edited, "2018-03").articles[0].title.startswith("Therapeutic Alliance PREDICTS")
+    parsed.clear()
+    again, _ = load_archive(content, cache_dir=cache)
+    assert parsed == [] and again is not None and again.issues == edited.issues

@@ -494,6 +494,13 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
                         "draft must be true or false",
                         "write draft = true (no quotes)",
                     )
+    signature = _signature(listing) if cache is not None else None
+    cached = cache.unchanged_folder(month, published, signature) if cache is not None and signature else None
+    if cached is not None:  # nothing in the folder changed: every article as the cache has it
+        for relative, entry in cached.items():
+            for warning in entry.warnings:
+                report.warning(folder / relative.rsplit("/", 1)[1], warning.line, warning.message, warning.fix)
+        return Issue(month, published, tuple(e.article for e in cached.values()), intro=intro, draft=draft)
     articles: list[Article] = []
     for dir_entry in listing:
         if dir_entry.name == ISSUE_FILE:
@@ -525,7 +532,29 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
             "issue folder has no articles",
             "add at least one <slug>.md article file, or delete the folder",
         )
+    if cache is not None and signature and len(articles) == len(signature):
+        cache.put_folder(month, published, signature)
     return Issue(month=month, published=published, articles=tuple(articles), intro=intro, draft=draft)
+
+
+def _signature(listing: list[os.DirEntry[str]]) -> tuple[tuple[str, int, int], ...] | None:
+    """(name, mtime_ns, size) of each file but issue.toml; None unless they are all article files.
+
+    A stat per file: an edit in place changes no folder's mtime, only the file's. An edit that
+    keeps both the size and the mtime (to the nanosecond) is the limit of any mtime-based cache.
+    """
+    signature = []
+    for entry in listing:
+        if entry.name == ISSUE_FILE:
+            continue
+        if not entry.name.endswith(".md") or _is_dir(entry):
+            return None
+        try:
+            stat = entry.stat()  # kept by the DirEntry: a miss below does not stat again
+        except OSError:
+            return None
+        signature.append((entry.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def _load_cached_article(

@@ -67,6 +67,21 @@ class Entry:
     ("" until a build asked for it: a bot never does)."""
 
 
+@dataclass(frozen=True)
+class FolderRecord:
+    """An issue folder whose every article file is cached: taken whole while nothing in it changed."""
+
+    published: date
+    signature: tuple[tuple[str, int, int], ...]
+    """(name, mtime_ns, size) of every file but issue.toml, in name order."""
+    entries: dict[str, Entry]
+    """Relative path -> entry, in the same order."""
+
+
+def folder_key(month: str) -> str:
+    return f"issues/{month}/"
+
+
 def article_digest(article: Article) -> str:
     """A hash of every field of the article: changes whenever anything about the article changes."""
     text = "\x1f".join(map(str, _ARTICLE_FIELDS(article)))  # repr() of a dataclass is several times slower
@@ -98,11 +113,11 @@ class ParseCache:
         self.folder = folder
         self.fingerprint = fingerprint
         self.started_ns = time.time_ns()
-        self.old: dict[str, dict[str, Entry]] = {}
+        self.old: dict[str, dict[str, Entry | FolderRecord]] = {}
         """Year -> the entries stored for it (read on the first `get` of that year)."""
         self.new: dict[str, Entry] = {}
         """Relative path -> entry, for every file of this load that is (or will be) cached."""
-        self._new_by_year: dict[str, dict[str, Entry]] = {}
+        self._new_by_year: dict[str, dict[str, Entry | FolderRecord]] = {}
         self._changed: set[str] = set()
         self.written_elsewhere: set[str] = set()
         """Years whose files another process (content.py's loader helper) writes: `save` leaves them alone."""
@@ -122,13 +137,13 @@ class ParseCache:
     def path(self, year: str) -> Path:
         return self.folder / SEGMENT.format(year)
 
-    def _segment(self, year: str) -> dict[str, Entry]:
+    def _segment(self, year: str) -> dict[str, Entry | FolderRecord]:
         found = self.old.get(year)
         if found is None:
             found = self.old[year] = self._read(self.path(year))
         return found
 
-    def _read(self, path: Path) -> dict[str, Entry]:
+    def _read(self, path: Path) -> dict[str, Entry | FolderRecord]:
         gc_was_enabled = gc.isenabled()
         gc.disable()  # unpickling makes ~10k objects a year: collecting in between only costs time
         try:
@@ -151,6 +166,42 @@ class ParseCache:
             log.info("parse cache %s is from another format or vocabulary; rebuilding it", path)
             return {}
         return stored[1]
+
+    def unchanged_folder(
+        self, month: str, published: date, signature: tuple[tuple[str, int, int], ...]
+    ) -> dict[str, Entry] | None:
+        """Every entry of the folder `month`, if none of its files changed (same signature) nor its date."""
+        year = month[:4]
+        segment = self.old.get(year)
+        record = (segment if segment is not None else self._segment(year)).get(folder_key(month))
+        if not (isinstance(record, FolderRecord) and record.signature == signature and record.published == published):
+            return None
+        self.new.update(record.entries)
+        kept = self._new_by_year.get(year)
+        if kept is None:
+            kept = self._new_by_year[year] = {}
+        kept.update(record.entries)
+        kept[folder_key(month)] = record
+        return record.entries
+
+    def put_folder(self, month: str, published: date, signature: tuple[tuple[str, int, int], ...]) -> None:
+        """Remember the folder whole, if this load cached every one of its files."""
+        entries = {}
+        for name, _, _ in signature:
+            relative = f"{folder_key(month)}{name}"
+            entry = self.new.get(relative)
+            if entry is None:
+                return
+            entries[relative] = entry
+        year, key = month[:4], folder_key(month)
+        before = self._segment(year).get(key)
+        record = FolderRecord(published, signature, entries)
+        if not (isinstance(before, FolderRecord) and before.signature == signature and before.published == published):
+            self._changed.add(year)
+        kept = self._new_by_year.get(year)
+        if kept is None:
+            kept = self._new_by_year[year] = {}
+        kept[key] = record
 
     def _keep(self, relative: str, year: str, entry: Entry) -> None:
         self.new[relative] = entry
@@ -199,7 +250,11 @@ class ParseCache:
         entry = self.new.get(article.source)
         if entry is not None and entry.article is article:
             year = _year(article.source)
-            self._keep(article.source, year, dataclasses.replace(entry, digest=digest))
+            updated = dataclasses.replace(entry, digest=digest)
+            self._keep(article.source, year, updated)
+            record = self._new_by_year[year].get(folder_key(article.source.split("/", 2)[1]))
+            if isinstance(record, FolderRecord) and article.source in record.entries:
+                record.entries[article.source] = updated
             self._changed.add(year)
 
     def save(self, remove_stale: bool = True, background: bool = False) -> None:
@@ -231,11 +286,11 @@ class ParseCache:
         except OSError as exc:
             log.warning("cannot write parse cache %s (%s); loading will stay uncached", self.folder, exc)
 
-    def _write_all(self, writes: list[tuple[Path, dict[str, Entry]]]) -> None:
+    def _write_all(self, writes: list[tuple[Path, dict[str, Entry | FolderRecord]]]) -> None:
         for path, entries in writes:
             self._write(path, entries)
 
-    def _write(self, path: Path, entries: dict[str, Entry]) -> None:
+    def _write(self, path: Path, entries: dict[str, Entry | FolderRecord]) -> None:
         if not entries:
             path.unlink(missing_ok=True)
             return
