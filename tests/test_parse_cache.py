@@ -268,3 +268,31 @@ def test_unchanged_folders_are_taken_whole_and_edits_in_place_are_still_seen(
     parsed.clear()
     again, _ = load_archive(content, cache_dir=cache)
     assert parsed == [] and again is not None and again.issues == edited.issues
+
+
+def test_a_prefetched_load_equals_a_plain_one_and_a_changed_vocabulary_discards_it(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bot starts loading in a helper while it imports its libraries (content.prefetch)."""
+    from pprfeed import content as loader
+    from pprfeed import parse_cache
+
+    (content / "issues" / "2018-11" / "broken.md").write_text('+++\ntitle = "Broken"\n+++\n', encoding="utf-8")
+    age(content)
+    plain, plain_diagnostics = load_archive(content)
+    monkeypatch.setattr(loader, "PARALLEL_FROM", 2)
+    started = loader.prefetch(content, tmp_path / "cache")
+    assert started is not None and started.helper.pid
+    shared, shared_diagnostics = load_archive(content, cache_dir=tmp_path / "cache", prefetched=started)
+    assert plain is None and shared is None and strings(shared_diagnostics) == strings(plain_diagnostics)
+    (content / "issues" / "2018-11" / "broken.md").unlink()
+    plain, _ = load_archive(content)
+    started = loader.prefetch(content, tmp_path / "cache2")
+    assert started is not None
+    topics = content / "topics.toml"
+    topics.write_text(topics.read_text(encoding="utf-8").replace("Depression and Depressive Symptoms", "Low mood"))
+    changed, _ = load_archive(content, cache_dir=tmp_path / "cache2", prefetched=started)
+    parse_cache.reap(wait=True)
+    assert plain is not None and changed is not None
+    assert [t.name for t in changed.topics if t.slug == "depression-and-depressive-symptoms"] == ["Low mood"]
+    assert changed.issues == plain.issues  # articles hold topic slugs: the same, parsed afresh here

@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import threading
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -67,7 +68,10 @@ TOPIC_KEYS = {"name", "slug", "aliases", "description"}
 
 
 def load_archive(
-    folder: str | Path, cache_dir: str | Path | None = None, digests: dict[str, str] | None = None
+    folder: str | Path,
+    cache_dir: str | Path | None = None,
+    digests: dict[str, str] | None = None,
+    prefetched: Prefetch | None = None,
 ) -> tuple[Archive | None, list[Diagnostic]]:
     """Read the content folder. The Archive is None when any error was found.
 
@@ -78,6 +82,8 @@ def load_archive(
     With `digests`, that dict receives article id -> parse_cache.article_digest(article)
     for every article of the archive (from the cache when it has them: what a
     rebuild uses to see which articles are unchanged without hashing them all).
+
+    `prefetched`: what `prefetch(folder, cache_dir)` returned, earlier in this process.
     """
     root = Path(folder)
     report = Report(root)
@@ -92,18 +98,32 @@ def load_archive(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of long-lived objects, no cycles: collections in between only cost time
     try:
-        return _load(root, report, cache_dir, digests)
+        return _load(root, report, cache_dir, digests, prefetched)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _load(
-    root: Path, report: Report, cache_dir: str | Path | None, digests: dict[str, str] | None
+    root: Path,
+    report: Report,
+    cache_dir: str | Path | None,
+    digests: dict[str, str] | None,
+    prefetched: Prefetch | None,
 ) -> tuple[Archive | None, list[Diagnostic]]:
     topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
     cache = ParseCache(Path(cache_dir), fingerprint(topics_bytes)) if cache_dir and topics_bytes is not None else None
     helper = _Helper()
+    if prefetched is not None:
+        if (
+            topics_bytes is not None
+            and prefetched.vocabulary == fingerprint(topics_bytes)
+            and prefetched.root == root
+            and prefetched.cache_dir == (Path(cache_dir) if cache_dir else None)
+        ):
+            helper = prefetched.helper
+        else:  # another folder or vocabulary: its work is of no use
+            prefetched.helper.finish()
     try:
         issues = _load_issues(root / ISSUES_DIR, topics, report, cache, helper)
         _check_stray_top_level(root, report)
@@ -341,8 +361,18 @@ class _Helper:
         self.results: dict[str, tuple[Issue | None, list[Diagnostic], int]] | None = None
 
     def start(
-        self, listing: list[os.DirEntry[str]], resolver: TopicResolver, cache: ParseCache | None, root: Path
+        self,
+        listing: list[os.DirEntry[str]],
+        resolver: TopicResolver,
+        cache: ParseCache | None,
+        root: Path,
+        share: float = 0.5,
     ) -> None:
+        """Fork the helper for about `share` of the folders (the newest years), if that pays and is safe."""
+        if self.pid:  # started earlier by `prefetch`: its years of the cache are its to write
+            if cache is not None:
+                cache.written_elsewhere.update(m[:4] for m in self.months)
+            return
         folders = [e for e in listing if _MONTH_DIR.fullmatch(e.name) and _is_dir(e)]
         if (
             len(folders) < PARALLEL_FROM
@@ -352,8 +382,8 @@ class _Helper:
         ):
             return
         years = sorted({e.name[:4] for e in folders})
-        # whole years go to the helper (it writes their cache files), about half of the folders
-        mine = len(folders) // 2
+        # whole years go to the helper (it writes their cache files), about `share` of the folders
+        mine = int(len(folders) * (1 - share))
         split = next((y for y in years if sum(e.name[:4] < y for e in folders) >= mine), years[-1])
         theirs = [e for e in folders if e.name[:4] >= split]
         if not theirs or len(theirs) == len(folders):
@@ -416,6 +446,44 @@ class _Helper:
         if self.pid:  # it may still be writing its years of the cache: not waited for, reaped later
             adopt_child(self.pid)
             self.pid = 0
+
+
+@dataclass
+class Prefetch:
+    """A loader helper started ahead of `load_archive` (see `prefetch`)."""
+
+    root: Path
+    cache_dir: Path | None
+    vocabulary: str
+    helper: _Helper
+
+
+def prefetch(folder: str | Path, cache_dir: str | Path | None = None, share: float = 0.7) -> Prefetch | None:
+    """Start loading a large archive in a helper process now; pass the result to `load_archive(prefetched=)`.
+
+    For a process with other work to do first (a bot importing its HTTP and chat libraries):
+    the helper parses about `share` of the issue folders meanwhile, and `load_archive` does
+    the rest. Same conditions as the helper of `load_archive` (a large archive, nothing cached,
+    fork, one thread), else None. If the vocabulary changed in between, `load_archive`
+    ignores the helper. Whatever the helper parsed is what its files held when it read them.
+    """
+    root = Path(folder)
+    listing_root = root / ISSUES_DIR
+    report = Report(root)
+    topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
+    if topics_bytes is None or report.failed:
+        return None
+    vocabulary = fingerprint(topics_bytes)
+    cache = ParseCache(Path(cache_dir), vocabulary) if cache_dir else None
+    try:
+        listing = _listing(listing_root)
+    except OSError:
+        return None
+    helper = _Helper()
+    helper.start(listing, TopicResolver(topics), cache, root, share)
+    if not helper.pid:
+        return None
+    return Prefetch(root, Path(cache_dir) if cache_dir else None, vocabulary, helper)
 
 
 def _helper_main(

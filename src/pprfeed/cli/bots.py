@@ -95,12 +95,21 @@ def _secret(name: str, where: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
-    from ..bots.live import ArchiveUnavailable, LiveArchive
+def _start_live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+    """The bot's archive, its first load started in a helper process (large archives, nothing cached):
+    the caller imports its chat and HTTP libraries meanwhile, then calls `_live`."""
+    from ..bots.live import LiveArchive
 
     live = LiveArchive(
         args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
     )
+    live.prefetch()
+    return live
+
+
+def _live(args: argparse.Namespace, live: LiveArchive) -> LiveArchive:
+    from ..bots.live import ArchiveUnavailable
+
     try:
         live.load()
     except ArchiveUnavailable as exc:
@@ -110,16 +119,20 @@ def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, comma
 
 
 def run_slack(args: argparse.Namespace) -> int:
+    settings, bots = _settings(args)
+    serve = args.slack_command == "serve"
+    secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP) if serve else ""
+    token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
+    started = _start_live(args, settings, bots, bots.slack_command)
+
     import aiohttp
     from aiohttp import web
     from slack_sdk.errors import SlackApiError
 
     from ..bots.slack import SlackBot, build_slack_app, run_socket_mode
 
-    settings, bots = _settings(args)
-    if args.slack_command == "serve":
-        secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP)
-        bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    if serve:
+        bot = SlackBot(_live(args, started))
         print(
             f"pprfeed slack serve: {bot.live.snapshot.articles} articles; answering {bots.slack_command} "
             f"on http://{args.host}:{args.port}/slack/commands",
@@ -132,8 +145,7 @@ def run_slack(args: argparse.Namespace) -> int:
                 f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
             ) from None
         return 0
-    token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
-    bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    bot = SlackBot(_live(args, started))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
     try:
         return _run_async(run_socket_mode(bot, token))
@@ -146,14 +158,16 @@ def run_slack(args: argparse.Namespace) -> int:
 
 
 def run_discord(args: argparse.Namespace) -> int:
+    settings, bots = _settings(args)
+    token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
+    started = _start_live(args, settings, bots, f"/{bots.discord_command}")
+
     import aiohttp
     import discord
 
     from ..bots.discord import TopicBot, run
 
-    settings, bots = _settings(args)
-    token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
-    live = _live(args, settings, bots, f"/{bots.discord_command}")
+    live = _live(args, started)
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
     bot = TopicBot(live, bots.discord_command)
     try:
