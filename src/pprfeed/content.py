@@ -29,7 +29,7 @@ from .diagnostics import (
     unknown_keys,
 )
 from .model import Archive, Article, Issue, Topic
-from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint
+from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint, reap
 from .text import did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -95,6 +95,7 @@ def load_archive(
             "pass --content DIR pointing at a folder with topics.toml and issues/",
         )
         return None, report.diagnostics
+    reap()  # helpers and cache writers of earlier loads that have finished
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of long-lived objects, no cycles: collections in between only cost time
     try:
