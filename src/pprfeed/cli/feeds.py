@@ -76,7 +76,9 @@ def run_build(args: argparse.Namespace) -> int:
         f"{out}/: {len(plan.feeds)} feed{'s' if len(plan.feeds) != 1 else ''} "
         f"(all articles + {len(plan.feeds) - 1} topics) in RSS, Atom and JSON Feed, "
         f"index.opml, index.html, {len(archive.topics)} topic pages, {plan.pages} article pages "
-        f"({stats.written} of {stats.files} files written, {stats.removed} removed)"
+        f"({stats.written} of {stats.files} files written, "
+        + (f"{stats.linked} taken from the previous build, " if stats.linked else "")
+        + f"{stats.removed} removed)"
     )
     print(f"  open {out / 'index.html'}, or serve it: python3 -m http.server -d {out} 8000")
     print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")
