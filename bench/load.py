@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pprfeed.content import load_archive  # noqa: E402
+from pprfeed.parse_cache import reap  # noqa: E402
 from synthetic import write_archive  # noqa: E402
 
 
@@ -66,12 +67,13 @@ def main() -> int:
     shutil.rmtree(cache, ignore_errors=True)
     print(f"{args.articles} articles, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print(f"cold, no cache:        {timed(content, None):.3f} s")
-    print(f"cold, building cache:  {timed(content, cache):.3f} s")
+    print(f"cold, building cache:  {timed(content, cache):.3f} s   (large cache writes finish in a background process)")
+    reap(wait=True)  # the warm loads below must find the whole cache written
     warm = min(timed(content, cache) for _ in range(3))
     print(f"warm (cache, best of 3): {warm:.3f} s   (target <= 0.25 s)")
     fresh = min(timed_fresh(content, cache) for _ in range(3))
     print(f"warm, fresh process (best of 3): {fresh:.3f} s")
-    print(f"cache size:            {(cache / 'articles.pickle').stat().st_size / 1e6:.1f} MB")
+    print(f"cache size:            {sum(p.stat().st_size for p in cache.glob('articles-*.pickle')) / 1e6:.1f} MB")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,63 @@ def test_a_second_build_at_the_same_time_is_refused(tmp_path: Path, capsys) -> N
     assert "another `pprfeed build` is writing" in capsys.readouterr().err
     assert not out.exists() and not spare_folder(out).exists()
     assert run_cli("--content", str(CONTENT), "--out", str(out)) == 0
+
+
+def test_a_rebuild_takes_what_the_last_build_wrote_from_the_live_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spare is the output before last: files the last build changed are hard-linked, not rendered again."""
+    content = make_tricky_archive(tmp_path / "content")
+    out = tmp_path / "feeds"
+    build(content, out)
+    build(content, out)
+    write_article(content, "2020-05", "new-one", title="A new issue", topics=["empathy", "cbt"])
+    changed = build(content, out).written
+    assert changed.written > 0 and changed.linked == 0
+    rendered: list[str] = []
+    original = build_module.rss_and_atom
+    monkeypatch.setattr(build_module, "rss_and_atom", lambda *a: rendered.append("feed") or original(*a))
+    again = build(content, out).written  # nothing new: the spare catches up from the live output
+    assert again.written == 0 and again.linked == changed.written and not rendered
+    for name, data in snapshot(out).items():
+        assert (spare_folder(out) / name).read_bytes() == data
+    build(content, tmp_path / "cold")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
+    (out / "index.opml").unlink()  # a live file gone missing: rendered instead of linked
+    write_article(content, "2020-06", "newer", title="Another issue", topics=["cbt"])
+    build(content, out)
+    build(content, tmp_path / "cold2")
+    assert snapshot(out) == snapshot(tmp_path / "cold2")
+
+
+def _age(folder: Path, seconds: float = 60) -> None:
+    """Date every file back: the parse cache ignores files modified in the last 100 ms."""
+    past = time.time() - seconds
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            os.utime(Path(parent) / name, (past, past))
+
+
+def test_cached_rebuilds_see_edits_in_place_and_equal_a_cold_build(tmp_path: Path) -> None:
+    """Edits that leave every folder listing as it was (only the file changes) are still seen."""
+    content = make_tricky_archive(tmp_path / "content")
+    _age(content, 120)
+    out, cache = tmp_path / "feeds", tmp_path / "cache"
+    options = ("--content", str(content), "--out", str(out), "--cache", str(cache))
+    assert run_cli(*options) == 0
+    assert run_cli(*options) == 0
+    path = content / "issues" / "2020-01" / "c-depression.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Depression third", "Depression retitled in place"), encoding="utf-8")
+    _age(path, 60)  # a different size and mtime, the same folder listing
+    assert run_cli(*options) == 0
+    assert "Depression retitled in place" in (out / "feed.json").read_text(encoding="utf-8")
+    same_size = (content / "issues" / "2020-01" / "b-alliance-second.md").read_text(encoding="utf-8")
+    (content / "issues" / "2020-01" / "b-alliance-second.md").write_text(
+        same_size.replace("Alliance <second>", "Alliance <SECOND>"), encoding="utf-8"
+    )
+    _age(content / "issues" / "2020-01" / "b-alliance-second.md", 30)  # same size, another mtime
+    assert run_cli(*options) == 0
+    assert "Alliance &lt;SECOND&gt;" in (out / "index.html").read_text(encoding="utf-8")
+    assert run_cli("--content", str(content), "--out", str(tmp_path / "cold"), "--no-cache") == 0
+    assert snapshot(out) == snapshot(tmp_path / "cold")

@@ -21,8 +21,8 @@ from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
+from pprfeed import publish as publish_module
 from pprfeed.cli import main
-from pprfeed.cli import publish as cli_publish
 from pprfeed.ledger import Ledger
 from pprfeed.publish import Tuning
 
@@ -285,7 +285,7 @@ def test_an_unreachable_discord_fails_only_discord_and_leaves_no_claims(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slack, discord = fakes
-    monkeypatch.setattr(cli_publish, "Tuning", lambda: FAST)
+    monkeypatch.setattr(publish_module, "Tuning", lambda: FAST)  # the CLI imports it when it delivers
     monkeypatch.setenv("DISCORD_WEBHOOK_COMMUNITY", discord.webhook_url("300000000000000001", DISCORD_CHANNEL))
     config = write_config(
         tmp_path, slack, discord, extra='[[discord.webhooks]]\nurl_env = "DISCORD_WEBHOOK_COMMUNITY"\n'

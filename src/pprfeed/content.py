@@ -7,8 +7,13 @@ the file, the line, what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
+import pickle
 import re
+import threading
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +29,7 @@ from .diagnostics import (
     unknown_keys,
 )
 from .model import Archive, Article, Issue, Topic
-from .parse_cache import CachedWarning, ParseCache, fingerprint
+from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint, reap
 from .text import did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -38,6 +43,8 @@ _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
 _IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*$", re.I | re.M)
+
+log = logging.getLogger(__name__)
 
 IMPLICATIONS_HEADING = "## Practice Implications"
 ARTICLE_KEYS = {
@@ -60,12 +67,23 @@ ISSUE_KEYS = {
 TOPIC_KEYS = {"name", "slug", "aliases", "description"}
 
 
-def load_archive(folder: str | Path, cache_dir: str | Path | None = None) -> tuple[Archive | None, list[Diagnostic]]:
+def load_archive(
+    folder: str | Path,
+    cache_dir: str | Path | None = None,
+    digests: dict[str, str] | None = None,
+    prefetched: Prefetch | None = None,
+) -> tuple[Archive | None, list[Diagnostic]]:
     """Read the content folder. The Archive is None when any error was found.
 
     With `cache_dir`, each article file that parsed without errors is remembered
     there (see parse_cache.py) and not parsed again while it is unchanged; the
     result, diagnostics included, is the same as without the cache.
+
+    With `digests`, that dict receives article id -> parse_cache.article_digest(article)
+    for every article of the archive (from the cache when it has them: what a
+    rebuild uses to see which articles are unchanged without hashing them all).
+
+    `prefetched`: what `prefetch(folder, cache_dir)` returned, earlier in this process.
     """
     root = Path(folder)
     report = Report(root)
@@ -77,17 +95,62 @@ def load_archive(folder: str | Path, cache_dir: str | Path | None = None) -> tup
             "pass --content DIR pointing at a folder with topics.toml and issues/",
         )
         return None, report.diagnostics
+    reap()  # helpers and cache writers of earlier loads that have finished
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of long-lived objects, no cycles: collections in between only cost time
+    try:
+        return _load(root, report, cache_dir, digests, prefetched)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load(
+    root: Path,
+    report: Report,
+    cache_dir: str | Path | None,
+    digests: dict[str, str] | None,
+    prefetched: Prefetch | None,
+) -> tuple[Archive | None, list[Diagnostic]]:
     topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
     cache = ParseCache(Path(cache_dir), fingerprint(topics_bytes)) if cache_dir and topics_bytes is not None else None
-    issues = _load_issues(root / ISSUES_DIR, topics, report, cache)
-    _check_stray_top_level(root, report)
-    if cache is not None:
-        cache.save()
+    helper = _Helper()
+    if prefetched is not None:
+        if (
+            topics_bytes is not None
+            and prefetched.vocabulary == fingerprint(topics_bytes)
+            and prefetched.root == root
+            and prefetched.cache_dir == (Path(cache_dir) if cache_dir else None)
+        ):
+            helper = prefetched.helper
+        else:  # another folder or vocabulary: its work is of no use
+            prefetched.helper.finish()
+    try:
+        issues = _load_issues(root / ISSUES_DIR, topics, report, cache, helper)
+        _check_stray_top_level(root, report)
+        if digests is not None and not report.failed:
+            _digests(issues, cache, digests)
+        if cache is not None:
+            cache.save(background=True)
+    finally:
+        helper.finish()
     _order_by_file_then_line(report.diagnostics)
     if report.failed:
         return None, report.diagnostics
     archive = Archive(topics=tuple(topics), issues=tuple(sorted(issues, key=lambda i: i.month, reverse=True)))
     return archive, report.diagnostics
+
+
+def _digests(issues: list[Issue], cache: ParseCache | None, digests: dict[str, str]) -> None:
+    """Every article's digest: from the cache where it has one, else computed (and then cached)."""
+    for issue in issues:
+        for article in issue.articles:
+            digest = cache.digest(article) if cache is not None else None
+            if digest is None:
+                digest = article_digest(article)
+                if cache is not None:
+                    cache.remember_digest(article, digest)
+            digests[article.id] = digest
 
 
 def _order_by_file_then_line(diagnostics: list[Diagnostic]) -> None:
@@ -214,7 +277,9 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: ParseCache | None = None) -> list[Issue]:
+def _load_issues(
+    folder: Path, topics: list[Topic], report: Report, cache: ParseCache | None = None, helper: _Helper | None = None
+) -> list[Issue]:
     if not folder.is_dir():
         report.error(
             folder, None, "issues folder missing", "create content/issues/YYYY-MM/ folders holding the article files"
@@ -228,6 +293,8 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
     except OSError as exc:
         report.error(folder, None, f"the folder cannot be listed ({exc.strerror})", "check the folder's permissions")
         return []
+    if helper is not None:
+        helper.start(listing, resolver, cache, report.root)
     for dir_entry in listing:
         entry = Path(dir_entry.path)
         if not _is_dir(dir_entry):
@@ -247,7 +314,8 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
                 "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
             )
             continue
-        issue = _load_issue(entry, resolver, report, cache)
+        done = helper.result(entry.name, report, cache) if helper is not None else None
+        issue = done[0] if done is not None else _load_issue(entry, resolver, report, cache)
         if issue is None:
             continue
         for article in issue.articles:
@@ -270,6 +338,169 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report, cache: Parse
             "add a YYYY-MM folder with an article file (see content/README.md)",
         )
     return issues
+
+
+PARALLEL_FROM = 100
+"""Issue folders from which an uncached load is shared with a forked helper process (~1,200 articles)."""
+
+
+class _Helper:
+    """A forked process that loads the newer half of the issue folders while this one loads the older half.
+
+    Only for a load with nothing cached (no cache, or an empty one: a first build, a bot's
+    first start) of a large archive, where fork exists and this process runs one thread.
+    The helper sends back each folder's Issue, diagnostics and cache entries; the loop in
+    `_load_issues` takes them in folder order, so the result and the diagnostics are the
+    same as a single-process load. The helper then writes its years of the cache itself.
+    If anything goes wrong in the helper, its folders are simply loaded here.
+    """
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.pipe = -1
+        self.months: set[str] = set()
+        self.results: dict[str, tuple[Issue | None, list[Diagnostic], int]] | None = None
+
+    def start(
+        self,
+        listing: list[os.DirEntry[str]],
+        resolver: TopicResolver,
+        cache: ParseCache | None,
+        root: Path,
+        share: float = 0.5,
+    ) -> None:
+        """Fork the helper for about `share` of the folders (the newest years), if that pays and is safe."""
+        if self.pid:  # started earlier by `prefetch`: its years of the cache are its to write
+            if cache is not None:
+                cache.written_elsewhere.update(m[:4] for m in self.months)
+            return
+        folders = [e for e in listing if _MONTH_DIR.fullmatch(e.name) and _is_dir(e)]
+        if (
+            len(folders) < PARALLEL_FROM
+            or not hasattr(os, "fork")
+            or threading.active_count() > 1
+            or (cache is not None and not cache.empty())
+        ):
+            return
+        years = sorted({e.name[:4] for e in folders})
+        # whole years go to the helper (it writes their cache files), about `share` of the folders
+        mine = int(len(folders) * (1 - share))
+        split = next((y for y in years if sum(e.name[:4] < y for e in folders) >= mine), years[-1])
+        theirs = [e for e in folders if e.name[:4] >= split]
+        if not theirs or len(theirs) == len(folders):
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: load, send, save its years of the cache, and leave without cleanup
+            status = 1
+            try:
+                os.close(reader)
+                _helper_main(theirs, resolver, cache, root, writer)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(writer)
+        self.pid, self.pipe = pid, reader
+        self.months = {e.name for e in theirs}
+        if cache is not None:
+            cache.written_elsewhere.update({e.name[:4] for e in theirs})
+
+    def result(self, month: str, report: Report, cache: ParseCache | None) -> tuple[Issue | None] | None:
+        """The helper's load of `month`, its diagnostics added to `report`; None: load it here."""
+        if month not in self.months:
+            return None
+        if self.results is None:
+            self.results = self._receive(cache)
+        found = self.results.get(month)
+        if found is None:
+            return None
+        issue, diagnostics, errors = found
+        report.diagnostics.extend(diagnostics)
+        report.error_count += errors
+        return (issue,)
+
+    def _receive(self, cache: ParseCache | None) -> dict[str, tuple[Issue | None, list[Diagnostic], int]]:
+        chunks = []
+        with os.fdopen(self.pipe, "rb") as stream:
+            self.pipe = -1
+            while chunk := stream.read(1 << 20):
+                chunks.append(chunk)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # thousands of new objects, no cycles among them: collecting in between only costs time
+        try:
+            results, kept = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - the helper failed: its folders are loaded here instead
+            log.warning("the helper process of the loader failed; loading its folders here")
+            if cache is not None:
+                cache.written_elsewhere.clear()
+            return {}
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if cache is not None:
+            cache.adopt(kept)
+        return results
+
+    def finish(self) -> None:
+        if self.pipe >= 0:
+            os.close(self.pipe)
+        if self.pid:  # it may still be writing its years of the cache: not waited for, reaped later
+            adopt_child(self.pid)
+            self.pid = 0
+
+
+@dataclass
+class Prefetch:
+    """A loader helper started ahead of `load_archive` (see `prefetch`)."""
+
+    root: Path
+    cache_dir: Path | None
+    vocabulary: str
+    helper: _Helper
+
+
+def prefetch(folder: str | Path, cache_dir: str | Path | None = None, share: float = 0.7) -> Prefetch | None:
+    """Start loading a large archive in a helper process now; pass the result to `load_archive(prefetched=)`.
+
+    For a process with other work to do first (a bot importing its HTTP and chat libraries):
+    the helper parses about `share` of the issue folders meanwhile, and `load_archive` does
+    the rest. Same conditions as the helper of `load_archive` (a large archive, nothing cached,
+    fork, one thread), else None. If the vocabulary changed in between, `load_archive`
+    ignores the helper. Whatever the helper parsed is what its files held when it read them.
+    """
+    root = Path(folder)
+    listing_root = root / ISSUES_DIR
+    report = Report(root)
+    topics, topics_bytes = _load_topics(root / TOPICS_FILE, report)
+    if topics_bytes is None or report.failed:
+        return None
+    vocabulary = fingerprint(topics_bytes)
+    cache = ParseCache(Path(cache_dir), vocabulary) if cache_dir else None
+    try:
+        listing = _listing(listing_root)
+    except OSError:
+        return None
+    helper = _Helper()
+    helper.start(listing, TopicResolver(topics), cache, root, share)
+    if not helper.pid:
+        return None
+    return Prefetch(root, Path(cache_dir) if cache_dir else None, vocabulary, helper)
+
+
+def _helper_main(
+    folders: list[os.DirEntry[str]], resolver: TopicResolver, cache: ParseCache | None, root: Path, writer: int
+) -> None:
+    results = {}
+    for dir_entry in folders:
+        report = Report(root)
+        issue = _load_issue(Path(dir_entry.path), resolver, report, cache)
+        results[dir_entry.name] = (issue, report.diagnostics, report.error_count)
+    kept = cache.new if cache is not None else {}
+    data = pickle.dumps((results, kept), protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(writer, "wb") as stream:
+        stream.write(data)
+    if cache is not None:
+        cache.save(remove_stale=False)
 
 
 def _id_line(path: Path) -> int | None:
@@ -332,6 +563,13 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
                         "draft must be true or false",
                         "write draft = true (no quotes)",
                     )
+    signature = _signature(listing) if cache is not None else None
+    cached = cache.unchanged_folder(month, published, signature) if cache is not None and signature else None
+    if cached is not None:  # nothing in the folder changed: every article as the cache has it
+        for relative, entry in cached.items():
+            for warning in entry.warnings:
+                report.warning(folder / relative.rsplit("/", 1)[1], warning.line, warning.message, warning.fix)
+        return Issue(month, published, tuple(e.article for e in cached.values()), intro=intro, draft=draft)
     articles: list[Article] = []
     for dir_entry in listing:
         if dir_entry.name == ISSUE_FILE:
@@ -363,7 +601,29 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
             "issue folder has no articles",
             "add at least one <slug>.md article file, or delete the folder",
         )
+    if cache is not None and signature and len(articles) == len(signature):
+        cache.put_folder(month, published, signature)
     return Issue(month=month, published=published, articles=tuple(articles), intro=intro, draft=draft)
+
+
+def _signature(listing: list[os.DirEntry[str]]) -> tuple[tuple[str, int, int], ...] | None:
+    """(name, mtime_ns, size) of each file but issue.toml; None unless they are all article files.
+
+    A stat per file: an edit in place changes no folder's mtime, only the file's. An edit that
+    keeps both the size and the mtime (to the nanosecond) is the limit of any mtime-based cache.
+    """
+    signature = []
+    for entry in listing:
+        if entry.name == ISSUE_FILE:
+            continue
+        if not entry.name.endswith(".md") or _is_dir(entry):
+            return None
+        try:
+            stat = entry.stat()  # kept by the DirEntry: a miss below does not stat again
+        except OSError:
+            return None
+        signature.append((entry.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def _load_cached_article(
@@ -383,7 +643,7 @@ def _load_cached_article(
         stat = dir_entry.stat()
     except OSError:  # reported as unreadable by _load_article
         return _load_article(folder / dir_entry.name, month, published, resolver, report)
-    entry = cache.get(relative, stat, published)
+    entry = cache.get(relative, stat, published, month[:4])
     if entry is not None:
         for warning in entry.warnings:
             report.warning(folder / dir_entry.name, warning.line, warning.message, warning.fix)

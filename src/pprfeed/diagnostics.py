@@ -9,8 +9,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from dateutil import parser as date_parser
-
 from .text import did_you_mean
 
 if sys.version_info >= (3, 11):
@@ -228,6 +226,8 @@ def as_date(value: Any) -> date | None:
         return value
     if isinstance(value, str) and value.strip():
         try:
+            from dateutil import parser as date_parser  # only for dates written as text: imported then
+
             return date_parser.isoparse(value.strip()).date()
         except (ValueError, OverflowError):
             return None

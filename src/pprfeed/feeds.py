@@ -15,15 +15,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
-
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from .links import article_url, topic_page_url
 from .markup import escape_text, markdown_html, markdown_text
 from .model import Archive, Article, Topic
 from .settings import SiteSettings
+
+if TYPE_CHECKING:  # imported by rss_and_atom: a rebuild that renders no RSS or Atom never loads them
+    from feedgen.feed import FeedGenerator
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ def visible_articles(archive: Archive, now: datetime) -> tuple[tuple[Article, ..
     articles = archive.published(now.date()).articles
     stamps = entry_stamps(articles)
     shown = tuple(a for a in articles if stamps[a.id].published <= now)
-    clamped = {a.id: Stamp(stamps[a.id].published, min(stamps[a.id].updated, now)) for a in shown}
+    clamped = {}
+    for article in shown:
+        stamp = stamps[article.id]
+        clamped[article.id] = stamp if stamp.updated <= now else Stamp(stamp.published, now)
     return shown, clamped
 
 
@@ -243,6 +247,8 @@ class FeedContext:
 
 def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     """The RSS 2.0 and Atom 1.0 documents of one feed."""
+    from feedgen.feed import FeedGenerator
+
     site = context.site
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
@@ -258,9 +264,23 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     generator.link(href=spec.page_url, rel="alternate", type="text/html")
     for article in spec.articles:
         _add_entry(generator, article, context)
-    rss = _fix_rss(generator.rss_str(pretty=True), spec.url("rss", site))
-    atom = _fix_atom(generator.atom_str(pretty=True), spec, context)
+    rss = _fix_rss(_tree(generator, "rss"), spec.url("rss", site))
+    atom = _fix_atom(_tree(generator, "atom"), spec, context)
     return rss, atom
+
+
+def _tree(generator: FeedGenerator, fmt: str) -> Any:
+    """feedgen's document as an lxml element, without serialising and parsing it again.
+
+    rss_str()/atom_str() are etree.tostring() of what _create_rss()/_create_atom() return;
+    feedgen 1.x has both. Should a release lack them, parse the public method's output.
+    """
+    from lxml import etree
+
+    create = getattr(generator, f"_create_{fmt}", None)
+    if create is not None:
+        return create()[0]
+    return etree.fromstring(getattr(generator, f"{fmt}_str")(pretty=True))
 
 
 def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext) -> None:
@@ -286,29 +306,34 @@ def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext)
     entry.updated(stamp.updated)
 
 
-def _fix_rss(document: bytes, self_url: str) -> bytes:
+def _fix_rss(root: Any, self_url: str) -> bytes:
     """feedgen takes the atom:link rel=self from the Atom self link: point it at the RSS file."""
-    root = etree.fromstring(document)
+    from lxml import etree
+
     for link in root.iterfind(f"channel/{{{ATOM_NS}}}link[@rel='self']"):
         link.set("href", self_url)
         link.set("type", MEDIA_TYPES["rss"])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _fix_atom(document: bytes, spec: FeedSpec, context: FeedContext) -> bytes:
+def _fix_atom(root: Any, spec: FeedSpec, context: FeedContext) -> bytes:
     """Put back what feedgen 1.0.0 loses on Atom entries: the link's rel, and the DOI as rel=related."""
-    root = etree.fromstring(document)
-    entries = root.findall(f"{{{ATOM_NS}}}entry")
+    from lxml import etree
+
+    # feedgen builds its Atom tree un-namespaced, with a literal xmlns attribute on <feed>
+    # (the namespace appears only once serialised): name the elements as they are in the tree
+    ns = "" if root.tag == "feed" else f"{{{ATOM_NS}}}"
+    entries = root.findall(f"{ns}entry")
     for element, article in zip(entries, spec.articles, strict=True):
-        links = element.findall(f"{{{ATOM_NS}}}link")
+        links = element.findall(f"{ns}link")
         for link in links:
             link.set("rel", "alternate")
             link.set("type", "text/html")
         doi = article.doi_url
         if doi and links:
-            related = etree.Element(f"{{{ATOM_NS}}}link", rel="related", href=doi, title=f"doi:{article.doi}")
+            related = etree.Element(f"{ns}link", rel="related", href=doi, title=f"doi:{article.doi}")
             links[-1].addnext(related)
-        for content in element.iterfind(f"{{{ATOM_NS}}}content"):
+        for content in element.iterfind(f"{ns}content"):
             if content.get("type") == "CDATA":  # never valid Atom; we ask for "html", this guards against regressions
                 content.set("type", "html")
     etree.indent(root, space="  ")

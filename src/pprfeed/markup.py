@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:  # imported when first needed: most prose never reaches the parser (see below)
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset({"p", "a", "em", "strong", "ul", "ol", "li", "blockquote", "h2", "h3", "h4"})
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -39,6 +41,8 @@ _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 

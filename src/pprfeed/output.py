@@ -20,13 +20,15 @@ import errno
 import fcntl
 import json
 import logging
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a build is large enough to use it
+    from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +36,12 @@ MANIFEST = ".pprfeed-manifest.json"
 MANIFEST_FORMAT = 1
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_FROM = 400
-"""Below this many files to write, forking costs more than it saves."""
+"""Below this much work (PlannedFile.cost, summed over the files to write), forking costs more than it saves."""
 
 
-@dataclass(frozen=True)
-class PlannedFile:
+class PlannedFile(NamedTuple):
+    """One file of the output (a named tuple: a large site plans ten thousand of them per build)."""
+
     path: str
     """Relative, with forward slashes."""
     fingerprint: str
@@ -46,13 +49,18 @@ class PlannedFile:
     render: Callable[[], bytes]
     group: str = ""
     """Files of one group are rendered by the same worker (RSS and Atom come from one feedgen object)."""
+    cost: int = 1
+    """Rough rendering cost, 1 being a small page: decides whether forking workers pays."""
 
 
 @dataclass(frozen=True)
 class WriteStats:
     files: int
     written: int
+    """Files rendered and written."""
     removed: int
+    linked: int = 0
+    """Files the live output already held as planned: hard-linked into the new tree, not rendered again."""
 
 
 class OutputError(Exception):
@@ -78,11 +86,14 @@ def replace_folder(
 ) -> WriteStats:
     """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises.
 
-    With `parallel_from` or more files to write and fork available, `workers` processes share the work.
+    With `parallel_from` or more work to do (the files' costs) and fork available, `workers` processes share it.
     """
-    _check_ours(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
     with _exclusive(out):
-        return _replace(out, files, workers, parallel_from)
+        live = read_manifest(out) if out.is_dir() else {}
+        _check_ours(out, live)
+        return _replace(out, live or {}, files, workers, parallel_from)
 
 
 @contextlib.contextmanager
@@ -103,13 +114,20 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_from: int) -> WriteStats:
+def _replace(
+    out: Path, live: dict[str, str], files: Sequence[PlannedFile], workers: int, parallel_from: int
+) -> WriteStats:
     spare = spare_folder(out)
-    known = _prepare_spare(spare, out)
+    known = _prepare_spare(spare, out, live)
     present = _walk(spare)
     planned = {file.path for file in files}
     pending = [f for f in files if not (known.get(f.path) == f.fingerprint and f.path in present)]
-    if workers > 1 and len(pending) >= parallel_from and "fork" in multiprocessing.get_all_start_methods():
+    # The spare is the output before last: what changed in the last build is already in the live
+    # output, byte for byte (same fingerprint). Hard-link it from there instead of rendering it again.
+    before = len(pending)
+    pending = [f for f in pending if not (live.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))]
+    linked = before - len(pending)
+    if workers > 1 and sum(f.cost for f in pending) >= parallel_from and _can_fork():
         _write_in_parallel(spare, pending, present, workers)
     else:
         _write_files(spare, pending, present)
@@ -126,7 +144,33 @@ def _replace(out: Path, files: Sequence[PlannedFile], workers: int, parallel_fro
     if not spare.exists():
         # the very first build: keep a spare ready (hard links, cheap) so the next rebuild starts warm
         _link_tree(out, spare)
-    return WriteStats(files=len(files), written=written, removed=removed)
+    return WriteStats(files=len(files), written=written, removed=removed, linked=linked)
+
+
+def _link_from(out: Path, spare: Path, file: PlannedFile, present: set[str]) -> bool:
+    """Give the spare the live output's copy of `file` (a hard link: the bytes are the same). False if impossible."""
+    target = spare / file.path
+    try:
+        if file.path in present:
+            target.unlink()
+            present.discard(file.path)  # gone now: if linking fails, the render creates it afresh
+        try:
+            os.link(out / file.path, target)
+        except FileNotFoundError:
+            if not (out / file.path).is_file():
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(out / file.path, target)
+    except OSError:
+        return False
+    present.add(file.path)
+    return True
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _write_files(spare: Path, files: Sequence[PlannedFile], present: set[str]) -> None:
@@ -152,6 +196,8 @@ def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[s
     shares: list[list[PlannedFile]] = [[] for _ in range(workers)]
     for index, group in enumerate(groups.values()):
         shares[index % workers].extend(group)
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     children = []
     for share in shares[1:]:
@@ -173,26 +219,27 @@ def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[s
         raise RuntimeError("; ".join(failures))
 
 
-def _check_ours(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
-    if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
+def _check_ours(out: Path, live: dict[str, str] | None) -> None:
+    """`live` is the output's manifest (None: it has none)."""
+    if live is None and any(out.iterdir()):
         raise OutputError(
             f"{out} exists and was not written by `pprfeed build` (no {MANIFEST}); "
             "the build replaces the whole folder, so move it away or pass another --out"
         )
 
 
-def _prepare_spare(spare: Path, out: Path) -> dict[str, str]:
-    """The spare folder, ready to be brought up to date; returns what its files were made from."""
+def _prepare_spare(spare: Path, out: Path, live: dict[str, str]) -> dict[str, str]:
+    """The spare folder, ready to be brought up to date; returns what its files were made from.
+
+    `live` is the output's manifest ({} when there is none).
+    """
     if spare.is_dir():
         known = read_manifest(spare) or {}
         (spare / MANIFEST).unlink(missing_ok=True)  # from here until the end the spare is "in progress"
         return known
     if spare.exists():
         spare.unlink()
-    live = read_manifest(out) if out.is_dir() else None
-    if live is None:
+    if not live:
         spare.mkdir(parents=True)
         return {}
     # first rebuild: start from hard links to the live files, far cheaper than rewriting them

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..content import load_archive
+from ..content import Prefetch, load_archive, prefetch
 from ..diagnostics import Diagnostic
 from ..query import QueryEngine
 from ..render.results import ResultContext
@@ -111,12 +111,24 @@ class LiveArchive:
         self.today = today
         self._snapshot: Snapshot | None = None
         self.reloads = 0
+        self._prefetched: tuple[int, Prefetch] | None = None
 
     @property
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
             raise RuntimeError("LiveArchive.load() must succeed before the bot answers")
         return self._snapshot
+
+    def prefetch(self) -> None:
+        """Start the first load in a helper process (content.prefetch), for `load()` to finish.
+
+        For the time between: a bot imports its libraries meanwhile. The folder's fingerprint
+        is taken now, before anything is read, so a change made meanwhile is seen by `watch()`.
+        """
+        fingerprint = content_fingerprint(self.content, self.today())
+        started = prefetch(self.content, self.cache_dir)
+        if started is not None:
+            self._prefetched = (fingerprint, started)
 
     def load(self, prepare_index: bool = False) -> list[Diagnostic]:
         """The first load: raises ArchiveUnavailable (with the diagnostics) when the content has errors.
@@ -165,9 +177,13 @@ class LiveArchive:
 
     def _build(self, prepare_index: bool) -> tuple[Snapshot | None, list[Diagnostic]]:
         today = self.today()
+        prefetched, self._prefetched = self._prefetched, None
         # fingerprint first: a change made while loading is then seen by the next check
-        fingerprint = content_fingerprint(self.content, today)
-        archive, diagnostics = load_archive(self.content, cache_dir=self.cache_dir)
+        if prefetched is not None:
+            fingerprint, started = prefetched
+        else:
+            fingerprint, started = content_fingerprint(self.content, today), None
+        archive, diagnostics = load_archive(self.content, cache_dir=self.cache_dir, prefetched=started)
         if archive is None:
             return None, diagnostics
         engine = QueryEngine(archive.published(today))

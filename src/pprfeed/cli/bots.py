@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
-from ..bots.live import ArchiveUnavailable, LiveArchive
 from ..bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
 from ..settings import Settings, load_settings
 from .common import UsageError, add_config_option, add_content_option, print_diagnostics
+
+if TYPE_CHECKING:  # imported by the commands that run a bot: other commands start faster
+    from ..bots.live import LiveArchive
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,21 @@ def _secret(name: str, where: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+def _start_live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+    """The bot's archive, its first load started in a helper process (large archives, nothing cached):
+    the caller imports its chat and HTTP libraries meanwhile, then calls `_live`."""
+    from ..bots.live import LiveArchive
+
     live = LiveArchive(
         args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
     )
+    live.prefetch()
+    return live
+
+
+def _live(args: argparse.Namespace, live: LiveArchive) -> LiveArchive:
+    from ..bots.live import ArchiveUnavailable
+
     try:
         live.load()
     except ArchiveUnavailable as exc:
@@ -108,12 +120,16 @@ def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, comma
 
 
 def run_slack(args: argparse.Namespace) -> int:
-    from ..bots.slack import SlackBot, run_socket_mode, serve_http
-
     settings, bots = _settings(args)
-    if args.slack_command == "serve":
-        secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP)
-        bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    serve = args.slack_command == "serve"
+    secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP) if serve else ""
+    token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
+    started = _start_live(args, settings, bots, bots.slack_command)
+
+    from ..bots.slack import SlackBot, run_socket_mode, serve_http  # after the load has started: see _start_live
+
+    if serve:
+        bot = SlackBot(_live(args, started))
         print(
             f"pprfeed slack serve: {bot.live.snapshot.articles} articles; answering {bots.slack_command} "
             f"on http://{args.host}:{args.port}/slack/commands",
@@ -124,8 +140,7 @@ def run_slack(args: argparse.Namespace) -> int:
         except CannotListen as exc:
             raise UsageError(f"{exc}; pick another --port") from None
         return 0
-    token = _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
-    bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    bot = SlackBot(_live(args, started))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
     try:
         return _run_async(run_socket_mode(bot, token))
@@ -136,11 +151,13 @@ def run_slack(args: argparse.Namespace) -> int:
 
 
 def run_discord(args: argparse.Namespace) -> int:
-    from ..bots.discord import TopicBot, run
-
     settings, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
-    live = _live(args, settings, bots, f"/{bots.discord_command}")
+    started = _start_live(args, settings, bots, f"/{bots.discord_command}")
+
+    from ..bots.discord import TopicBot, run  # after the load has started: see _start_live
+
+    live = _live(args, started)
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
     bot = TopicBot(live, bots.discord_command)
     try:
@@ -157,6 +174,8 @@ def run_discord_sync(args: argparse.Namespace) -> int:
     _, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
     try:
+        import asyncio
+
         names = asyncio.run(sync_commands(token, bots.discord_command, args.guild))
     except TokenRefused:
         raise UsageError("Discord refused DISCORD_BOT_TOKEN: " + DISCORD_TOKEN_HELP) from None
@@ -170,6 +189,8 @@ def run_discord_sync(args: argparse.Namespace) -> int:
 
 
 def _run_async(coroutine: Any) -> int:
+    import asyncio
+
     try:
         asyncio.run(coroutine)
     except KeyboardInterrupt:

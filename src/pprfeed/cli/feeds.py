@@ -45,7 +45,8 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"pprfeed build: fix the settings file; {out} was not changed", file=sys.stderr)
         return 1
     cache = None if args.no_cache else Path(args.cache) if args.cache else out.absolute().parent / CACHE_FOLDER
-    archive, diagnostics = load_archive(args.content, cache_dir=cache)
+    digests: dict[str, str] = {}  # what the parse cache knows of each article: spares hashing them all again
+    archive, diagnostics = load_archive(args.content, cache_dir=cache, digests=digests)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)
@@ -57,7 +58,7 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     now = datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        result = build_site(archive, settings.site, out, now)
+        result = build_site(archive, settings.site, out, now, digests)
     except OutputError as exc:
         print(f"pprfeed build: {exc}", file=sys.stderr)
         return 1
@@ -75,7 +76,9 @@ def run_build(args: argparse.Namespace) -> int:
         f"{out}/: {len(plan.feeds)} feed{'s' if len(plan.feeds) != 1 else ''} "
         f"(all articles + {len(plan.feeds) - 1} topics) in RSS, Atom and JSON Feed, "
         f"index.opml, index.html, {len(archive.topics)} topic pages, {plan.pages} article pages "
-        f"({stats.written} of {stats.files} files written, {stats.removed} removed)"
+        f"({stats.written} of {stats.files} files written, "
+        + (f"{stats.linked} taken from the previous build, " if stats.linked else "")
+        + f"{stats.removed} removed)"
     )
     print(f"  open {out / 'index.html'}, or serve it: python3 -m http.server -b 127.0.0.1 -d {out} 8000")
     print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")

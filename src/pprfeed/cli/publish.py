@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import fcntl
 import json
 import logging
@@ -14,27 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..ledger import Ledger
 from ..model import Archive
-from ..platforms import open_posters
-from ..publish import (
-    Delivery,
-    TargetReport,
-    Tuning,
-    deliver,
-    delivery_status,
-    limit_problems,
-    plan_deliveries,
-    plan_resend,
-    plan_updates,
-)
 from ..settings import Settings, load_settings
 from ..targets import PublishSettings, RedactingFilter, Target, load_publish_settings
 from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use it: `pprfeed build` starts faster
+    from ..ledger import Ledger
+    from ..publish import Delivery, TargetReport
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -100,6 +90,7 @@ def _load(args: argparse.Namespace, need_secrets: bool) -> tuple[Settings, Publi
 
 
 def run_publish(args: argparse.Namespace) -> int:
+
     for option in ("resend", "mark_sent"):
         value = getattr(args, option)
         if value is not None and not _MONTH.fullmatch(value):
@@ -141,6 +132,9 @@ def _publish(
     today: date,
     target: Target | None,
 ) -> int:
+    from ..ledger import Ledger
+    from ..publish import plan_deliveries, plan_resend, plan_updates
+
     with Ledger(publishing.state_path) as ledger:
         if args.mark_sent and target is not None:
             count = ledger.confirm_uncertain(args.mark_sent, target.key)
@@ -177,6 +171,11 @@ def _print_changed(changed: list[Delivery]) -> None:
 def _run_deliveries(
     publishing: PublishSettings, ledger: Ledger, deliveries: list[Delivery], updates: list[Delivery]
 ) -> list[TargetReport]:
+    import asyncio
+
+    from ..platforms import open_posters
+    from ..publish import Tuning, deliver
+
     tuning = Tuning()
     redact = RedactingFilter(publishing.secrets)
     handlers = logging.getLogger().handlers
@@ -237,6 +236,9 @@ def _parts(parts: list[tuple[str, int]]) -> str:
 def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
+    from ..ledger import Ledger
+    from ..publish import limit_problems, plan_deliveries, plan_updates
+
     targets = publishing.targets
     if not targets:
         targets = SAMPLE_TARGETS
@@ -320,6 +322,9 @@ def _single_run(state_path: Path) -> Iterator[bool]:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from ..ledger import Ledger
+    from ..publish import delivery_status, plan_updates
+
     loaded = _load(args, need_secrets=False)
     if loaded is None:
         return 1
