@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -299,7 +300,9 @@ def test_empty_body(tmp_path: Path, body: str) -> None:
     ("body", "line", "message"),
     [
         ("Only a summary.\n", 6, "no practice-implications section"),
-        ("Summary.\n\nPractice Implications\n\nNot a heading.\n", 6, "no practice-implications section"),
+        # pasted from the blog as a plain or bold line: pointed at, with the heading to write instead
+        ("Summary.\n\nPractice Implications\n\nNot a heading.\n", 8, "is not a Markdown heading"),
+        ("Summary.\n\n**Practical Implications:**\n\nNot a heading.\n", 8, "is not a Markdown heading"),
         ("Summary.\n\n### Practice Implications\n\nI.\n", 8, "wrong level"),
         ("Summary.\n\n## Practice Implications\n\n", 8, "section is empty"),
         ("## Practice Implications\n\nI.\n", 6, "summary before the practice implications is empty"),
@@ -532,3 +535,61 @@ def test_the_editors_guide_examples_are_valid(tmp_path: Path) -> None:
         "cbt",
         "depression-and-depressive-symptoms",
     )
+
+
+# --- found in review: each would otherwise pass `check` and break later --------------------------------
+
+
+def test_duplicate_id_blames_the_file_whose_id_line_made_it(tmp_path: Path) -> None:
+    # loaded first (2018-01) is the file with the explicit id; the default-id file loads second
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/first.md": article(extra='id = "2018-02-second"\n'),  # id on line 5
+            "issues/2018-02/second.md": article(),
+        },
+    )
+    problem = only(problems(root), root / "issues/2018-01/first.md")
+    assert problem.line == 5 and 'duplicate article id "2018-02-second"' in problem.message
+
+
+def test_two_topics_with_one_slug(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
+    topics = root / "topics.toml"
+    topics.write_text(
+        topics.read_text(encoding="utf-8") + '\n[[topic]]\nname = "CBT stuff"\nslug = "cbt"\n', encoding="utf-8"
+    )
+    problem = only(problems(root), topics)
+    assert 'slug "cbt" is used by two topics' in problem.message and "CBT stuff" in problem.message
+    assert topics.read_text(encoding="utf-8").split("\n")[problem.line - 1] == 'slug = "cbt"'
+
+
+@pytest.mark.parametrize(
+    ("where", "line"),
+    [("title", 2), ("body", 8)],
+)
+def test_control_characters_are_reported_where_they_stand(tmp_path: Path, where: str, line: int) -> None:
+    text = (
+        article(title="A\x01title")
+        if where == "title"
+        else article(body="Summary.\n\nSum\x0bmary.\n\n## Practice Implications\n\nI.\n")
+    )
+    root = make_content(tmp_path, {"issues/2018-01/a.md": text})
+    problem = only(problems(root), root / "issues/2018-01/a.md")
+    assert problem.line == line and "control character U+00" in problem.message and "delete it" in problem.fix
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("permalink", "https://x.org/" + "p" * 600), ("doi", "10.1234/" + "d" * 300)]
+)
+def test_values_too_long_to_show_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(extra=f'{key} = "{value}"\n')})
+    problem = only(problems(root), root / "issues/2018-01/a.md")
+    assert problem.line == 5 and f"{key} is" in problem.message and "at most" in problem.message
+
+
+def test_a_pipe_named_like_an_article_does_not_hang_the_check(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
+    os.mkfifo(root / "issues/2018-01/b.md")
+    problem = only(problems(root), root / "issues/2018-01/b.md")
+    assert "not a regular file" in problem.message

@@ -47,6 +47,15 @@ _IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[
 log = logging.getLogger(__name__)
 
 IMPLICATIONS_HEADING = "## Practice Implications"
+FIELD_LIMITS = {
+    "title": 300,
+    "citation": 2000,
+    "doi": 200,
+    "permalink": 500,
+    "contact_email": 254,
+    "research_type": 100,
+}
+"""Longest accepted front-matter values: past these, posts and feeds could not show them whole."""
 ARTICLE_KEYS = {
     "title": "the article's headline, as readers will see it",
     "topics": "a list of topics from content/topics.toml (names, slugs or aliases)",
@@ -209,6 +218,7 @@ def _load_topics(path: Path, report: Report) -> tuple[list[Topic], bytes | None]
     starts = [m.start() for m in re.finditer(r"^\[\[topic\]\]", text, re.M)]
     topics: list[Topic] = []
     seen: dict[str, str] = {}
+    slugs: dict[str, str] = {}
     for index, table in enumerate(tables):
         line = text[: starts[index]].count("\n") + 1 if index < len(starts) else None
         block = text[starts[index] :] if index < len(starts) else ""
@@ -235,6 +245,15 @@ def _load_topics(path: Path, report: Report) -> tuple[list[Topic], bytes | None]
                 'write aliases = ["short", "other spelling"]',
             )
             aliases = []
+        if slug in slugs:
+            report.error(
+                path,
+                key_line(block, "slug", line or 1),
+                f'slug "{slug}" is used by two topics ("{slugs[slug]}" and "{name}")',
+                "every topic needs its own slug: rename one (never a slug already used in published feeds)",
+            )
+            continue
+        slugs[slug] = name
         for spelling in (slug, name, *aliases):
             key = normalize(spelling)
             if key in seen and seen[key] != slug:
@@ -321,6 +340,8 @@ def _load_issues(
         for article in issue.articles:
             if article.id in ids:
                 path, other = folder.parent / article.source, folder.parent / ids[article.id]
+                if _id_line(path) is None and _id_line(other) is not None:
+                    path, other = other, path  # blame the file whose `id =` line made the clash
                 report.error(
                     path,
                     _id_line(path),
@@ -591,6 +612,14 @@ def _load_issue(folder: Path, resolver: TopicResolver, report: Report, cache: Pa
                 "rename an article to .md, move anything else out of content/",
             )
             continue
+        if not dir_entry.is_file():  # a pipe or device named *.md would block the read forever
+            report.error(
+                folder / dir_entry.name,
+                None,
+                "not a regular file",
+                "replace it with an ordinary text file, or remove it",
+            )
+            continue
         article = _load_cached_article(folder, dir_entry, month, published, resolver, report, cache)
         if article is not None:
             articles.append(article)
@@ -753,6 +782,16 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
                 else:
                     topic_slugs.append(topic.slug)
 
+    for key, most in FIELD_LIMITS.items():
+        value = meta.get(key)
+        if isinstance(value, str) and len(value.strip()) > most:
+            report.error(
+                path,
+                line_of(key),
+                f"{key} is {len(value.strip()):,} characters long (at most {most:,})",
+                f"shorten it: a longer {key} cannot be shown whole in feeds and chat posts",
+            )
+            meta.pop(key)
     doi = None
     if isinstance(meta.get("doi"), str) and meta["doi"].strip():
         doi = normalize_doi(meta["doi"])
@@ -829,6 +868,11 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
     )
 
 
+_PLAIN_IMPLICATIONS = re.compile(
+    r"^[ \t]*[*_]{0,2}Practi(?:ce|cal)[ \t]+Implications?[ \t]*:?[*_]{0,2}[ \t]*$", re.I | re.M
+)
+
+
 def _implications_headings(body: str) -> list[re.Match[str]]:
     """Every practice-implications heading. Only lines starting with # are tried: a MULTILINE
     search would try the pattern at every character, the slowest part of a cold load."""
@@ -851,12 +895,21 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
         return "", ""
     headings = _implications_headings(body)
     if not headings:
-        report.error(
-            path,
-            first_line,
-            "no practice-implications section",
-            f'add a line "{IMPLICATIONS_HEADING}" followed by the implications for clinicians',
-        )
+        plain = _PLAIN_IMPLICATIONS.search(body)
+        if plain:  # the heading pasted from the blog as a plain or bold line
+            report.error(
+                path,
+                first_line + body[: plain.start()].count("\n"),
+                f'"{plain.group(0).strip()}" is not a Markdown heading',
+                f'write the line as "{IMPLICATIONS_HEADING}"',
+            )
+        else:
+            report.error(
+                path,
+                first_line,
+                "no practice-implications section",
+                f'add a line "{IMPLICATIONS_HEADING}" followed by the implications for clinicians',
+            )
         return body.strip(), ""
     heading = headings[0]
     heading_line = first_line + body[: heading.start()].count("\n")

@@ -83,8 +83,20 @@ def read_text(path: Path, report: Report) -> str | None:
             "save the file as UTF-8 in your editor (often: Save As… > Encoding > UTF-8)",
         )
         return None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    controls = list(_CONTROL.finditer(text))
+    for match in controls[:5]:
+        report.error(
+            path,
+            text.count("\n", 0, match.start()) + 1,
+            f"invisible control character U+{ord(match.group()):04X} on this line",
+            "delete it (it often comes with text pasted from a PDF or a word processor); feeds cannot carry it",
+        )
+    return None if controls else text
 
+
+# What XML 1.0, and so every feed, cannot carry; tab and newline are fine, carriage returns are read above.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
 
 _TOML_SYNTAX = 'strings need "double quotes", lists ["a", "b"], dates 2018-11-05, one key = value per line'
 _TOML_HINTS = (
