@@ -57,6 +57,8 @@ def test_broken_content_keeps_the_last_good_archive(content, caplog):
     assert live.refresh() is False
     assert live.snapshot is good
     assert "front matter missing" in caplog.text and "previous archive" in caplog.text
+    caplog.clear()
+    assert live.refresh() is False and caplog.text == ""  # unchanged broken content is not loaded again
     (content / "issues" / "2019-03" / "broken.md").unlink()
     write_article(content, "2019-03", "fixed", "Fixed article", ["empathy"])
     assert live.refresh() is True and titles(live, "fixed article") == ["Fixed article"]

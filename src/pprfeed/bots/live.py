@@ -110,6 +110,8 @@ class LiveArchive:
         self.check_every = check_every
         self.today = today
         self._snapshot: Snapshot | None = None
+        self._broken: int | None = None
+        """The fingerprint of content that failed to load: not tried again until it changes."""
         self.reloads = 0
         self._prefetched: tuple[int, Prefetch] | None = None
 
@@ -148,10 +150,14 @@ class LiveArchive:
         Blocking (loads and indexes): run it off the request path, as `watch()` does.
         """
         current = self._snapshot
-        if current is not None and content_fingerprint(self.content, self.today()) == current.fingerprint:
+        fingerprint = content_fingerprint(self.content, self.today())
+        if current is not None and fingerprint == current.fingerprint:
+            return False
+        if fingerprint == self._broken:  # the same broken content: reloading it again would only repeat the errors
             return False
         snapshot, diagnostics = self._build(prepare_index=True)
         if snapshot is None:
+            self._broken = fingerprint
             for diagnostic in diagnostics:
                 log.warning(
                     "content changed but cannot be loaded, still answering from the previous archive: %s", diagnostic
