@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import aiohttp
 
 from ..targets import Target
 
@@ -66,3 +70,14 @@ class Poster(Protocol):
         """
 
     async def close(self) -> None: ...
+
+
+TRANSPORT_ERRORS = (asyncio.TimeoutError, aiohttp.ClientError, OSError)
+"""What a request can fail with below HTTP: no connection, no answer, a dropped connection."""
+
+
+def transport_error(exc: BaseException, where: str, service: str, redact: Callable[[str], str]) -> TransientError:
+    """A refused connection cannot have delivered anything; a request lost after it left may have."""
+    if isinstance(exc, (aiohttp.ClientConnectorError, ConnectionRefusedError)):
+        return TransientError(redact(f"{where}: cannot connect to {service} ({exc})"), maybe_sent=False)
+    return TransientError(redact(f"{where}: no answer from {service} ({type(exc).__name__})"), maybe_sent=True)

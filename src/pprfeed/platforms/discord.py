@@ -20,7 +20,16 @@ import discord
 from discord.http import HTTPClient, MultipartParameters, Route
 
 from ..targets import PlatformSettings, Secrets, Target
-from .base import CannotTell, DeliveryError, PartRef, PermanentError, RateLimited, TransientError
+from .base import (
+    TRANSPORT_ERRORS,
+    CannotTell,
+    DeliveryError,
+    PartRef,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    transport_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +138,8 @@ class DiscordPoster:
             async with self._requests().post(url, json=body, params={"wait": "true"}) as response:
                 text = await response.text()
                 status, headers = response.status, response.headers
-        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: cannot connect to Discord ({exc})"), maybe_sent=False
-            ) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: no answer from Discord ({type(exc).__name__})"), maybe_sent=True
-            ) from None
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target.key, "Discord", self._safe) from None
         try:
             data = json.loads(text) if text else {}
         except ValueError:
@@ -228,14 +231,8 @@ class DiscordPoster:
             return await call
         except discord.HTTPException as exc:
             raise self._http_error(target, exc) from None
-        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: cannot connect to Discord ({exc})"), maybe_sent=False
-            ) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: no answer from Discord ({type(exc).__name__})"), maybe_sent=True
-            ) from None
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target.key, "Discord", self._safe) from None
 
     def _http_error(self, target: Target, exc: discord.HTTPException) -> DeliveryError:
         retry = exc.response.headers.get("Retry-After") if exc.response is not None else None

@@ -5,7 +5,6 @@ so a request that may have arrived is never blindly repeated.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -15,7 +14,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..targets import PlatformSettings, Secrets, Target
-from .base import CannotTell, DeliveryError, PartRef, PermanentError, RateLimited, TransientError
+from .base import (
+    TRANSPORT_ERRORS,
+    CannotTell,
+    DeliveryError,
+    PartRef,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    transport_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +118,8 @@ class SlackPoster:
             return await getattr(self._web(), method)(**kwargs)
         except SlackApiError as exc:
             raise self._api_error(target, exc) from None
-        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: cannot connect to Slack ({exc})"), maybe_sent=False
-            ) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: no answer from Slack ({type(exc).__name__} {exc})"), maybe_sent=True
-            ) from None
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target.key, "Slack", self._safe) from None
 
     def _api_error(self, target: Target, exc: SlackApiError) -> DeliveryError:
         response = exc.response
@@ -143,14 +145,8 @@ class SlackPoster:
         )
         try:
             response = await client.send_dict(body=payload)
-        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: cannot connect to the webhook ({exc})"), maybe_sent=False
-            ) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientError(
-                self._safe(f"{target.key}: no answer from the webhook ({type(exc).__name__})"), maybe_sent=True
-            ) from None
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target.key, "the webhook", self._safe) from None
         status = response.status_code
         if 200 <= status < 300:
             return
