@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from .links import article_url, topic_page_url
-from .markup import escape_text, markdown_html, markdown_text
+from .safe_html import escape_text, markdown_html, markdown_text
 from .model import Archive, Article, Topic
 from .settings import SiteSettings
 

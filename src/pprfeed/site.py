@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .feeds import FORMAT_NAMES, FORMATS, IMPLICATIONS_TITLE, MEDIA_TYPES, ArticleHtml, FeedSpec
 from .links import article_url, topic_page_url
-from .markup import escape_text as esc
+from .safe_html import escape_text as esc
 from .model import MONTH_NAMES, Article, Topic
 from .settings import SiteSettings
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from feedkit import NASTY_SUMMARY
-from pprfeed.markup import (
+from pprfeed.safe_html import (
     ALLOWED_TAGS,
     _parser,
     _render_blocks,
