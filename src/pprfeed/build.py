@@ -37,7 +37,7 @@ from .site import OPML_FILE, article_page, article_page_path, index_page, needs_
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 """Bump when any renderer's output changes for the same input, so rebuilds rewrite every file."""
 
 
@@ -122,8 +122,11 @@ def plan_site(
         spec_keys,
         *(topic_keys[t.slug] + str(counts[t.slug]) for t in archive.topics),
         *(article_keys[a.id] for a in latest),
+        *(f"{issue.month}:{issue.intro}" for issue in archive.issues if issue.intro),
     )
-    files.append(PlannedFile("index.html", index_key, partial(index_page, site, specs, archive.topics, counts, latest)))
+    intros = {issue.month: issue.intro for issue in archive.issues if issue.intro}
+    render_index = partial(index_page, site, specs, archive.topics, counts, latest, intros)
+    files.append(PlannedFile("index.html", index_key, render_index))
 
     topic_specs = {spec.key: spec for spec in specs[1:]}
     for topic in archive.topics:
