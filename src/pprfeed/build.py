@@ -136,18 +136,24 @@ def plan_site(
         files.append(PlannedFile(f"topics/{topic.slug}.html", key, render))
 
     before = len(files)
+    # an article page also shows its issue's intro: only those pages carry it in their key
+    intro_keys = {month: _digest(intro)[:16] for month, intro in intros.items()}
     files.extend(
-        PlannedFile(article_page_path(a), article_keys[a.id], partial(_article_page, a, archive, everything, site))
+        PlannedFile(
+            article_page_path(a),
+            article_keys[a.id] + intro_keys.get(a.month, ""),
+            partial(_article_page, a, archive, everything, site, intros.get(a.month, "")),
+        )
         for a in articles
         if needs_page(a)
     )
     return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=len(files) - before)
 
 
-def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings) -> bytes:
+def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings, intro: str) -> bytes:
     # rendered afresh rather than through the feeds' cache: 10,000 pages need not stay in memory
     topics = [archive.topic(slug) for slug in article.topics]
-    return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site)
+    return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site, intro)
 
 
 def _half(pair: Callable[[], tuple[bytes, bytes]], index: int) -> bytes:

@@ -245,8 +245,14 @@ def topic_page(
 
 
 def article_page(
-    article: Article, rendered: ArticleHtml, topics: Sequence[Topic], everything: FeedSpec, site: SiteSettings
+    article: Article,
+    rendered: ArticleHtml,
+    topics: Sequence[Topic],
+    everything: FeedSpec,
+    site: SiteSettings,
+    intro: str = "",
 ) -> bytes:
+    """`intro`: the intro (Markdown) of the article's issue, shown after the article."""
     topic_links = ", ".join(f'<a href="{esc(topic_page_url(t.slug, site))}">{esc(t.name)}</a>' for t in topics)
     kind = f" · <strong>Research type:</strong> {esc(article.research_type)}" if article.research_type else ""
     more = "".join(
@@ -263,6 +269,13 @@ def article_page(
         + f"<h2>{IMPLICATIONS_TITLE}</h2>\n"
         + rendered.implications_html
         + "</article>\n"
+        + (
+            f'<aside class="intro-aside">\n<h2>From the {month_title(article.month)} issue</h2>\n'
+            + _intro(intro, site)
+            + "</aside>\n"
+            if intro.strip()
+            else ""
+        )
         + (f'<nav class="more">\n<h2>More like this</h2>\n<ul>\n{more}</ul>\n</nav>\n' if more else "")
     )
     return _page(f"{article.title} — {site.title}", site, [everything], body, article_url(article, site))
