@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from feedkit import NASTY_SUMMARY
+from pprfeed.model import Archive
 from pprfeed.safe_html import (
     ALLOWED_TAGS,
     _parser,
@@ -15,7 +16,6 @@ from pprfeed.safe_html import (
     markdown_text,
     plain_paragraphs_html,
 )
-from pprfeed.model import Archive
 
 BASE = "https://feeds.example.org/pprnet/"
 PROSE_WORDS = "alliance outcome therapy effect (g = .57) 18% – client’s, meta-analysis: yes; no? well."

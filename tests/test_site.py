@@ -52,6 +52,7 @@ def site_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "feeds"
 
 
+ALLIANCE = "alliance-and-therapeutic-relationship"
 IMPLICATIONS = (
     "Clinicians should ask about the alliance early, e.g. in session 2, and keep asking when progress stalls. "
     "Later sessions matter less."
@@ -146,7 +147,7 @@ def test_index_leads_with_the_newest_issue_its_intro_and_articles(site_out: Path
         '<a href="https://feeds.example.org/guide/">guide</a>.',
         f'<h3><a href="{march}">March news</a></h3>',
         "Tester, A. B., &amp; Other, C. D. (2020). march-news. Journal, 1(1), 1-10.",
-        f'<a href="{topic_page_url("alliance-and-therapeutic-relationship", SITE)}">Alliance and Therapeutic Relationship</a> '
+        f'<a href="{topic_page_url(ALLIANCE, SITE)}">Alliance and Therapeutic Relationship</a> '
         "· randomized controlled trial",
         "<strong>Practice Implications:</strong> " + IMPLICATIONS.split(" Later")[0] + " <a",
         "<h2>How to subscribe</h2>",
@@ -156,7 +157,7 @@ def test_index_leads_with_the_newest_issue_its_intro_and_articles(site_out: Path
         "<h2>Topics</h2>",
     ]
     positions = [html.find(part) for part in order]
-    assert -1 not in positions, [part for part, at in zip(order, positions) if at < 0]
+    assert -1 not in positions, [part for part, at in zip(order, positions, strict=True) if at < 0]
     assert positions == sorted(positions)
     assert "Later sessions matter less" not in html  # the gist is the first sentence, the page has the rest
     assert "<script" not in html.lower() and "Draft article" not in html and "Future article" not in html
