@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from conftest import CONTENT
-from feedkit import NOW, SITE, build, load, make_tricky_archive
-from pprfeed.links import article_url
+from conftest import CONTENT, write_article
+from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
+from pprfeed.links import article_url, topic_page_url
+from pprfeed.site import gist
 from test_feeds import entries, feed_files
 
 
@@ -44,8 +46,35 @@ def read_page(path: Path) -> Page:
 @pytest.fixture(scope="module")
 def site_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("site")
-    build(make_tricky_archive(root / "content"), root / "feeds")
+    content = make_tricky_archive(root / "content")
+    add_intro_and_research_type(content)
+    build(content, root / "feeds")
     return root / "feeds"
+
+
+ALLIANCE = "alliance-and-therapeutic-relationship"
+IMPLICATIONS = (
+    "Clinicians should ask about the alliance early, e.g. in session 2, and keep asking when progress stalls. "
+    "Later sessions matter less."
+)
+INTRO = 'March: <script>alert("intro")</script> read *the* [guide](../guide/).'
+
+
+def add_intro_and_research_type(content: Path) -> None:
+    """The newest published issue (2020-03) gets an intro; its article a research type and two sentences."""
+    (content / "issues" / "2020-03" / "issue.toml").write_text(
+        f"published = 2020-03-05\nintro = {json.dumps(INTRO)}\n",
+        encoding="utf-8",
+    )
+    write_article(
+        content,
+        "2020-03",
+        "march-news",
+        title="March news",
+        topics=["alliance"],
+        implications=IMPLICATIONS,
+        extra='research_type = "randomized controlled trial"\n',
+    )
 
 
 def test_index_has_autodiscovery_subscribe_links_and_topic_counts(site_out: Path) -> None:
@@ -107,3 +136,111 @@ def test_every_link_on_every_page_is_absolute(site_out: Path) -> None:
         hrefs = page.links() + [a["href"] for t, a in page.tags if t == "link"]
         for href in hrefs:
             assert re.match(r"(https?://|mailto:)", href), (path, href)
+
+
+def test_index_leads_with_the_newest_issue_its_intro_and_articles(site_out: Path) -> None:
+    html = (site_out / "index.html").read_text(encoding="utf-8")
+    march = SITE.base_url + "articles/2020-03-march-news.html"
+    order = [
+        "<h2>Latest issue: March 2020</h2>",
+        "March: &lt;script&gt;alert(&quot;intro&quot;)&lt;/script&gt; read <em>the</em> "
+        '<a href="https://feeds.example.org/guide/">guide</a>.',
+        f'<h3><a href="{march}">March news</a></h3>',
+        "Tester, A. B., &amp; Other, C. D. (2020). march-news. Journal, 1(1), 1-10.",
+        f'<a href="{topic_page_url(ALLIANCE, SITE)}">Alliance and Therapeutic Relationship</a> '
+        "· randomized controlled trial",
+        "<strong>Practice Implications:</strong> " + IMPLICATIONS.split(" Later")[0] + " <a",
+        "<h2>How to subscribe</h2>",
+        "<h2>Earlier issues</h2>",
+        "<h3>February 2020</h3>",
+        "<h3>January 2020</h3>",
+        "<h2>Topics</h2>",
+    ]
+    positions = [html.find(part) for part in order]
+    assert -1 not in positions, [part for part, at in zip(order, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+    assert "Later sessions matter less" not in html  # the gist is the first sentence, the page has the rest
+    assert "<script" not in html.lower() and "Draft article" not in html and "Future article" not in html
+    article = (site_out / "articles" / "2020-03-march-news.html").read_text(encoding="utf-8")
+    assert "<h2>From the March 2020 issue</h2>" in article and "read <em>the</em>" in article
+    assert "From the" not in (site_out / "articles" / "2020-02-corrected.html").read_text(encoding="utf-8")
+
+
+def test_gist_is_the_first_sentence_or_two_short_ones() -> None:
+    assert gist(
+        "First sentence is long enough to stand on its own, with p < .05 and all the rest of that. Second one."
+    ) == ("First sentence is long enough to stand on its own, with p < .05 and all the rest of that.")
+    assert gist("Short one. Then another sentence. And a third.") == "Short one. Then another sentence."
+    assert gist("*Emphasis* and a [link](https://example.org/).\n\nNext paragraph.") == "Emphasis and a link."
+    assert len(gist("word " * 200)) <= 280
+
+
+def test_topics_with_articles_come_first_and_empty_ones_are_collapsed(site_out: Path) -> None:
+    html = (site_out / "index.html").read_text(encoding="utf-8")
+    archive = load(CONTENT)  # the same 36-topic vocabulary as the tricky archive
+    table, _, rest = html.partition('<details class="empty">')
+    listed = re.findall(r'<tr><td><a href="[^"]+">([^<]+)</a></td><td>(\d+)</td>', table)
+    assert ("Alliance and Therapeutic Relationship", "4") in listed and all(n != "0" for _, n in listed)
+    empty = re.findall(r"<tr><td>([^<]+)</td><td>0</td></tr>", rest)
+    assert len(listed) + len(empty) == len(archive.topics)
+    assert f"<summary>{len(empty)} more topics with no summaries yet</summary>" in rest
+    assert "Adherence" in empty and "<td>0</td>" not in table
+    assert table.count("<summary>Subscribe</summary>") == len(listed)
+
+
+def test_subscribe_help_in_plain_words_with_the_address_as_text(site_out: Path) -> None:
+    pages = {
+        "index.html": SITE.base_url + "rss.xml",
+        "topics/empathy.html": SITE.base_url + "topics/empathy.rss.xml",
+        "topics/adherence.html": SITE.base_url + "rss.xml",  # no feed of its own yet: the feed of everything
+    }
+    for name, address in pages.items():
+        html = (site_out / name).read_text(encoding="utf-8")
+        assert "<h2>How to subscribe</h2>" in html and "paste this address into your feed reader" in html, name
+        assert f'<code class="address">{address}</code>' in html, name
+        assert "ATOM" not in html and ">Atom" in html, name
+        assert (site_out / address.removeprefix(SITE.base_url)).is_file()
+    index = (site_out / "index.html").read_text(encoding="utf-8")
+    assert f'<code class="address">{SITE.base_url}topics/empathy.rss.xml</code>' in index
+
+
+def test_article_page_citation_research_type_and_more_on_each_topic(site_out: Path) -> None:
+    html = (site_out / "articles" / "2020-03-march-news.html").read_text(encoding="utf-8")
+    assert re.search(r"<h1>March news</h1>\n<p><strong>Citation:</strong> Tester", html)
+    assert "<strong>Research type:</strong> randomized controlled trial" in html
+    page = read_page(site_out / "articles" / "2020-01-b-alliance-second.html")
+    text = "".join(page.text)
+    assert "Research type" not in text
+    for slug, name in (
+        ("alliance-and-therapeutic-relationship", "Alliance and Therapeutic Relationship"),
+        ("empathy", "Empathy"),
+    ):
+        assert f"More on {name}" in text
+        assert topic_page_url(slug, SITE) in page.links()
+        feed = f"{SITE.base_url}topics/{slug}.rss.xml"
+        assert feed in page.links() and (site_out / feed.removeprefix(SITE.base_url)).is_file()
+
+
+def test_responsive_css_stacks_tables_on_narrow_screens(site_out: Path) -> None:
+    for name in ("index.html", "topics/empathy.html", "articles/2020-03-march-news.html"):
+        html = (site_out / name).read_text(encoding="utf-8")
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+        assert "table{border-collapse:collapse;width:100%}" in html
+        assert re.search(r"@media \(max-width:600px\)\{[^<]*table,tbody,tr,td,th\{display:block", html)
+        assert "overflow-wrap:anywhere" in html  # long feed addresses wrap instead of widening the page
+
+
+def test_an_edited_intro_rewrites_the_index_and_its_issue_pages(tmp_path: Path) -> None:
+    content = make_tricky_archive(tmp_path / "content")
+    add_intro_and_research_type(content)
+    out = tmp_path / "feeds"
+    build(content, out)
+    (content / "issues" / "2020-03" / "issue.toml").write_text(
+        'published = 2020-03-05\nintro = "A new intro."\n', encoding="utf-8"
+    )
+    result = build(content, out)
+    assert result.written.written == 2  # index.html and the one article page of that issue
+    assert "A new intro." in (out / "index.html").read_text(encoding="utf-8")
+    assert "A new intro." in (out / "articles" / "2020-03-march-news.html").read_text(encoding="utf-8")
+    build(content, tmp_path / "cold")
+    assert snapshot(out) == snapshot(tmp_path / "cold")

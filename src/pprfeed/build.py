@@ -37,7 +37,7 @@ from .site import OPML_FILE, article_page, article_page_path, index_page, needs_
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 """Bump when any renderer's output changes for the same input, so rebuilds rewrite every file."""
 
 
@@ -122,8 +122,11 @@ def plan_site(
         spec_keys,
         *(topic_keys[t.slug] + str(counts[t.slug]) for t in archive.topics),
         *(article_keys[a.id] for a in latest),
+        *(f"{issue.month}:{issue.intro}" for issue in archive.issues if issue.intro),
     )
-    files.append(PlannedFile("index.html", index_key, partial(index_page, site, specs, archive.topics, counts, latest)))
+    intros = {issue.month: issue.intro for issue in archive.issues if issue.intro}
+    render_index = partial(index_page, site, specs, archive.topics, counts, latest, intros)
+    files.append(PlannedFile("index.html", index_key, render_index))
 
     topic_specs = {spec.key: spec for spec in specs[1:]}
     for topic in archive.topics:
@@ -133,18 +136,24 @@ def plan_site(
         files.append(PlannedFile(f"topics/{topic.slug}.html", key, render))
 
     before = len(files)
+    # an article page also shows its issue's intro: only those pages carry it in their key
+    intro_keys = {month: _digest(intro)[:16] for month, intro in intros.items()}
     files.extend(
-        PlannedFile(article_page_path(a), article_keys[a.id], partial(_article_page, a, archive, everything, site))
+        PlannedFile(
+            article_page_path(a),
+            article_keys[a.id] + intro_keys.get(a.month, ""),
+            partial(_article_page, a, archive, everything, site, intros.get(a.month, "")),
+        )
         for a in articles
         if needs_page(a)
     )
     return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=len(files) - before)
 
 
-def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings) -> bytes:
+def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings, intro: str) -> bytes:
     # rendered afresh rather than through the feeds' cache: 10,000 pages need not stay in memory
     topics = [archive.topic(slug) for slug in article.topics]
-    return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site)
+    return article_page(article, ArticleHtml(article, site, tuple(topics)), topics, everything, site, intro)
 
 
 def _half(pair: Callable[[], tuple[bytes, bytes]], index: int) -> bytes:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from .links import article_url, topic_page_url
-from .markup import escape_text, markdown_html, markdown_text
 from .model import Archive, Article, Topic
+from .safe_html import escape_text, markdown_html, markdown_text
 from .settings import SiteSettings
 
 if TYPE_CHECKING:  # imported by rss_and_atom: a rebuild that renders no RSS or Atom never loads them

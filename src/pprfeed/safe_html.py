@@ -30,7 +30,7 @@ _BLOCK_TAGS = {
 }
 _INLINE_TAGS = {"em": "em", "strong": "strong"}
 # Prose with none of these can only be paragraphs of text: rendered without the parser
-# (the result is the same, checked by tests/test_markup.py), which is most of the archive.
+# (the result is the same, checked by tests/test_safe_html.py), which is most of the archive.
 _MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&~|\t]")
 _BLOCK_STARTS = frozenset("-+=#>0123456789")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")

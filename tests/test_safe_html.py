@@ -6,7 +6,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from feedkit import NASTY_SUMMARY
-from pprfeed.markup import (
+from pprfeed.model import Archive
+from pprfeed.safe_html import (
     ALLOWED_TAGS,
     _parser,
     _render_blocks,
@@ -15,7 +16,6 @@ from pprfeed.markup import (
     markdown_text,
     plain_paragraphs_html,
 )
-from pprfeed.model import Archive
 
 BASE = "https://feeds.example.org/pprnet/"
 PROSE_WORDS = "alliance outcome therapy effect (g = .57) 18% – client’s, meta-analysis: yes; no? well."
