@@ -84,7 +84,9 @@ def read_text(path: Path, report: Report) -> str | None:
         )
         return None
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    controls = list(_CONTROL.finditer(text))
+    # a byte search first (memchr speed): the regex, which finds the lines, runs only on a hit
+    suspect = any(marker in data for marker in _CONTROL_BYTES)
+    controls = list(_CONTROL.finditer(text)) if suspect else []
     for match in controls[:5]:
         report.error(
             path,
@@ -97,6 +99,11 @@ def read_text(path: Path, report: Report) -> str | None:
 
 # What XML 1.0, and so every feed, cannot carry; tab and newline are fine, carriage returns are read above.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+_CONTROL_BYTES = (
+    *(bytes([code]) for code in (*range(0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20))),
+    b"\xef\xbf\xbe",
+    b"\xef\xbf\xbf",
+)
 
 _TOML_SYNTAX = 'strings need "double quotes", lists ["a", "b"], dates 2018-11-05, one key = value per line'
 _TOML_HINTS = (
