@@ -204,3 +204,13 @@ def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert f"{config}:2: Slack reserves /topic" in err and 'slack_command = "/ppr-topic"' in err
     assert f"{config}: 1 problem found" in err
+
+
+def test_the_command_leaves_quickly_with_its_output_whole_and_its_exit_status(tmp_path: Path) -> None:
+    # `pprfeed` ends with os._exit (no interpreter teardown): output must still arrive complete
+    result = run("topic", "alliance", "--json", "--content", str(CONTENT))
+    assert result.returncode == 0 and json.loads(result.stdout)["total"] == 4
+    broken = tmp_path / "content"
+    broken.mkdir()
+    result = run("check", "--content", str(broken))
+    assert result.returncode == 1 and "problem" in result.stderr and result.stderr.endswith("\n")

@@ -1,3 +1,3 @@
-from pprfeed.cli import main
+from pprfeed.cli import run
 
-raise SystemExit(main())
+run()
