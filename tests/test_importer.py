@@ -212,3 +212,24 @@ def test_import_of_a_folder_is_a_clear_error(tmp_path: Path, empty_content: Path
     assert main(["import", str(tmp_path), "--content", str(empty_content)]) == 2
     err = capsys.readouterr().err
     assert "cannot be read" in err and "Traceback" not in err and "internal error" not in err
+
+
+def test_other_month_and_heading_spellings_real_pages_use() -> None:
+    page = (
+        "Nov, 2026\nRepairing Ruptures\nSafran, J. (2026). Ruptures. Psychotherapy, 1(1), 1-2.\nSummary.\n"
+        "Practice Implications: Watch for ruptures.\nMore.\n"
+        "Sept. 2026\nAnother\nDoe, A. (2025). Something. Journal, 2(3), 4-5.\nSum.\nImplications for Practice\nDo.\n"
+        "March 2026\nThird\nRoe, B. (2024). X. J, 1, 2.\nS.\nCLINICAL IMPLICATIONS\nI.\n"
+    )
+    found = [(a.month, a.title, a.implications) for a in parse_blog_text(page)]
+    assert found == [
+        ("2026-11", "Repairing Ruptures", ["Watch for ruptures.", "More."]),
+        ("2026-09", "Another", ["Do."]),
+        ("2026-03", "Third", ["I."]),
+    ]
+
+
+def test_words_that_only_look_like_months_are_not_headings() -> None:
+    page = "Marketing 2018\nMay 2018\nTitle\nA. (2018). P. J.\nS.\nPractice Implications\nI.\n"
+    (article,) = parse_blog_text(page)
+    assert article.month == "2018-05" and article.title == "Title"

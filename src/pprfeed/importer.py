@@ -17,8 +17,15 @@ from .model import MONTH_NAMES, Topic
 from .text import find_doi, normalize, slugify
 
 MONTHS = MONTH_NAMES
-_MONTH_HEADING = re.compile(rf"^({'|'.join(MONTHS)})\s+(\d{{4}})$", re.I)
-_IMPLICATIONS_HEADING = re.compile(r"^Practi(?:ce|cal)\s+Implications?:?$", re.I)
+# "November 2018", also "Nov 2018", "Sept. 2018" and "November, 2018"
+_MONTH_HEADING = re.compile(r"^([A-Za-z]{3,9})\.?,?\s+(\d{4})$")
+# "Practice Implications", "Practical Implication:", "Implications for Practice", "Clinical Implications";
+# text after a colon on the same line is the section's first paragraph
+_IMPLICATIONS_HEADING = re.compile(
+    r"^(?:Practi(?:ce|cal)\s+Implications?|Implications\s+for\s+Practice|Clinical\s+Implications?)"
+    r"\s*(?::\s*(?P<rest>.*))?$",
+    re.I,
+)
 _AUTHOR_EMAIL = re.compile(r"^(?:Author|Corresponding author|Contact)?\s*e-?mail\s*:\s*(\S+@\S+?)\.?$", re.I)
 _LOOKS_LIKE_CITATION = re.compile(r"\((?:\d{4}[a-z]?|in press)\)", re.I)
 _SLUG_LIMIT = 60
@@ -62,8 +69,9 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
         if not line:
             continue
         heading = _MONTH_HEADING.match(line)
-        if heading:
-            month = f"{int(heading.group(2)):04d}-{MONTHS.index(heading.group(1).capitalize()) + 1:02d}"
+        month_number = _month_number(heading.group(1)) if heading else None
+        if heading and month_number:
+            month = f"{int(heading.group(2)):04d}-{month_number:02d}"
             section = "title"
             continue
         if month is None:
@@ -77,7 +85,7 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
         if section == "citation":
             current.citation, current.doi = _split_citation(line)
             section = "summary"
-        elif _IMPLICATIONS_HEADING.match(line):
+        elif implications := _IMPLICATIONS_HEADING.match(line):
             if section == "implications":
                 problems.append(
                     (
@@ -88,6 +96,8 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
                     )
                 )
             section = "implications"
+            if implications.group("rest"):
+                current.implications.append(implications.group("rest"))
         elif (email := _AUTHOR_EMAIL.match(line)) and section == "implications":
             current.contact_email = email.group(1)
         elif section == "summary":
@@ -114,6 +124,15 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
     if problems:
         raise ImportError_(sorted(problems))
     return articles
+
+
+def _month_number(word: str) -> int | None:
+    """1–12 for a month's name or its abbreviation of three letters or more ("Sept"), else None."""
+    key = word.lower()
+    for number, name in enumerate(MONTHS, start=1):
+        if name.lower().startswith(key) and len(key) >= 3:
+            return number
+    return None
 
 
 def _starts_new_article(lines: list[str], number: int) -> bool:
