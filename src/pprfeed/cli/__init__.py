@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("markdown_it").setLevel(logging.INFO)  # its DEBUG lines would drown ours under --debug
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
