@@ -209,6 +209,8 @@ def test_unsigned_wrong_stale_and_replayed_requests_get_401(content):
             "six minutes old": signed_headers(SECRET, body, timestamp=int(time.time()) - 360),
             "from the future": signed_headers(SECRET, body, timestamp=int(time.time()) + 360),
             "garbage timestamp": {**good, "X-Slack-Request-Timestamp": "soon"},
+            "5,000-digit timestamp": {**good, "X-Slack-Request-Timestamp": "9" * 5000},
+            "non-ASCII digits": {**good, "X-Slack-Request-Timestamp": "²" * 10},
             "garbage signature": {**good, "X-Slack-Signature": "v0=zz"},
         }
         for name, headers in cases.items():

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from conftest import content_with_studies
 from fakes.slack_api import FakeSlack
+from pprfeed.bots.errors import ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
-from pprfeed.bots.slack import SlackBot, socket_mode_client
+from pprfeed.bots.slack import SlackBot, run_socket_mode, socket_mode_client
 from pprfeed.render.results import slack_limit_problems
 from pprfeed.settings import SiteSettings
 
@@ -92,5 +95,27 @@ def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url
             finally:
                 await client.close()
                 await bot.close()
+
+    asyncio.run(main())
+
+
+def test_a_refused_app_token_or_an_unreachable_slack_ends_socket_mode(tmp_path: Path):
+    content = content_with_studies(tmp_path, 1)
+
+    async def main() -> None:
+        async with FakeSlack() as fake:
+            live = LiveArchive(content, site=SiteSettings(), command="/ppr-topic")
+            live.load()
+            with pytest.raises(TokenRefused):  # a bot token where the app-level one belongs
+                await asyncio.wait_for(
+                    run_socket_mode(SlackBot(live), "xoxb-not-an-app-token", AsyncWebClient(base_url=fake.base_url)), 10
+                )
+            with socket.socket() as probe:  # a port nobody listens on
+                probe.bind(("127.0.0.1", 0))
+                closed = f"http://127.0.0.1:{probe.getsockname()[1]}/api/"
+            with pytest.raises(ServiceUnreachable):
+                await asyncio.wait_for(
+                    run_socket_mode(SlackBot(live), "xapp-1-test", AsyncWebClient(base_url=closed)), 10
+                )
 
     asyncio.run(main())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +157,9 @@ class ReplayGuard:
         return True
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
 def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
     verifier = SignatureVerifier(signing_secret)
     replays = ReplayGuard()
@@ -163,7 +167,8 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
     def verified(request: web.Request, body: bytes) -> bool:
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
-        if not timestamp or not signature or not timestamp.isdigit():
+        # ASCII digits only, and few: "²".isdigit() is True and int() of 5,000 digits raises
+        if not timestamp or not signature or not _TIMESTAMP.fullmatch(timestamp):
             return False
         if not verifier.is_valid(body, timestamp, signature):
             return False
@@ -252,17 +257,23 @@ def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int) -> None
         raise CannotListen(f"cannot listen on {host}:{port} ({exc.strerror})") from None
 
 
-async def run_socket_mode(bot: SlackBot, app_token: str) -> None:
-    client = socket_mode_client(bot, app_token)
-    watcher = asyncio.create_task(bot.live.watch())
+async def run_socket_mode(bot: SlackBot, app_token: str, web_client: AsyncWebClient | None = None) -> None:
+    client = socket_mode_client(bot, app_token, web_client)
+    watcher: asyncio.Task[None] | None = None
     try:
+        # the first connection URL is asked for here, not inside connect(): the SDK retries every
+        # failure there forever, so a refused token or an unreachable Slack would never end the command
+        try:
+            client.wss_uri = await client.issue_new_wss_url()
+        except SlackApiError as exc:
+            raise TokenRefused(str(exc.response.get("error"))) from None
+        except (OSError, aiohttp.ClientError) as exc:
+            raise ServiceUnreachable(str(exc)) from None
+        watcher = asyncio.create_task(bot.live.watch())
         await client.connect()
         await asyncio.Event().wait()
-    except SlackApiError as exc:
-        raise TokenRefused(str(exc.response.get("error"))) from None
-    except (OSError, aiohttp.ClientError) as exc:
-        raise ServiceUnreachable(str(exc)) from None
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
         await client.close()
         await bot.close()

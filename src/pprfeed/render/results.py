@@ -166,7 +166,7 @@ def parse_discord_custom_id(custom_id: str) -> ButtonState | None:
 
 def _state(action_code: str, value: str) -> ButtonState | None:
     page_text, separator, query = value.partition(":")
-    if not separator or not page_text.isdigit() or len(page_text) > 12:
+    if not separator or not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 12:
         return None
     try:
         action = Action(action_code)
