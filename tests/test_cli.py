@@ -214,3 +214,13 @@ def test_the_command_leaves_quickly_with_its_output_whole_and_its_exit_status(tm
     broken.mkdir()
     result = run("check", "--content", str(broken))
     assert result.returncode == 1 and "problem" in result.stderr and result.stderr.endswith("\n")
+
+
+def test_check_config_refuses_site_settings_the_feeds_cannot_carry(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ntitle = ""\nauthor_email = "not an email"\n', encoding="utf-8")
+    assert main(["check", "--content", str(CONTENT), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"{config}:2: [site] title is empty" in err
+    assert f'{config}:3: author_email "not an email" is not an e-mail address' in err
+    assert f"{config}: 2 problems found" in err

@@ -370,3 +370,20 @@ def test_dry_run_refuses_resend_and_mark_sent(
     assert run(*argv, "--content", str(CONTENT)) == 2
     assert f"--dry-run cannot preview {option}" in capsys.readouterr().err
     assert not (tmp_path / "state.sqlite3").exists()
+
+
+def test_a_ledger_path_that_cannot_hold_the_ledger_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("W", "https://hooks.slack.com/services/T0/B0/x")
+    folder = tmp_path / "a.toml"
+    folder.write_text(f'[state]\npath = "{tmp_path}"\n[[slack.webhooks]]\nurl_env = "W"\n')
+    assert run("check", "--content", str(CONTENT), "--config", str(folder)) == 1
+    assert f"{folder}:2: [state] path {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    unusable = tmp_path / "b.toml"
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    unusable.write_text(f'[state]\npath = "{blocker}/state.sqlite3"\n[[slack.webhooks]]\nurl_env = "W"\n')
+    assert run("publish", "--content", str(CONTENT), "--config", str(unusable)) == 2
+    err = capsys.readouterr().err
+    assert "cannot be used" in err and "[state] path" in err and "internal error" not in err

@@ -172,4 +172,17 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
     if "feed_limit" in values and values["feed_limit"] < 1:
         report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
         values.pop("feed_limit")
+    for key in ("title", "description", "author", "language"):  # every feed must carry them
+        if key in values and not values[key].strip():
+            report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
+            values.pop(key)
+    email = values.get("author_email")
+    if email is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", email):
+        report.error(
+            file,
+            key_line(text, "author_email"),
+            f'author_email "{email}" is not an e-mail address',
+            'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
+        )
+        values.pop("author_email")
     return SiteSettings(**values)

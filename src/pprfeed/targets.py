@@ -127,6 +127,13 @@ def load_publish_settings(
     state_path = Path(state.get("path", DEFAULT_STATE_PATH))
     if settings.path and not state_path.is_absolute() and "path" in state:
         state_path = settings.path.parent / state_path
+    if state_path.exists() and not state_path.is_file():
+        report.error(
+            file,
+            key_line(_section(text, "state"), "path") if "path" in state else None,
+            f"[state] path {state_path} is a folder, not a file",
+            'name the ledger file itself, e.g. path = ".pprfeed/state.sqlite3"',
+        )
     topics = archive.topics if archive else ()
     secrets = Secrets()
     targets: list[Target] = []

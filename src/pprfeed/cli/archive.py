@@ -207,14 +207,12 @@ def run_import(args: argparse.Namespace) -> int:
 
 def check_config(path: str, archive: Archive) -> int:
     """`pprfeed check --config FILE`: every problem `pprfeed publish` or the bots would stop on."""
-    settings, diagnostics = load_settings(path)
-    print_diagnostics(diagnostics)
-    if settings is None:
-        return 1
-    problems = check_config_file(settings, archive, os.environ)
+    settings, problems = load_settings(path)
+    if settings is not None:
+        problems = problems + check_config_file(settings, archive, os.environ)
     print_diagnostics(problems)
     errors = sum(d.severity == "error" for d in problems)
-    if errors:
+    if errors or settings is None:
         print(
             f"{path}: {plural(errors, 'problem')} found — fix them and run "
             "`pprfeed check --config` again; nothing was sent.",

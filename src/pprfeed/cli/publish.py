@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,10 +133,9 @@ def _publish(
     today: date,
     target: Target | None,
 ) -> int:
-    from ..ledger import Ledger
     from ..publish import plan_deliveries, plan_resend, plan_updates
 
-    with Ledger(publishing.state_path) as ledger:
+    with _ledger(publishing.state_path) as ledger:
         if args.mark_sent and target is not None:
             count = ledger.confirm_uncertain(args.mark_sent, target.key)
             print(f"{target.key}: {plural(count, 'part')} of {args.mark_sent} recorded as posted.")
@@ -236,7 +236,6 @@ def _parts(parts: list[tuple[str, int]]) -> str:
 def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
-    from ..ledger import Ledger
     from ..publish import limit_problems, plan_deliveries, plan_updates
 
     targets = publishing.targets
@@ -246,7 +245,7 @@ def _dry_run(
             "No targets are configured; previewing what a new Slack channel and a new Discord channel would get "
             "(see pprfeed.example.toml to configure real ones).\n"
         )
-    with Ledger(publishing.state_path, read_only=True) as ledger:
+    with _ledger(publishing.state_path, read_only=True) as ledger:
         deliveries = plan_deliveries(archive, targets, ledger, settings.site, today, record_new_targets=False)
         updates = plan_updates(archive, targets, ledger, settings.site, today) if args.update else []
     problems = 0
@@ -304,14 +303,36 @@ def describe_payload(payload: dict[str, Any]) -> str:
 
 
 @contextmanager
+def _ledger(path: Path, read_only: bool = False) -> Iterator[Ledger]:
+    """The delivery ledger; a path that cannot hold it is the user's to fix, not a crash."""
+    from ..ledger import Ledger
+
+    try:
+        ledger = Ledger(path, read_only=read_only)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(
+            f"the delivery ledger {path} cannot be opened ({exc}); set [state] path to a file in a folder you may write"
+        ) from None
+    with ledger:
+        yield ledger
+
+
+@contextmanager
 def _single_run(state_path: Path) -> Iterator[bool]:
     """One publish at a time per ledger: cron may start a run while the last one is still waiting out a limit.
 
     Yields False when another run holds the ledger: this one does nothing and is not a failure (exit 0, so
     cron sends no mail for an overlap)."""
-    state_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = state_path.with_name(state_path.name + ".lock")
-    with open(lock_path, "w") as lock:
+    try:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "w")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise UsageError(
+            f"the delivery ledger's folder {state_path.parent} cannot be used ({exc.strerror}); "
+            "set [state] path to a file in a folder you may write"
+        ) from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -322,14 +343,13 @@ def _single_run(state_path: Path) -> Iterator[bool]:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from ..ledger import Ledger
     from ..publish import delivery_status, plan_updates
 
     loaded = _load(args, need_secrets=False)
     if loaded is None:
         return 1
     settings, publishing, archive = loaded
-    with Ledger(publishing.state_path, read_only=True) as ledger:
+    with _ledger(publishing.state_path, read_only=True) as ledger:
         statuses = delivery_status(ledger, publishing.targets)
         changed = plan_updates(archive, publishing.targets, ledger, settings.site, date.today())
     if not statuses:
