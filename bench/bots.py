@@ -183,7 +183,7 @@ def bench_startup(content: Path, workdir: Path, runs: int) -> None:
         "import time; t=time.perf_counter();"
         "from pprfeed.bots.discord import TopicBot; from pprfeed.bots.live import LiveArchive;"
         "from pprfeed.settings import SiteSettings;"
-        f"live=LiveArchive({str(content)!r}, site=SiteSettings(), command='/topic', cache_dir='.pprfeed/parse-cache');"
+        f"live=LiveArchive({str(content)!r}, site=SiteSettings(), command='/topic', cache_dir='.pprfeed/cache');"
         "live.load(); TopicBot(live, 'topic'); print(time.perf_counter()-t)"
     )
     seconds = [

@@ -151,6 +151,12 @@ def test_a_busy_port_is_a_clear_error(monkeypatch, capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
+def test_a_port_out_of_range_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["slack", "serve", "--port", "99999", "--content", str(CONTENT)])
+    assert exited.value.code == 2 and "not a port number (1 to 65535)" in capsys.readouterr().err
+
+
 def test_slack_serve_runs_as_a_real_process(tmp_path):
     """The installed command, started the way systemd starts it, answers a signed request."""
     port = free_port()
@@ -188,4 +194,4 @@ def test_slack_serve_runs_as_a_real_process(tmp_path):
         out, err = process.communicate(timeout=10)
     assert secret not in out + err
     assert "answering /ppr-topic on http://127.0.0.1" in err
-    assert (tmp_path / ".pprfeed" / "parse-cache").exists()  # the default parse cache, relative to where it runs
+    assert (tmp_path / ".pprfeed" / "cache").exists()  # the default parse cache (shared with pprfeed build)

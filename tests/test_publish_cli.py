@@ -155,6 +155,8 @@ def test_dry_run_previews_without_network_or_ledger(
     assert run("publish", "--dry-run", "--json", "--config", str(config), "--content", str(CONTENT)) == 0
     out = capsys.readouterr().out
     assert '"allowed_mentions": {' in out and '"unfurl_links": false' in out
+    documents = json.loads(out)  # one JSON document on standard output, the notes on standard error
+    assert {d["target"] for d in documents} >= {f"slack:{SLACK_CHANNEL}"} and all("payload" in d for d in documents)
     assert not (tmp_path / "state.sqlite3").exists()
     assert slack.requests == [] and discord.requests == []
 
@@ -387,3 +389,10 @@ def test_a_ledger_path_that_cannot_hold_the_ledger_is_a_clear_error(
     assert run("publish", "--content", str(CONTENT), "--config", str(unusable)) == 2
     err = capsys.readouterr().err
     assert "cannot be used" in err and "[state] path" in err and "internal error" not in err
+
+
+def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("publish", "--target", "slack:C0123456789", "--content", str(CONTENT)) == 2
+    assert "--target goes with --resend or --mark-sent" in capsys.readouterr().err
+    assert run("publish", "--json", "--content", str(CONTENT)) == 2
+    assert "--json goes with --dry-run" in capsys.readouterr().err

@@ -400,7 +400,9 @@ class _Runner:
                     return
             attempts += 1
             if attempts >= self.tuning.max_attempts:
-                self._fail(target, ref, f"{error} (gave up after {attempts} tries; the next run retries)", report)
+                self._fail(
+                    target, ref, f"{error} (gave up for this run after {attempts} tries; the next run retries)", report
+                )
             self.ledger.note_error(ref.issue, target.key, ref.part, str(error))
             delay = min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1))
             log.warning("%s; retrying in %.2f s", error, delay)

@@ -51,7 +51,7 @@ class QueryResult:
     topics: tuple[Topic, ...]
     """The topics the query resolved to (several when a prefix is shared)."""
     articles: tuple[Article, ...]
-    """Newest first."""
+    """Newest first; when no article holds every word of a text query, those matching most words come first."""
     suggestions: tuple[Topic, ...] = ()
     """Did-you-mean topics, when nothing (or only text) matched."""
 

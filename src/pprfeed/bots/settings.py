@@ -4,7 +4,7 @@
     slack_command = "/ppr-topic"   # Slack reserves /topic (it sets the channel topic)
     discord_command = "topic"
     reload_seconds = 3             # how often the content folder is checked for changes
-    cache_dir = ".pprfeed/parse-cache"
+    cache_dir = ".pprfeed/cache"
 
 Secrets never live here: tokens come from environment variables (see env_secret).
 """
@@ -37,7 +37,7 @@ class BotSettings:
     """Slack app commands named /topic never reach the app: Slack keeps that name for itself."""
     discord_command: str = "topic"
     reload_seconds: float = 3.0
-    cache_dir: str | None = ".pprfeed/parse-cache"
+    cache_dir: str | None = ".pprfeed/cache"
     """The loader's parse cache, so a (re)start with a big archive takes a fraction of a second."""
 
 

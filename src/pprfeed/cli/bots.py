@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "Put it behind HTTPS and give Slack https://<host>/slack/commands and /slack/interactions.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
+    serve.add_argument("--port", type=_port, default=3000, help="port to listen on (default: 3000)")
     socket = slack_commands.add_parser(
         "socket",
         help="connect to Slack over Socket Mode (no public URL needed)",
@@ -119,6 +119,12 @@ def _live(args: argparse.Namespace, live: LiveArchive) -> LiveArchive:
     return live
 
 
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
 def run_slack(args: argparse.Namespace) -> int:
     settings, bots = _settings(args)
     serve = args.slack_command == "serve"
@@ -138,7 +144,7 @@ def run_slack(args: argparse.Namespace) -> int:
         try:
             serve_http(bot, secret, args.host, args.port)
         except CannotListen as exc:
-            raise UsageError(f"{exc}; pick another --port") from None
+            raise UsageError(f"{exc}; check --host, or pick another --port") from None
         return 0
     bot = SlackBot(_live(args, started))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)

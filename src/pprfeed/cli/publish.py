@@ -100,6 +100,10 @@ def run_publish(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} needs --target KEY (see `pprfeed status` for the keys)")
     if args.resend and args.mark_sent:
         raise UsageError("use either --resend or --mark-sent, not both")
+    if args.target and not (args.resend or args.mark_sent):
+        raise UsageError("--target goes with --resend or --mark-sent; a plain publish posts to every due target")
+    if args.json and not args.dry_run:
+        raise UsageError("--json goes with --dry-run (it prints the payloads instead of sending them)")
     if args.dry_run and (args.resend or args.mark_sent):
         option = "--resend" if args.resend else "--mark-sent"
         raise UsageError(f"--dry-run cannot preview {option}; run it without --dry-run (it changes only --target)")
@@ -238,17 +242,21 @@ def _dry_run(
 ) -> int:
     from ..publish import limit_problems, plan_deliveries, plan_updates
 
+    # with --json, standard output is one JSON document; everything said about it goes to standard error
+    say = sys.stderr if args.json else sys.stdout
     targets = publishing.targets
     if not targets:
         targets = SAMPLE_TARGETS
         print(
             "No targets are configured; previewing what a new Slack channel and a new Discord channel would get "
-            "(see pprfeed.example.toml to configure real ones).\n"
+            "(see pprfeed.example.toml to configure real ones).\n",
+            file=say,
         )
     with _ledger(publishing.state_path, read_only=True) as ledger:
         deliveries = plan_deliveries(archive, targets, ledger, settings.site, today, record_new_targets=False)
         updates = plan_updates(archive, targets, ledger, settings.site, today) if args.update else []
     problems = 0
+    documents: list[dict[str, Any]] = []
     for label, plan in (("edit", updates), ("post", deliveries)):
         for delivery in plan:
             total = len(delivery.payloads)
@@ -258,19 +266,33 @@ def _dry_run(
                 verdict = "limits OK" if not issues else "OVER LIMITS: " + "; ".join(issues)
                 print(
                     f"=== would {label} to {delivery.target.key}: {delivery.issue.title} ({delivery.issue.month}), "
-                    f"message {number} of {total}, {plural(len(delivery.articles), 'article')} — {verdict}"
+                    f"message {number} of {total}, {plural(len(delivery.articles), 'article')} — {verdict}",
+                    file=say,
                 )
                 if args.json:
-                    print(json.dumps(payload, ensure_ascii=False, indent=2))
+                    documents.append(
+                        {
+                            "action": label,
+                            "target": delivery.target.key,
+                            "issue": delivery.issue.month,
+                            "part": number,
+                            "parts": total,
+                            "limit_problems": issues,
+                            "payload": payload,
+                        }
+                    )
                 else:
                     print(describe_payload(payload))
+    if args.json:
+        print(json.dumps(documents, ensure_ascii=False, indent=2))
     if not deliveries and not updates:
-        print("Nothing to publish: every target has every issue due to it.")
+        print("Nothing to publish: every target has every issue due to it.", file=say)
     else:
         print(
             f"\n(dry run: {plural(len(deliveries), 'delivery', 'deliveries')} to "
             f"{plural(len({d.target.key for d in deliveries}), 'target')}; "
-            "nothing sent)"
+            "nothing sent)",
+            file=say,
         )
     return 1 if problems else 0
 
@@ -299,6 +321,8 @@ def describe_payload(payload: dict[str, Any]) -> str:
         if embed.get("footer"):
             lines.append(f"▌ {embed['footer']['text']}")
     body = "\n".join(lines)
+    if payload.get("blocks"):  # Slack shows &amp; &lt; &gt; as the characters
+        body = body.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return f"{body}\n({len(body):,} characters shown; --json prints the exact payload)\n"
 
 
@@ -376,7 +400,7 @@ def run_status(args: argparse.Namespace) -> int:
                     why = part.last_error or ""
                     if part.state == "claimed":
                         why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
-                    print(f"      part {part.part}: {part.state} after {plural(part.attempts, 'attempt')}: {why}")
+                    print(f"      part {part.part}: {part.state} in {plural(part.attempts, 'run')}: {why}")
     if changed:
         print()
         _print_changed(changed)
