@@ -82,7 +82,7 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     for day, group in published_on.items():
         group.sort(key=by_id, reverse=True)
         midnight = datetime.combine(day, time(), timezone.utc)
-        for article, offset in zip(group, seconds):  # seconds is at least as long as any group
+        for article, offset in zip(group, seconds, strict=False):  # seconds: as long as the longest group
             moment = midnight + offset
             stamps[article.id] = Stamp(moment, moment)
     corrected_on: dict[date, list[Article]] = defaultdict(list)
@@ -92,8 +92,8 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
         group.sort(key=lambda a: (a.published, a.id))
         after = len(published_on.get(day, ()))
         midnight = datetime.combine(day, time(), timezone.utc)
-        for offset, article in enumerate(group):
-            stamps[article.id] = Stamp(stamps[article.id].published, midnight + timedelta(seconds=after + offset))
+        for rank, article in enumerate(group):
+            stamps[article.id] = Stamp(stamps[article.id].published, midnight + timedelta(seconds=after + rank))
     return stamps
 
 
