@@ -141,10 +141,11 @@ def plan_site(
     files.append(PlannedFile("index.html", index_key, render_index))
 
     topic_specs = {spec.key: spec for spec in specs[1:]}
+    rows: dict[str, tuple[Article, str]] = {}  # one list item per article, whichever topic pages list it
     for topic in archive.topics:
         members = by_topic[topic.slug]
         key = _digest(common, spec_keys, topic_keys[topic.slug], *topic_members[topic.slug])
-        render = partial(topic_page, topic, members, topic_specs.get(topic.slug), everything, site)
+        render = partial(topic_page, topic, members, topic_specs.get(topic.slug), everything, site, rows)
         files.append(PlannedFile(f"topics/{topic.slug}.html", key, render))
 
     # An issue's article pages are one bundle: one fingerprint for them all, so an unchanged issue costs one
