@@ -81,8 +81,11 @@ def plan_site(
     common = _digest(RENDER_VERSION, __version__, repr(site))
     topic_keys = {topic.slug: _digest(repr(topic)) for topic in archive.topics}
     known = digests or {}
-    # an article's key: its own digest (96 bits) and a digest of everything else its page shows
-    # (settings, renderer, its topics; 64 bits), put side by side rather than hashed again
+    # an article's key: its own digest (96 bits) and its topics' keys (48 bits each), put side by side
+    # rather than hashed again; every fingerprint made from article keys also covers `common` (settings,
+    # renderer)
+    short_topic_keys = {slug: key[:12] for slug, key in topic_keys.items()}
+    topic_key = short_topic_keys.__getitem__
     contexts: dict[tuple[str, ...], str] = {}
     article_keys = {}
     # one pass over the articles (10,000 of them) gathers all that the pages below need
@@ -93,7 +96,7 @@ def plan_site(
     for a in articles:
         context_key = contexts.get(a.topics)
         if context_key is None:
-            context_key = contexts[a.topics] = _digest(common, *(topic_keys[s] for s in a.topics))[:16]
+            context_key = contexts[a.topics] = "".join(map(topic_key, a.topics))
         key = article_keys[a.id] = (known.get(a.id) or article_digest(a))[:24] + context_key
         for slug in a.topics:
             by_topic[slug].append(a)
