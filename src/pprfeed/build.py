@@ -11,7 +11,7 @@ import gc
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,7 @@ from .feeds import (
     visible_articles,
 )
 from .model import Archive, Article
-from .output import PlannedFile, WriteStats, replace_folder
+from .output import PlannedBundle, PlannedFile, WriteStats, replace_folder
 from .parse_cache import article_digest
 from .settings import SiteSettings
 from .site import OPML_FILE, article_page, article_page_path, index_page, needs_page, topic_page
@@ -52,6 +52,8 @@ class BuildPlan:
     feeds: list[FeedSpec]
     articles: int
     pages: int
+    bundles: list[PlannedBundle] = field(default_factory=list)
+    """The article pages, one bundle per issue (output.PlannedBundle)."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,33 @@ def plan_site(
     common = _digest(RENDER_VERSION, __version__, repr(site))
     topic_keys = {topic.slug: _digest(repr(topic)) for topic in archive.topics}
     known = digests or {}
-    # an article's key: its own digest (96 bits) and a digest of everything else its page shows
-    # (settings, renderer, its topics; 64 bits), put side by side rather than hashed again
+    # an article's key: its own digest (96 bits) and its topics' keys (48 bits each), put side by side
+    # rather than hashed again; every fingerprint made from article keys also covers `common` (settings,
+    # renderer)
+    short_topic_keys = {slug: key[:12] for slug, key in topic_keys.items()}
+    topic_key = short_topic_keys.__getitem__
     contexts: dict[tuple[str, ...], str] = {}
     article_keys = {}
+    # one pass over the articles (10,000 of them) gathers all that the pages below need
+    by_topic: dict[str, list[Article]] = {topic.slug: [] for topic in archive.topics}
+    topic_members: dict[str, list[str]] = {topic.slug: [] for topic in archive.topics}  # their article keys
+    by_issue: dict[str, list[Article]] = {}  # articles with a page of their own, by issue
+    page_keys: dict[str, list[str]] = {}
     for a in articles:
         context_key = contexts.get(a.topics)
         if context_key is None:
-            context_key = contexts[a.topics] = _digest(common, *(topic_keys[s] for s in a.topics))[:16]
-        article_keys[a.id] = (known.get(a.id) or article_digest(a))[:24] + context_key
+            context_key = contexts[a.topics] = "".join(map(topic_key, a.topics))
+        key = article_keys[a.id] = (known.get(a.id) or article_digest(a))[:24] + context_key
+        for slug in a.topics:
+            by_topic[slug].append(a)
+            topic_members[slug].append(key)
+        if needs_page(a):
+            issue = by_issue.get(a.month)
+            if issue is None:
+                issue = by_issue[a.month] = []
+                page_keys[a.month] = []
+            issue.append(a)
+            page_keys[a.month].append(key)
     files: list[PlannedFile] = []
 
     for spec in specs:
@@ -108,12 +128,7 @@ def plan_site(
     opml_bytes = opml(specs, site, stamps)
     files.append(PlannedFile(OPML_FILE, _digest(common, opml_bytes.decode("utf-8")), lambda: opml_bytes))
 
-    counts = {topic.slug: 0 for topic in archive.topics}
-    by_topic: dict[str, list[Article]] = {topic.slug: [] for topic in archive.topics}
-    for article in articles:
-        for slug in article.topics:
-            counts[slug] += 1
-            by_topic[slug].append(article)
+    counts = {slug: len(members) for slug, members in by_topic.items()}
     everything = specs[0]
     latest = articles[: site.feed_limit]
     spec_keys = ",".join(spec.key for spec in specs)
@@ -129,25 +144,33 @@ def plan_site(
     files.append(PlannedFile("index.html", index_key, render_index))
 
     topic_specs = {spec.key: spec for spec in specs[1:]}
+    rows: dict[str, tuple[Article, str]] = {}  # one list item per article, whichever topic pages list it
     for topic in archive.topics:
         members = by_topic[topic.slug]
-        key = _digest(common, spec_keys, topic_keys[topic.slug], *(article_keys[a.id] for a in members))
-        render = partial(topic_page, topic, members, topic_specs.get(topic.slug), everything, site)
+        key = _digest(common, spec_keys, topic_keys[topic.slug], *topic_members[topic.slug])
+        render = partial(topic_page, topic, members, topic_specs.get(topic.slug), everything, site, rows)
         files.append(PlannedFile(f"topics/{topic.slug}.html", key, render))
 
-    before = len(files)
-    # an article page also shows its issue's intro: only those pages carry it in their key
-    intro_keys = {month: _digest(intro)[:16] for month, intro in intros.items()}
-    files.extend(
-        PlannedFile(
-            article_page_path(a),
-            article_keys[a.id] + intro_keys.get(a.month, ""),
-            partial(_article_page, a, archive, everything, site, intros.get(a.month, "")),
+    # An issue's article pages are one bundle: one fingerprint for them all, so an unchanged issue costs one
+    # comparison, not one per page. A page shows its article (its digest in article_keys, which also covers
+    # the settings, the renderer and its topics' names) and its issue's intro: the bundle's key has them all.
+    bundles = [
+        PlannedBundle(
+            f"articles:{month}",
+            _digest(common, month, intros.get(month, ""), *page_keys[month]),
+            tuple(article_page_path(a) for a in members),
+            partial(_issue_page, tuple(members), archive, everything, site, intros.get(month, "")),
         )
-        for a in articles
-        if needs_page(a)
-    )
-    return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=len(files) - before)
+        for month, members in by_issue.items()
+    ]
+    pages = sum(len(bundle.paths) for bundle in bundles)
+    return BuildPlan(files=files, feeds=specs, articles=len(articles), pages=pages, bundles=bundles)
+
+
+def _issue_page(
+    articles: tuple[Article, ...], archive: Archive, everything: FeedSpec, site: SiteSettings, intro: str, index: int
+) -> bytes:
+    return _article_page(articles[index], archive, everything, site, intro)
 
 
 def _article_page(article: Article, archive: Archive, everything: FeedSpec, site: SiteSettings, intro: str) -> bytes:
@@ -190,7 +213,7 @@ def build_site(
     gc.freeze()
     try:
         plan = plan_site(archive, site, now, digests)
-        stats = replace_folder(out, plan.files, **options)
+        stats = replace_folder(out, plan.files, bundles=plan.bundles, **options)
     finally:
         if not already_frozen:
             gc.unfreeze()

@@ -152,10 +152,12 @@ def _load(
 
 def _digests(issues: list[Issue], cache: ParseCache | None, digests: dict[str, str]) -> None:
     """Every article's digest: from the cache where it has one, else computed (and then cached)."""
+    known = cache.new if cache is not None else {}  # what this load took from the cache, by file
     for issue in issues:
         for article in issue.articles:
-            digest = cache.digest(article) if cache is not None else None
-            if digest is None:
+            entry = known.get(article.source)
+            digest = entry.digest if entry is not None and entry.article is article else ""
+            if not digest:
                 digest = article_digest(article)
                 if cache is not None:
                     cache.remember_digest(article, digest)

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 from xml.etree import ElementTree
 
 from .links import article_url, topic_page_url
@@ -54,8 +55,9 @@ def topic_scheme(site: SiteSettings) -> str:
 # --- dates --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
+    """A named tuple: a large archive makes ten thousand of them per build."""
+
     published: datetime
     updated: datetime
 
@@ -69,32 +71,38 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     publications.
     """
     published_on: dict[date, list[Article]] = defaultdict(list)
+    corrected: list[Article] = []
     for article in articles:
         published_on[article.published].append(article)
-    published: dict[str, datetime] = {}
-    for day, group in published_on.items():
-        group.sort(key=lambda a: a.id, reverse=True)
-        midnight = datetime.combine(day, time(), timezone.utc)
-        for offset, article in enumerate(group):
-            published[article.id] = midnight + timedelta(seconds=offset)
-    corrected_on: dict[date, list[Article]] = defaultdict(list)
-    for article in articles:
         if article.updated != article.published:
-            corrected_on[article.updated].append(article)
-    updated = dict(published)
+            corrected.append(article)
+    seconds = [timedelta(seconds=offset) for offset in range(max(map(len, published_on.values()), default=0))]
+    stamps: dict[str, Stamp] = {}
+    by_id = attrgetter("id")
+    for day, group in published_on.items():
+        group.sort(key=by_id, reverse=True)
+        midnight = datetime.combine(day, time(), timezone.utc)
+        for article, offset in zip(group, seconds, strict=False):  # seconds: as long as the longest group
+            moment = midnight + offset
+            stamps[article.id] = Stamp(moment, moment)
+    corrected_on: dict[date, list[Article]] = defaultdict(list)
+    for article in corrected:
+        corrected_on[article.updated].append(article)
     for day, group in corrected_on.items():
         group.sort(key=lambda a: (a.published, a.id))
         after = len(published_on.get(day, ()))
         midnight = datetime.combine(day, time(), timezone.utc)
-        for offset, article in enumerate(group):
-            updated[article.id] = midnight + timedelta(seconds=after + offset)
-    return {key: Stamp(published[key], updated[key]) for key in published}
+        for rank, article in enumerate(group):
+            stamps[article.id] = Stamp(stamps[article.id].published, midnight + timedelta(seconds=after + rank))
+    return stamps
 
 
 def visible_articles(archive: Archive, now: datetime) -> tuple[tuple[Article, ...], dict[str, Stamp]]:
     """The articles readers may see at `now`, newest first, and their stamps (none later than `now`)."""
     articles = archive.published(now.date()).articles
     stamps = entry_stamps(articles)
+    if all(s.published <= now and s.updated <= now for s in stamps.values()):  # usual: nothing to drop or clamp
+        return articles, stamps
     shown = tuple(a for a in articles if stamps[a.id].published <= now)
     clamped = {}
     for article in shown:

@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:  # multiprocessing is imported only when a build is large enou
 log = logging.getLogger(__name__)
 
 MANIFEST = ".pprfeed-manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
+"""2: per-file fingerprints and per-bundle ones (see PlannedBundle); a format-1 manifest is read as files only."""
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_FROM = 400
 """Below this much work (PlannedFile.cost, summed over the files to write), forking costs more than it saves."""
@@ -51,6 +53,40 @@ class PlannedFile(NamedTuple):
     """Files of one group are rendered by the same worker (RSS and Atom come from one feedgen object)."""
     cost: int = 1
     """Rough rendering cost, 1 being a small page: decides whether forking workers pays."""
+
+
+class PlannedBundle(NamedTuple):
+    """Many files planned as one, with one fingerprint (an issue's article pages).
+
+    A bundle whose fingerprint, key and paths are as the spare's manifest has them is
+    taken as it stands without looking at its files one by one (only that they exist);
+    otherwise all its files are rendered (or hard-linked from the live output).
+    """
+
+    key: str
+    """Names the bundle in the manifest; unique among bundles."""
+    fingerprint: str
+    paths: tuple[str, ...]
+    render: Callable[[int], bytes]
+    """render(i) -> the bytes of paths[i]."""
+    cost: int = 1
+    """Rendering cost of each of its files (see PlannedFile.cost)."""
+
+    def files(self) -> list[PlannedFile]:
+        return [
+            PlannedFile(path, self.fingerprint, partial(self.render, index), cost=self.cost)
+            for index, path in enumerate(self.paths)
+        ]
+
+
+class Manifest(NamedTuple):
+    """What an output folder was built from: path -> fingerprint, bundle key -> (fingerprint, paths)."""
+
+    files: dict[str, str]
+    bundles: dict[str, tuple[str, tuple[str, ...]]]
+
+
+EMPTY = Manifest({}, {})
 
 
 @dataclass(frozen=True)
@@ -71,29 +107,43 @@ def spare_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.spare"
 
 
-def read_manifest(folder: Path) -> dict[str, str] | None:
+def read_manifest(folder: Path) -> Manifest | None:
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
+    if not isinstance(data, dict) or data.get("format") not in (1, 2) or not isinstance(data.get("files"), dict):
         return None
-    return {str(k): str(v) for k, v in data["files"].items()}
+    bundles = data.get("bundles", {})
+    if not isinstance(bundles, dict):
+        return None
+    try:
+        return Manifest(
+            {str(k): str(v) for k, v in data["files"].items()},
+            {str(k): (str(fingerprint), tuple(map(str, paths))) for k, (fingerprint, paths) in bundles.items()},
+        )
+    except (TypeError, ValueError):  # a bundle entry that is not [fingerprint, [paths]]
+        return None
 
 
 def replace_folder(
-    out: Path, files: Sequence[PlannedFile], workers: int = WORKERS, parallel_from: int = PARALLEL_FROM
+    out: Path,
+    files: Sequence[PlannedFile],
+    workers: int = WORKERS,
+    parallel_from: int = PARALLEL_FROM,
+    bundles: Sequence[PlannedBundle] = (),
 ) -> WriteStats:
-    """Make `out` hold exactly `files`, atomically; raises OutputError or whatever a render raises.
+    """Make `out` hold exactly `files` and the files of `bundles`, atomically; raises OutputError or whatever a
+    render raises.
 
     With `parallel_from` or more work to do (the files' costs) and fork available, `workers` processes share it.
     """
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} is a file, not a folder: pass --out pointing at a folder")
     with _exclusive(out):
-        live = read_manifest(out) if out.is_dir() else {}
+        live = read_manifest(out) if out.is_dir() else EMPTY
         _check_ours(out, live)
-        return _replace(out, live or {}, files, workers, parallel_from)
+        return _replace(out, live or EMPTY, files, bundles, workers, parallel_from)
 
 
 @contextlib.contextmanager
@@ -115,18 +165,42 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 
 def _replace(
-    out: Path, live: dict[str, str], files: Sequence[PlannedFile], workers: int, parallel_from: int
+    out: Path,
+    live: Manifest,
+    files: Sequence[PlannedFile],
+    bundles: Sequence[PlannedBundle],
+    workers: int,
+    parallel_from: int,
 ) -> WriteStats:
     spare = spare_folder(out)
     known = _prepare_spare(spare, out, live)
     present = _walk(spare)
     planned = {file.path for file in files}
-    pending = [f for f in files if not (known.get(f.path) == f.fingerprint and f.path in present)]
+    pending = [f for f in files if not (known.files.get(f.path) == f.fingerprint and f.path in present)]
     # The spare is the output before last: what changed in the last build is already in the live
     # output, byte for byte (same fingerprint). Hard-link it from there instead of rendering it again.
     before = len(pending)
-    pending = [f for f in pending if not (live.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))]
+    pending = [
+        f for f in pending if not (live.files.get(f.path) == f.fingerprint and _link_from(out, spare, f, present))
+    ]
     linked = before - len(pending)
+    total = len(files)
+    for bundle in bundles:
+        planned.update(bundle.paths)
+        total += len(bundle.paths)
+        made_from = (bundle.fingerprint, bundle.paths)
+        if known.bundles.get(bundle.key) == made_from:
+            if all(path in present for path in bundle.paths):
+                continue
+            pending.extend(f for f in bundle.files() if f.path not in present)
+        elif live.bundles.get(bundle.key) == made_from:
+            for file in bundle.files():
+                if _link_from(out, spare, file, present):
+                    linked += 1
+                else:
+                    pending.append(file)
+        else:
+            pending.extend(bundle.files())
     if workers > 1 and sum(f.cost for f in pending) >= parallel_from and _can_fork():
         _write_in_parallel(spare, pending, present, workers)
     else:
@@ -138,13 +212,17 @@ def _replace(
         removed += 1
     if removed:
         _remove_empty_dirs(spare)
-    manifest = {"format": MANIFEST_FORMAT, "files": {f.path: f.fingerprint for f in files}}
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "files": {f.path: f.fingerprint for f in files},
+        "bundles": {b.key: [b.fingerprint, b.paths] for b in bundles},
+    }
     _write_new(spare / MANIFEST, (json.dumps(manifest, separators=(",", ":")) + "\n").encode("utf-8"), False)
     _swap(spare, out)
     if not spare.exists():
         # the very first build: keep a spare ready (hard links, cheap) so the next rebuild starts warm
         _link_tree(out, spare)
-    return WriteStats(files=len(files), written=written, removed=removed, linked=linked)
+    return WriteStats(files=total, written=written, removed=removed, linked=linked)
 
 
 def _link_from(out: Path, spare: Path, file: PlannedFile, present: set[str]) -> bool:
@@ -219,7 +297,7 @@ def _write_in_parallel(spare: Path, files: Sequence[PlannedFile], present: set[s
         raise RuntimeError("; ".join(failures))
 
 
-def _check_ours(out: Path, live: dict[str, str] | None) -> None:
+def _check_ours(out: Path, live: Manifest | None) -> None:
     """`live` is the output's manifest (None: it has none)."""
     if live is None and any(out.iterdir()):
         raise OutputError(
@@ -228,20 +306,20 @@ def _check_ours(out: Path, live: dict[str, str] | None) -> None:
         )
 
 
-def _prepare_spare(spare: Path, out: Path, live: dict[str, str]) -> dict[str, str]:
+def _prepare_spare(spare: Path, out: Path, live: Manifest) -> Manifest:
     """The spare folder, ready to be brought up to date; returns what its files were made from.
 
-    `live` is the output's manifest ({} when there is none).
+    `live` is the output's manifest (EMPTY when there is none).
     """
     if spare.is_dir():
-        known = read_manifest(spare) or {}
+        known = read_manifest(spare) or EMPTY
         (spare / MANIFEST).unlink(missing_ok=True)  # from here until the end the spare is "in progress"
         return known
     if spare.exists():
         spare.unlink()
-    if not live:
+    if not (live.files or live.bundles):
         spare.mkdir(parents=True)
-        return {}
+        return EMPTY
     # first rebuild: start from hard links to the live files, far cheaper than rewriting them
     _link_tree(out, spare)
     (spare / MANIFEST).unlink(missing_ok=True)

@@ -226,13 +226,27 @@ def index_page(
 
 
 def topic_page(
-    topic: Topic, articles: Sequence[Article], spec: FeedSpec | None, everything: FeedSpec, site: SiteSettings
+    topic: Topic,
+    articles: Sequence[Article],
+    spec: FeedSpec | None,
+    everything: FeedSpec,
+    site: SiteSettings,
+    rows: dict[str, tuple[Article, str]] | None = None,
 ) -> bytes:
+    """`rows`: article id -> (article, its list item), shared by the topic pages of one build (an article
+    is listed on the page of each of its topics; a topic page of a large archive has hundreds of rows)."""
     count = len(articles)
+    rows = {} if rows is None else rows
+    items = []
+    for article in articles:
+        known = rows.get(article.id)
+        if known is None or known[0] is not article:
+            known = rows[article.id] = (article, _article_row(article, site))
+        items.append(known[1])
     body = (
         f"<h1>{esc(topic.name)}</h1>\n"
         f"<p>{count} summar{'y' if count == 1 else 'ies'} on this topic.</p>\n"
-        + ("<ul>\n" + "".join(_article_row(a, site) for a in articles) + "</ul>\n" if articles else "")
+        + ("<ul>\n" + "".join(items) + "</ul>\n" if articles else "")
         + (
             _how_to_subscribe(spec, site, f"new summaries on {esc(topic.name)}")
             if spec
