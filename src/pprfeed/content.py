@@ -30,7 +30,7 @@ from .diagnostics import (
 )
 from .model import Archive, Article, Issue, Topic
 from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint, reap
-from .text import did_you_mean, normalize, normalize_doi, slugify
+from .text import EMAIL, did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
 ISSUES_DIR = "issues"
@@ -39,7 +39,6 @@ README = "README.md"
 
 _MONTH_DIR = re.compile(r"(\d{4})-(\d{2})")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
 _IMPLICATIONS = re.compile(r"^(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*$", re.I | re.M)
@@ -805,7 +804,7 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
                 'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"',
             )
     email = meta.get("contact_email")
-    if isinstance(email, str) and email.strip() and not _EMAIL.fullmatch(email.strip()):
+    if isinstance(email, str) and email.strip() and not EMAIL.fullmatch(email.strip()):
         report.error(
             path,
             line_of("contact_email"),

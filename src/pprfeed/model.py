@@ -16,6 +16,11 @@ MONTH_NAMES = (
 )  # fmt: skip
 
 
+def month_title(month: str) -> str:
+    """`2018-11` -> `November 2018`, in English whatever the locale."""
+    return f"{MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
+
+
 @dataclass(frozen=True)
 class Topic:
     """One entry of the controlled vocabulary (content/topics.toml)."""
@@ -71,7 +76,7 @@ class Issue:
     @property
     def title(self) -> str:
         """`November 2018`: English month names whatever the locale."""
-        return f"{MONTH_NAMES[int(self.month[5:7]) - 1]} {self.month[:4]}"
+        return month_title(self.month)
 
 
 @dataclass(frozen=True)

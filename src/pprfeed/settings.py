@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Report, key_line, parse_toml, read_text, toml_value
-from .text import did_you_mean
+from .text import EMAIL, did_you_mean
 
 DEFAULT_CONFIG = "pprfeed.toml"
 
@@ -177,7 +177,7 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
             report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
             values.pop(key)
     email = values.get("author_email")
-    if email is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", email):
+    if email is not None and not EMAIL.fullmatch(email):
         report.error(
             file,
             key_line(text, "author_email"),

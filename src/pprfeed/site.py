@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .feeds import FORMAT_NAMES, FORMATS, IMPLICATIONS_TITLE, MEDIA_TYPES, ArticleHtml, FeedSpec
 from .links import article_url, topic_page_url
-from .model import MONTH_NAMES, Article, Topic
+from .model import Article, Topic, month_title
 from .render.escape import shorten
 from .safe_html import escape_text as esc
 from .safe_html import markdown_html, markdown_text
@@ -40,11 +40,6 @@ STYLE = (
     'table.topics td:nth-child(2)::before{content:"Summaries: "}}'
 )
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])")
-
-
-def month_title(month: str) -> str:
-    """`2018-11` -> `November 2018`, in English whatever the locale."""
-    return f"{MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
 
 
 def article_page_path(article: Article) -> str:

@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Iterable
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+"""An e-mail address as far as a feed or a mailto: link needs: something@host.domain."""
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 

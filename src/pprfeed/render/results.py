@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..links import article_url
-from ..model import MONTH_NAMES, Article, Topic
+from ..model import Article, Topic, month_title
 from ..query import MAX_QUERY_CHARS, MatchKind, QueryResult
 from ..settings import SiteSettings
 from ..text import normalize
@@ -199,11 +199,6 @@ _YEAR = re.compile(r"\((\d{4}[a-z]?|in press|n\.\s?d\.)\)", re.I)
 _SURNAME = re.compile(r"([^\W\d_][^,&()]*?),\s*(?:[^\W\d_]{1,2}\.[\s-]*)+")
 
 
-def month_label(month: str) -> str:
-    """`2018-11` -> `November 2018`."""
-    return f"{MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -316,7 +311,7 @@ def _render_slack_entry(article: Article, context: ResultContext) -> str:
     title = shorten(slack_escape(article.title), 300).replace("|", "∣")
     lines = [
         f"*<{slack_escape(_safe_url(article_url(article, context.site)))}|{title}>*",
-        f"{month_label(article.month)} · {shorten(slack_escape(short_citation(article.citation)), 200)}",
+        f"{month_title(article.month)} · {shorten(slack_escape(short_citation(article.citation)), 200)}",
     ]
     topics = ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
     details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
@@ -463,7 +458,7 @@ def _render_discord_entry(article: Article, context: ResultContext) -> str:
     title = shorten(discord_label(article.title), 250)
     lines = [
         f"**[{title}]({_safe_url(article_url(article, context.site))})**",
-        f"{month_label(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
+        f"{month_title(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
     ]
     topics = ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
