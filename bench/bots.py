@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pprfeed.bots.answers import ask  # noqa: E402
 from pprfeed.bots.live import LiveArchive  # noqa: E402
-from pprfeed.render.results import discord_choices, discord_message, slack_message  # noqa: E402
-from pprfeed.settings import SiteSettings  # noqa: E402
+from pprfeed.chat.results import discord_choices, discord_message, slack_message  # noqa: E402
+from pprfeed.config import SiteSettings  # noqa: E402
 from synthetic import write_archive  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -182,7 +182,7 @@ def bench_startup(content: Path, workdir: Path, runs: int) -> None:
     script = (
         "import time; t=time.perf_counter();"
         "from pprfeed.bots.discord import TopicBot; from pprfeed.bots.live import LiveArchive;"
-        "from pprfeed.settings import SiteSettings;"
+        "from pprfeed.config import SiteSettings;"
         f"live=LiveArchive({str(content)!r}, site=SiteSettings(), command='/topic', cache_dir='.pprfeed/cache');"
         "live.load(); TopicBot(live, 'topic'); print(time.perf_counter()-t)"
     )

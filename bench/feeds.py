@@ -47,9 +47,9 @@ import json, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 started = time.perf_counter()
-from pprfeed.build import build_site
-from pprfeed.content import load_archive
-from pprfeed.settings import SiteSettings
+from pprfeed.site.build import build_site
+from pprfeed.archive.load import load_archive
+from pprfeed.config import SiteSettings
 imported = time.perf_counter()
 digests = {}  # as `pprfeed build` does: the parse cache's article digests spare hashing every article
 archive, _ = load_archive(sys.argv[1], cache_dir=sys.argv[3], digests=digests)
@@ -151,7 +151,7 @@ def hugo_binary() -> Path:
 
 
 def read_articles(content: Path) -> list:
-    from pprfeed.content import load_archive
+    from pprfeed.archive.load import load_archive
 
     archive, diagnostics = load_archive(content)
     if archive is None:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pprfeed.content import load_archive  # noqa: E402
-from pprfeed.parse_cache import reap  # noqa: E402
+from pprfeed.archive.load import load_archive  # noqa: E402
+from pprfeed.archive.parse_cache import reap  # noqa: E402
 from synthetic import write_archive  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def timed(content: Path, cache: Path | None) -> float:
 
 FRESH = """
 import sys, time
-from pprfeed.content import load_archive
+from pprfeed.archive.load import load_archive
 started = time.perf_counter()
 archive, _ = load_archive(sys.argv[1], cache_dir=sys.argv[2])
 assert archive is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pprfeed.content import load_archive
+from pprfeed.archive.load import load_archive
 from pprfeed.model import Archive
 
 ROOT = Path(__file__).resolve().parent.parent

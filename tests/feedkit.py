@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import empty_content, write_article
-from pprfeed.build import BuildResult, build_site
-from pprfeed.content import load_archive
+from pprfeed.archive.load import load_archive
+from pprfeed.config import SiteSettings
 from pprfeed.model import Archive
-from pprfeed.settings import SiteSettings
+from pprfeed.site.build import BuildResult, build_site
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
 SITE = SiteSettings(base_url="https://feeds.example.org/pprnet/", feed_limit=50)

@@ -19,7 +19,7 @@ from fakes.discord_api import FakeDiscord, discord_py_at
 from fakes.slack_api import signed_headers
 from pprfeed.bots.settings import BotSettings, load_bot_settings
 from pprfeed.cli import build_parser, main
-from pprfeed.settings import load_settings
+from pprfeed.config import load_settings
 
 SECRETS = ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN")
 

@@ -21,8 +21,8 @@ from conftest import content_with_studies, write_article
 from fakes.discord_api import FakeDiscord, autocomplete, button_click, discord_py_at, slash_command
 from pprfeed.bots.discord import TopicBot, sync_commands
 from pprfeed.bots.live import LiveArchive
-from pprfeed.render.results import DiscordButton, discord_limit_problems
-from pprfeed.settings import SiteSettings
+from pprfeed.chat.results import DiscordButton, discord_limit_problems
+from pprfeed.config import SiteSettings
 
 CHANNEL_MESSAGE = 4
 AUTOCOMPLETE_RESULT = 8

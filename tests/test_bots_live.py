@@ -9,7 +9,7 @@ import pytest
 
 from conftest import copy_content, write_article
 from pprfeed.bots.live import ArchiveUnavailable, LiveArchive
-from pprfeed.settings import SiteSettings
+from pprfeed.config import SiteSettings
 
 
 @pytest.fixture

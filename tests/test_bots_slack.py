@@ -18,8 +18,8 @@ from fakes.server import Inbox, serve
 from fakes.slack_api import FakeSlack, signed_headers
 from pprfeed.bots.live import LiveArchive
 from pprfeed.bots.slack import SlackBot, build_slack_app
-from pprfeed.render.results import slack_limit_problems
-from pprfeed.settings import SiteSettings
+from pprfeed.chat.results import slack_limit_problems
+from pprfeed.config import SiteSettings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 COMMAND = "/ppr-topic"

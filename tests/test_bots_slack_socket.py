@@ -20,8 +20,8 @@ from fakes.slack_api import FakeSlack
 from pprfeed.bots.errors import ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
 from pprfeed.bots.slack import SlackBot, run_socket_mode, socket_mode_client
-from pprfeed.render.results import slack_limit_problems
-from pprfeed.settings import SiteSettings
+from pprfeed.chat.results import slack_limit_problems
+from pprfeed.config import SiteSettings
 
 
 def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url(tmp_path: Path):

@@ -12,10 +12,10 @@ import pytest
 
 from conftest import CONTENT, ROOT, write_article
 from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
-from pprfeed import build as build_module
-from pprfeed.build import build_site
 from pprfeed.cli import main
-from pprfeed.output import MANIFEST, spare_folder
+from pprfeed.site import build as build_module
+from pprfeed.site.build import build_site
+from pprfeed.site.output import MANIFEST, spare_folder
 
 
 def state(folder: Path) -> dict[str, tuple[bytes, int, int]]:

@@ -14,11 +14,11 @@ import pytest
 
 from conftest import write_article
 from feedkit import NOW, SITE, load, make_tricky_archive, snapshot
-from pprfeed import build as build_module
-from pprfeed.build import BuildResult, build_site
+from pprfeed.config import SiteSettings
 from pprfeed.model import Article
-from pprfeed.output import MANIFEST, spare_folder
-from pprfeed.settings import SiteSettings
+from pprfeed.site import build as build_module
+from pprfeed.site.build import BuildResult, build_site
+from pprfeed.site.output import MANIFEST, spare_folder
 
 ISSUE_2020_01 = {"2020-01-a-alliance-first", "2020-01-b-alliance-second", "2020-01-c-depression"}
 

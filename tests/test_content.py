@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CONTENT, empty_content
-from pprfeed.content import load_archive
+from pprfeed.archive.load import load_archive
 from pprfeed.diagnostics import Diagnostic
 
 

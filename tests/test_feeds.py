@@ -18,8 +18,8 @@ import pytest
 
 from conftest import CONTENT, write_article
 from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
-from pprfeed.feeds import ENTRY_ID_PREFIX
-from pprfeed.safe_html import ALLOWED_TAGS
+from pprfeed.site.feeds import ENTRY_ID_PREFIX
+from pprfeed.site.html import ALLOWED_TAGS
 from test_safe_html import collect
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CONTENT, SEED
+from pprfeed.archive.importer import ImportError_, parse_blog_text, render_article_file, suggest_topics, write_imported
+from pprfeed.archive.load import load_archive
 from pprfeed.cli import main
-from pprfeed.content import load_archive
-from pprfeed.importer import ImportError_, parse_blog_text, render_article_file, suggest_topics, write_imported
 
 PAGE = """Blog intro that is skipped. November 2018 is mentioned here but not as a heading.
 

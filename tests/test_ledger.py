@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pprfeed.ledger import Ledger
+from pprfeed.publish.ledger import Ledger
 
 
 def test_a_part_goes_from_claimed_to_sent_and_the_issue_counts_as_delivered(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_content
-from pprfeed.content import load_archive
+from pprfeed.archive.load import load_archive
+from pprfeed.archive.parse_cache import SEGMENT, article_digest
 from pprfeed.diagnostics import Report, parse_front_matter, parse_toml
-from pprfeed.parse_cache import SEGMENT, article_digest
 
 
 def age(folder: Path) -> None:
@@ -196,8 +196,8 @@ def test_a_load_shared_with_a_helper_process_equals_a_single_process_load(
     content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Large uncached loads fork a helper for the newer years; nothing about the result may differ."""
-    from pprfeed import content as loader
-    from pprfeed import parse_cache
+    from pprfeed.archive import load as loader
+    from pprfeed.archive import parse_cache
 
     broken = content / "issues" / "2018-11" / "broken.md"
     broken.write_text('+++\ntitle = "Broken"\ntopics = ["no such topic"]\n+++\nText.\n', encoding="utf-8")
@@ -232,8 +232,8 @@ def test_unchanged_folders_are_taken_whole_and_edits_in_place_are_still_seen(
     content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder is reused whole only while every file keeps its name, size and mtime."""
-    from pprfeed import content as loader
-    from pprfeed import parse_cache
+    from pprfeed.archive import load as loader
+    from pprfeed.archive import parse_cache
 
     cache = tmp_path / "cache"
     article = next((content / "issues" / "2018-03").glob("*.md"))
@@ -273,8 +273,8 @@ def test_a_prefetched_load_equals_a_plain_one_and_a_changed_vocabulary_discards_
     content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bot starts loading in a helper while it imports its libraries (content.prefetch)."""
-    from pprfeed import content as loader
-    from pprfeed import parse_cache
+    from pprfeed.archive import load as loader
+    from pprfeed.archive import parse_cache
 
     (content / "issues" / "2018-11" / "broken.md").write_text('+++\ntitle = "Broken"\n+++\n', encoding="utf-8")
     age(content)

@@ -15,11 +15,9 @@ from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord, rate_limited
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
-from pprfeed.ledger import Ledger
+from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Issue
-from pprfeed.platforms.discord import DiscordPoster
-from pprfeed.platforms.slack import SlackPoster
-from pprfeed.publish import (
+from pprfeed.publish.deliver import (
     TargetReport,
     Tuning,
     deliver,
@@ -28,8 +26,10 @@ from pprfeed.publish import (
     plan_resend,
     plan_updates,
 )
-from pprfeed.settings import SiteSettings
-from pprfeed.targets import PlatformSettings, Secrets, Target
+from pprfeed.publish.discord import DiscordPoster
+from pprfeed.publish.ledger import Ledger
+from pprfeed.publish.slack import SlackPoster
+from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 SITE = SiteSettings(base_url="https://example.org/pprnet/")
 TODAY = date(2026, 11, 27)

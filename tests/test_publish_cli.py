@@ -21,10 +21,10 @@ from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
-from pprfeed import publish as publish_module
 from pprfeed.cli import main
-from pprfeed.ledger import Ledger
-from pprfeed.publish import Tuning
+from pprfeed.publish import deliver as publish_module
+from pprfeed.publish.deliver import Tuning
+from pprfeed.publish.ledger import Ledger
 
 SLACK_CHANNEL = "C0000AAAA"
 DISCORD_CHANNEL = "200000000000000001"

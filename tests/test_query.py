@@ -1,6 +1,6 @@
 import pytest
 
-from pprfeed.query import MatchKind, QueryEngine
+from pprfeed.archive.search import MatchKind, QueryEngine
 
 
 def authors(result):

@@ -7,8 +7,8 @@ import random
 import threading
 from datetime import date
 
+from pprfeed.archive.search import QueryEngine, close_matches
 from pprfeed.model import Archive, Article, Issue, Topic
-from pprfeed.query import QueryEngine, close_matches
 from pprfeed.text import normalize
 
 WORDS = [

@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 
+from pprfeed.chat import discord as discord_render
+from pprfeed.chat import slack as slack_render
+from pprfeed.chat.escape import shorten
+from pprfeed.chat.markup import DISCORD, SLACK, Dialect, to_paragraphs
+from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article, Issue
-from pprfeed.render import discord as discord_render
-from pprfeed.render import slack as slack_render
-from pprfeed.render.escape import shorten
-from pprfeed.render.markup import DISCORD, SLACK, Dialect, to_paragraphs
-from pprfeed.settings import SiteSettings
 
 SITE = SiteSettings(base_url="https://example.org/pprnet/")
 WORDS = "therapist alliance outcome Flückiger & <rupture> repair empathy meta-analysis (g = .57) feedback *session*"
@@ -207,8 +207,8 @@ def test_shorten_never_splits_a_link() -> None:
 
 
 def test_topic_filter_renders_only_matching_articles(archive: Archive) -> None:
-    from pprfeed.publish import render_delivery
-    from pprfeed.targets import Target
+    from pprfeed.publish.deliver import render_delivery
+    from pprfeed.publish.targets import Target
 
     issue = replace(archive.issues[0], articles=archive.issues[0].articles + archive.issues[1].articles)
     wanted = archive.issues[1].articles[0].topics[0]

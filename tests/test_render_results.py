@@ -7,9 +7,8 @@ from datetime import date
 
 import pytest
 
-from pprfeed.model import Archive, Article, Issue, Topic
-from pprfeed.query import MatchKind, QueryEngine, QueryResult
-from pprfeed.render.results import (
+from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
+from pprfeed.chat.results import (
     PAGE_SIZE,
     Action,
     ButtonState,
@@ -27,7 +26,8 @@ from pprfeed.render.results import (
     slack_limit_problems,
     slack_message,
 )
-from pprfeed.settings import SiteSettings
+from pprfeed.config import SiteSettings
+from pprfeed.model import Archive, Article, Issue, Topic
 
 
 @pytest.mark.parametrize(

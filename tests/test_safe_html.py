@@ -7,7 +7,7 @@ from pathlib import Path
 
 from feedkit import NASTY_SUMMARY
 from pprfeed.model import Archive
-from pprfeed.safe_html import (
+from pprfeed.site.html import (
     ALLOWED_TAGS,
     _parser,
     _render_blocks,

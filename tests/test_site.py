@@ -12,7 +12,7 @@ import pytest
 from conftest import CONTENT, write_article
 from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
 from pprfeed.links import article_url, topic_page_url
-from pprfeed.site import gist
+from pprfeed.site.pages import gist
 from test_feeds import entries, feed_files
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pprfeed.config import load_settings
 from pprfeed.model import Archive
-from pprfeed.settings import load_settings
-from pprfeed.targets import load_publish_settings
+from pprfeed.publish.targets import load_publish_settings
 
 CONFIG = """\
 [state]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .text import did_you_mean
+from pprfeed.text import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .model import Article
-from .settings import SiteSettings
+from pprfeed.config import SiteSettings
+from pprfeed.model import Article
 
 
 def article_url(article: Article, site: SiteSettings) -> str:

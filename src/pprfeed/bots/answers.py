@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..query import MatchKind, QueryEngine, QueryResult
-from ..text import normalize
+from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
+from pprfeed.text import normalize
 
 HELP_WORDS = {"", "help", "list", "topics", "?"}
 

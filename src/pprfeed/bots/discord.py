@@ -23,7 +23,10 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from ..render.results import (
+from pprfeed.bots.answers import ask
+from pprfeed.bots.errors import RegistrationRefused, ServiceUnreachable, TokenRefused
+from pprfeed.bots.live import LiveArchive
+from pprfeed.chat.results import (
     DISCORD_ID_PATTERN,
     Action,
     ButtonState,
@@ -32,9 +35,6 @@ from ..render.results import (
     discord_message,
     parse_discord_custom_id,
 )
-from .answers import ask
-from .errors import RegistrationRefused, ServiceUnreachable, TokenRefused
-from .live import LiveArchive
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..content import Prefetch, load_archive, prefetch
-from ..diagnostics import Diagnostic
-from ..query import QueryEngine
-from ..render.results import ResultContext
-from ..settings import SiteSettings
+from pprfeed.archive.load import Prefetch, load_archive, prefetch
+from pprfeed.archive.search import QueryEngine
+from pprfeed.chat.results import ResultContext
+from pprfeed.config import SiteSettings
+from pprfeed.diagnostics import Diagnostic
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, Report, key_line
-from ..settings import Settings, check_fields
+from pprfeed.config import Settings, check_fields
+from pprfeed.diagnostics import Diagnostic, Report, key_line
 
 SLACK_COMMAND = re.compile(r"/[a-z0-9][a-z0-9_-]{0,30}")
 DISCORD_COMMAND = re.compile(r"[a-z0-9_-]{1,32}")

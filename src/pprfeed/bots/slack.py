@@ -37,10 +37,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..render.results import Action, parse_slack_action, slack_message
-from .answers import ask
-from .errors import CannotListen, ServiceUnreachable, TokenRefused
-from .live import LiveArchive
+from pprfeed.bots.answers import ask
+from pprfeed.bots.errors import CannotListen, ServiceUnreachable, TokenRefused
+from pprfeed.bots.live import LiveArchive
+from pprfeed.chat.results import Action, parse_slack_action, slack_message
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .. import __version__
-from . import archive
-from . import bots as bots_cli
-from . import feeds as feeds_cli
-from . import publish as publish_cli
-from .common import UsageError
+from pprfeed import __version__
+from pprfeed.cli import archive
+from pprfeed.cli import bots as bots_cli
+from pprfeed.cli import feeds as feeds_cli
+from pprfeed.cli import publish as publish_cli
+from pprfeed.cli.common import UsageError
 
 REGISTRARS = [archive.register, feeds_cli.register, publish_cli.register, bots_cli.register]
 

@@ -6,18 +6,27 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from ..config import check_config_file
-from ..content import load_archive
-from ..importer import ImportError_, parse_blog_text, write_imported
-from ..links import article_url
-from ..model import Archive, Article
-from ..query import MatchKind, QueryEngine, QueryResult
-from ..settings import SiteSettings, load_settings
-from ..targets import load_publish_settings
-from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
+from pprfeed.archive.importer import ImportError_, parse_blog_text, write_imported
+from pprfeed.archive.load import load_archive
+from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
+from pprfeed.bots.settings import load_bot_settings
+from pprfeed.cli.common import (
+    UsageError,
+    add_config_option,
+    add_content_option,
+    load_or_report,
+    plural,
+    print_diagnostics,
+)
+from pprfeed.config import Settings, SiteSettings, load_settings
+from pprfeed.diagnostics import Diagnostic
+from pprfeed.links import article_url
+from pprfeed.model import Archive, Article
+from pprfeed.publish.targets import check_publish_config, load_publish_settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -226,3 +235,9 @@ def check_config(path: str, archive: Archive) -> int:
         + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
     )
     return 0
+
+
+def check_config_file(settings: Settings, archive: Archive, env: Mapping[str, str]) -> list[Diagnostic]:
+    """Every problem `pprfeed publish` or the bots would stop on, sorted by file and line."""
+    problems = check_publish_config(settings, archive, env) + load_bot_settings(settings)[1]
+    return sorted(problems, key=lambda d: (d.path, d.line or 0))

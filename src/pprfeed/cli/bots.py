@@ -7,13 +7,13 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
-from ..bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
-from ..settings import Settings, load_settings
-from .common import UsageError, add_config_option, add_content_option, print_diagnostics
+from pprfeed.bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
+from pprfeed.bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
+from pprfeed.cli.common import UsageError, add_config_option, add_content_option, print_diagnostics
+from pprfeed.config import Settings, load_settings
 
 if TYPE_CHECKING:  # imported by the commands that run a bot: other commands start faster
-    from ..bots.live import LiveArchive
+    from pprfeed.bots.live import LiveArchive
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _secret(name: str, where: str) -> str:
 def _start_live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
     """The bot's archive, its first load started in a helper process (large archives, nothing cached):
     the caller imports its chat and HTTP libraries meanwhile, then calls `_live`."""
-    from ..bots.live import LiveArchive
+    from pprfeed.bots.live import LiveArchive
 
     live = LiveArchive(
         args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
@@ -109,7 +109,7 @@ def _start_live(args: argparse.Namespace, settings: Settings, bots: BotSettings,
 
 
 def _live(args: argparse.Namespace, live: LiveArchive) -> LiveArchive:
-    from ..bots.live import ArchiveUnavailable
+    from pprfeed.bots.live import ArchiveUnavailable
 
     try:
         live.load()
@@ -132,7 +132,7 @@ def run_slack(args: argparse.Namespace) -> int:
     token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
     started = _start_live(args, settings, bots, bots.slack_command)
 
-    from ..bots.slack import SlackBot, run_socket_mode, serve_http  # after the load has started: see _start_live
+    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http  # after the load has started: see _start_live
 
     if serve:
         bot = SlackBot(_live(args, started))
@@ -161,7 +161,7 @@ def run_discord(args: argparse.Namespace) -> int:
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
     started = _start_live(args, settings, bots, f"/{bots.discord_command}")
 
-    from ..bots.discord import TopicBot, run  # after the load has started: see _start_live
+    from pprfeed.bots.discord import TopicBot, run  # after the load has started: see _start_live
 
     live = _live(args, started)
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
@@ -175,7 +175,7 @@ def run_discord(args: argparse.Namespace) -> int:
 
 
 def run_discord_sync(args: argparse.Namespace) -> int:
-    from ..bots.discord import sync_commands
+    from pprfeed.bots.discord import sync_commands
 
     _, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..content import load_archive
-from ..diagnostics import Diagnostic
-from ..model import Archive
+from pprfeed.archive.load import load_archive
+from pprfeed.diagnostics import Diagnostic
+from pprfeed.model import Archive
 
 
 class UsageError(Exception):

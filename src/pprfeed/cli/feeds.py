@@ -7,11 +7,11 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..build import build_site
-from ..content import load_archive
-from ..output import OutputError
-from ..settings import load_settings
-from .common import add_config_option, add_content_option, print_diagnostics
+from pprfeed.archive.load import load_archive
+from pprfeed.cli.common import add_config_option, add_content_option, print_diagnostics
+from pprfeed.config import load_settings
+from pprfeed.site.build import build_site
+from pprfeed.site.output import OutputError
 
 CACHE_FOLDER = ".pprfeed/cache"
 

@@ -16,16 +16,23 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model import Archive
-from ..settings import Settings, load_settings
-from ..targets import PublishSettings, RedactingFilter, Target, load_publish_settings
-from .common import UsageError, add_config_option, add_content_option, load_or_report, plural, print_diagnostics
+from pprfeed.cli.common import (
+    UsageError,
+    add_config_option,
+    add_content_option,
+    load_or_report,
+    plural,
+    print_diagnostics,
+)
+from pprfeed.config import Settings, load_settings
+from pprfeed.model import Archive
+from pprfeed.publish.targets import PublishSettings, RedactingFilter, Target, load_publish_settings
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use it: `pprfeed build` starts faster
-    from ..ledger import Ledger
-    from ..publish import Delivery, TargetReport
+    from pprfeed.publish.deliver import Delivery, TargetReport
+    from pprfeed.publish.ledger import Ledger
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -137,7 +144,7 @@ def _publish(
     today: date,
     target: Target | None,
 ) -> int:
-    from ..publish import plan_deliveries, plan_resend, plan_updates
+    from pprfeed.publish.deliver import plan_deliveries, plan_resend, plan_updates
 
     with _ledger(publishing.state_path) as ledger:
         if args.mark_sent and target is not None:
@@ -177,8 +184,8 @@ def _run_deliveries(
 ) -> list[TargetReport]:
     import asyncio
 
-    from ..platforms import open_posters
-    from ..publish import Tuning, deliver
+    from pprfeed.publish import open_posters
+    from pprfeed.publish.deliver import Tuning, deliver
 
     tuning = Tuning()
     redact = RedactingFilter(publishing.secrets)
@@ -240,7 +247,7 @@ def _parts(parts: list[tuple[str, int]]) -> str:
 def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
-    from ..publish import limit_problems, plan_deliveries, plan_updates
+    from pprfeed.publish.deliver import limit_problems, plan_deliveries, plan_updates
 
     # with --json, standard output is one JSON document; everything said about it goes to standard error
     say = sys.stderr if args.json else sys.stdout
@@ -329,7 +336,7 @@ def describe_payload(payload: dict[str, Any]) -> str:
 @contextmanager
 def _ledger(path: Path, read_only: bool = False) -> Iterator[Ledger]:
     """The delivery ledger; a path that cannot hold it is the user's to fix, not a crash."""
-    from ..ledger import Ledger
+    from pprfeed.publish.ledger import Ledger
 
     try:
         ledger = Ledger(path, read_only=read_only)
@@ -367,7 +374,7 @@ def _single_run(state_path: Path) -> Iterator[bool]:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from ..publish import delivery_status, plan_updates
+    from pprfeed.publish.deliver import delivery_status, plan_updates
 
     loaded = _load(args, need_secrets=False)
     if loaded is None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .escape import discord_escape, discord_label, slack_escape, slack_link
+from pprfeed.chat.escape import discord_escape, discord_label, slack_escape, slack_link
 
 _PARSER = MarkdownIt("commonmark")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")

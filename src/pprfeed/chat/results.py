@@ -20,12 +20,12 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from ..links import article_url
-from ..model import Article, Topic, month_title
-from ..query import MAX_QUERY_CHARS, MatchKind, QueryResult
-from ..settings import SiteSettings
-from ..text import normalize
-from .escape import discord_escape, discord_label, shorten, slack_escape
+from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryResult
+from pprfeed.chat.escape import discord_escape, discord_label, shorten, slack_escape
+from pprfeed.config import SiteSettings
+from pprfeed.links import article_url
+from pprfeed.model import Article, Topic, month_title
+from pprfeed.text import normalize
 
 PAGE_SIZE = 5
 MAX_PAGE = 100_000

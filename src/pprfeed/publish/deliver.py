@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .ledger import Ledger, PartRecord, now
-from .model import Archive, Article, Issue
-from .platforms.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
-from .render import discord as discord_render
-from .render import slack as slack_render
-from .settings import SiteSettings
-from .targets import Target
+from pprfeed.chat import discord as discord_render
+from pprfeed.chat import slack as slack_render
+from pprfeed.config import SiteSettings
+from pprfeed.model import Archive, Article, Issue
+from pprfeed.publish.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
+from pprfeed.publish.ledger import Ledger, PartRecord, now
+from pprfeed.publish.targets import Target
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from datetime import date
 from operator import attrgetter
 from pathlib import Path
 
-from .model import Article
+from pprfeed.model import Article
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,11 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from . import __version__
-from .feeds import (
+from pprfeed import __version__
+from pprfeed.archive.parse_cache import article_digest
+from pprfeed.config import SiteSettings
+from pprfeed.model import Archive, Article
+from pprfeed.site.feeds import (
     ArticleHtml,
     ArticleHtmlCache,
     FeedContext,
@@ -29,11 +32,8 @@ from .feeds import (
     rss_and_atom,
     visible_articles,
 )
-from .model import Archive, Article
-from .output import PlannedBundle, PlannedFile, WriteStats, replace_folder
-from .parse_cache import article_digest
-from .settings import SiteSettings
-from .site import OPML_FILE, article_page, article_page_path, index_page, needs_page, topic_page
+from pprfeed.site.output import PlannedBundle, PlannedFile, WriteStats, replace_folder
+from pprfeed.site.pages import OPML_FILE, article_page, article_page_path, index_page, needs_page, topic_page
 
 log = logging.getLogger(__name__)
 

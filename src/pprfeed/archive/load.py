@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from .diagnostics import (
+from pprfeed.archive.parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint, reap
+from pprfeed.diagnostics import (
     Diagnostic,
     Report,
     as_date,
@@ -28,9 +29,8 @@ from .diagnostics import (
     toml_value,
     unknown_keys,
 )
-from .model import Archive, Article, Issue, Topic
-from .parse_cache import CachedWarning, ParseCache, adopt_child, article_digest, fingerprint, reap
-from .text import EMAIL, did_you_mean, normalize, normalize_doi, slugify
+from pprfeed.model import Archive, Article, Issue, Topic
+from pprfeed.text import EMAIL, did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
 ISSUES_DIR = "issues"

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..links import article_url
-from ..model import Article, Issue
-from ..settings import SiteSettings
-from .escape import DIGEST_NAME, FULL_TEXT_LABEL, discord_escape, discord_plain, fit_linked, shorten
-from .markup import DISCORD, discord_link, discord_url, to_paragraphs
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, discord_escape, discord_plain, fit_linked, shorten
+from pprfeed.chat.markup import DISCORD, discord_link, discord_url, to_paragraphs
+from pprfeed.config import SiteSettings
+from pprfeed.links import article_url
+from pprfeed.model import Article, Issue
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .feeds import FORMAT_NAMES, FORMATS, IMPLICATIONS_TITLE, MEDIA_TYPES, ArticleHtml, FeedSpec
-from .links import article_url, topic_page_url
-from .model import Article, Topic, month_title
-from .render.escape import shorten
-from .safe_html import escape_text as esc
-from .safe_html import markdown_html, markdown_text
-from .settings import SiteSettings
+from pprfeed.chat.escape import shorten
+from pprfeed.config import SiteSettings
+from pprfeed.links import article_url, topic_page_url
+from pprfeed.model import Article, Topic, month_title
+from pprfeed.site.feeds import FORMAT_NAMES, FORMATS, IMPLICATIONS_TITLE, MEDIA_TYPES, ArticleHtml, FeedSpec
+from pprfeed.site.html import escape_text as esc
+from pprfeed.site.html import markdown_html, markdown_text
 
 OPML_FILE = "index.opml"
 SHORT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}

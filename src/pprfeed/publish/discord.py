@@ -19,8 +19,7 @@ import aiohttp
 import discord
 from discord.http import HTTPClient, MultipartParameters, Route
 
-from ..targets import PlatformSettings, Secrets, Target
-from .base import (
+from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
     DeliveryError,
@@ -30,6 +29,7 @@ from .base import (
     TransientError,
     transport_error,
 )
+from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import MONTH_NAMES, Topic
-from .text import find_doi, normalize, slugify
+from pprfeed.model import MONTH_NAMES, Topic
+from pprfeed.text import find_doi, normalize, slugify
 
 MONTHS = MONTH_NAMES
 # "November 2018", also "Nov 2018", "Sept. 2018" and "November, 2018"

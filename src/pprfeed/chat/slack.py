@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..links import article_url
-from ..model import Article, Issue
-from ..settings import SiteSettings
-from .escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten, slack_escape, slack_link
-from .markup import SLACK, to_paragraphs
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten, slack_escape, slack_link
+from pprfeed.chat.markup import SLACK, to_paragraphs
+from pprfeed.config import SiteSettings
+from pprfeed.links import article_url
+from pprfeed.model import Article, Issue
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000

@@ -20,8 +20,8 @@ from enum import Enum
 from itertools import compress
 from operator import itemgetter
 
-from .model import Archive, Article, Topic
-from .text import fold, normalize, normalize_doi
+from pprfeed.model import Archive, Article, Topic
+from pprfeed.text import fold, normalize, normalize_doi
 
 MAX_QUERY_CHARS = 200
 """Longer input is cut before matching: nobody types a 10,000-character topic."""

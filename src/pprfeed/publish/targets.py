@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Report, key_line
-from .model import Archive, Topic
-from .settings import Settings, check_fields
-from .text import did_you_mean, normalize
+from pprfeed.config import Settings, check_fields
+from pprfeed.diagnostics import Diagnostic, Report, key_line
+from pprfeed.model import Archive, Topic
+from pprfeed.text import did_you_mean, normalize
 
 DEFAULT_STATE_PATH = ".pprfeed/state.sqlite3"
 SLACK_API = "https://slack.com/api/"

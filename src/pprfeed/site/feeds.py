@@ -19,10 +19,10 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from xml.etree import ElementTree
 
-from .links import article_url, topic_page_url
-from .model import Archive, Article, Topic
-from .safe_html import escape_text, markdown_html, markdown_text
-from .settings import SiteSettings
+from pprfeed.config import SiteSettings
+from pprfeed.links import article_url, topic_page_url
+from pprfeed.model import Archive, Article, Topic
+from pprfeed.site.html import escape_text, markdown_html, markdown_text
 
 if TYPE_CHECKING:  # imported by rss_and_atom: a rebuild that renders no RSS or Atom never loads them
     from feedgen.feed import FeedGenerator

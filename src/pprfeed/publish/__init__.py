@@ -7,8 +7,8 @@ CannotTell, with every secret redacted from the message.
 
 from __future__ import annotations
 
-from ..targets import PublishSettings
-from .base import Poster
+from pprfeed.publish.base import Poster
+from pprfeed.publish.targets import PublishSettings
 
 
 def open_posters(settings: PublishSettings, timeout: float) -> dict[str, Poster]:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from ..targets import Target
+from pprfeed.publish.targets import Target
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,0 @@
-"""Model -> chat payloads (Slack blocks, Discord embeds) as plain data; platform limits are enforced here."""
