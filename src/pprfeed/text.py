@@ -52,3 +52,8 @@ def did_you_mean(wrong: str, choices: Iterable[str], cutoff: float = 0.6) -> str
         by_key.setdefault(normalize(choice), choice)
     close = difflib.get_close_matches(normalize(wrong), list(by_key), n=1, cutoff=cutoff)
     return by_key[close[0]] if close else None
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 article`, `2 articles`: output reads as English, not `article(s)`."""
+    return f"{count} {word if count == 1 else words or word + 's'}"

@@ -19,7 +19,6 @@ from pprfeed.cli.common import (
     add_config_option,
     add_content_option,
     load_or_report,
-    plural,
     print_diagnostics,
 )
 from pprfeed.config import Settings, SiteSettings, load_settings
@@ -27,6 +26,7 @@ from pprfeed.diagnostics import Diagnostic
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article
 from pprfeed.publish.targets import check_publish_config, load_publish_settings
+from pprfeed.text import plural
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -48,8 +48,3 @@ def load_or_report(content: str, cache_dir: str | Path | None = None) -> Archive
         )
         print(f"{content}: {counted} found — fix them and run `pprfeed check` again.", file=sys.stderr)
     return archive
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """`1 article`, `2 articles`: output reads as English, not `article(s)`."""
-    return f"{count} {word if count == 1 else words or word + 's'}"

@@ -21,12 +21,12 @@ from pprfeed.cli.common import (
     add_config_option,
     add_content_option,
     load_or_report,
-    plural,
     print_diagnostics,
 )
 from pprfeed.config import Settings, load_settings
 from pprfeed.model import Archive
 from pprfeed.publish.targets import PublishSettings, RedactingFilter, Target, load_publish_settings
+from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
 
