@@ -51,11 +51,10 @@ from pprfeed.site.build import build_site
 from pprfeed.archive.load import load_archive
 from pprfeed.config import SiteSettings
 imported = time.perf_counter()
-digests = {}  # as `pprfeed build` does: the parse cache's article digests spare hashing every article
-archive, _ = load_archive(sys.argv[1], cache_dir=sys.argv[3], digests=digests)
+archive, _ = load_archive(sys.argv[1])
 loaded = time.perf_counter()
 result = build_site(archive, SiteSettings(feed_limit=int(sys.argv[4])), Path(sys.argv[2]),
-                    datetime.now(timezone.utc).replace(microsecond=0), digests)
+                    datetime.now(timezone.utc).replace(microsecond=0))
 built = time.perf_counter()
 print(json.dumps({"import": imported - started, "load": loaded - imported, "build": built - loaded,
                   "written": result.written.written}))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,7 @@ def test_cli_builds_and_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert run_cli("--content", str(CONTENT)) == 0
     said = capsys.readouterr().out
     assert "feeds/:" in said and "index.html" in said and "http.server" in said
-    assert (tmp_path / "feeds" / "index.opml").is_file() and (tmp_path / ".pprfeed" / "cache").is_dir()
+    assert (tmp_path / "feeds" / "index.opml").is_file()
 
 
 def test_settings_come_from_pprfeed_toml(tmp_path: Path) -> None:
@@ -206,36 +205,3 @@ def test_a_rebuild_takes_what_the_last_build_wrote_from_the_live_output(
     build(content, out)
     build(content, tmp_path / "cold2")
     assert snapshot(out) == snapshot(tmp_path / "cold2")
-
-
-def _age(folder: Path, seconds: float = 60) -> None:
-    """Date every file back: the parse cache ignores files modified in the last 100 ms."""
-    past = time.time() - seconds
-    for parent, _, names in os.walk(folder):
-        for name in names:
-            os.utime(Path(parent) / name, (past, past))
-
-
-def test_cached_rebuilds_see_edits_in_place_and_equal_a_cold_build(tmp_path: Path) -> None:
-    """Edits that leave every folder listing as it was (only the file changes) are still seen."""
-    content = make_tricky_archive(tmp_path / "content")
-    _age(content, 120)
-    out, cache = tmp_path / "feeds", tmp_path / "cache"
-    options = ("--content", str(content), "--out", str(out), "--cache", str(cache))
-    assert run_cli(*options) == 0
-    assert run_cli(*options) == 0
-    path = content / "issues" / "2020-01" / "c-depression.md"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("Depression third", "Depression retitled in place"), encoding="utf-8")
-    _age(path, 60)  # a different size and mtime, the same folder listing
-    assert run_cli(*options) == 0
-    assert "Depression retitled in place" in (out / "feed.json").read_text(encoding="utf-8")
-    same_size = (content / "issues" / "2020-01" / "b-alliance-second.md").read_text(encoding="utf-8")
-    (content / "issues" / "2020-01" / "b-alliance-second.md").write_text(
-        same_size.replace("Alliance <second>", "Alliance <SECOND>"), encoding="utf-8"
-    )
-    _age(content / "issues" / "2020-01" / "b-alliance-second.md", 30)  # same size, another mtime
-    assert run_cli(*options) == 0
-    assert "Alliance &lt;SECOND&gt;" in (out / "index.html").read_text(encoding="utf-8")
-    assert run_cli("--content", str(content), "--out", str(tmp_path / "cold"), "--no-cache") == 0
-    assert snapshot(out) == snapshot(tmp_path / "cold")

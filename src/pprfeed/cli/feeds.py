@@ -8,12 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pprfeed.archive.load import load_archive
-from pprfeed.cli.common import add_config_option, add_content_option, print_diagnostics
+from pprfeed.cli.common import add_config_option, add_content_option, add_removed_option, print_diagnostics
 from pprfeed.config import load_settings
-from pprfeed.site.build import build_site
-from pprfeed.site.output import OutputError
-
-CACHE_FOLDER = ".pprfeed/cache"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,26 +23,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_content_option(build)
     build.add_argument("--out", metavar="DIR", default="feeds", help="the output folder (default: feeds/)")
     add_config_option(build)
-    build.add_argument(
-        "--cache",
-        metavar="DIR",
-        default=None,
-        help=f"where parsed content is remembered between builds (default: {CACHE_FOLDER}/ beside the output)",
-    )
-    build.add_argument("--no-cache", action="store_true", help="parse every content file afresh")
+    add_removed_option(build, "--cache", takes_value=True)
+    add_removed_option(build, "--no-cache")
     build.set_defaults(handler=run_build)
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from pprfeed.site.build import build_site  # here, not above: the other commands never load the feed renderers
+    from pprfeed.site.output import OutputError
+
     out = Path(args.out)
     settings, diagnostics = load_settings(args.config)
     print_diagnostics(diagnostics)
     if settings is None:
         print(f"pprfeed build: fix the settings file; {out} was not changed", file=sys.stderr)
         return 1
-    cache = None if args.no_cache else Path(args.cache) if args.cache else out.absolute().parent / CACHE_FOLDER
-    digests: dict[str, str] = {}  # what the parse cache knows of each article: spares hashing them all again
-    archive, diagnostics = load_archive(args.content, cache_dir=cache, digests=digests)
+    archive, diagnostics = load_archive(args.content)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)
@@ -58,7 +50,7 @@ def run_build(args: argparse.Namespace) -> int:
         return 1
     now = datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        result = build_site(archive, settings.site, out, now, digests)
+        result = build_site(archive, settings.site, out, now)
     except OutputError as exc:
         print(f"pprfeed build: {exc}", file=sys.stderr)
         return 1

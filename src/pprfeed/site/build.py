@@ -7,6 +7,7 @@ output.replace_folder, which renders only the files whose fingerprint changed.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -17,7 +18,6 @@ from functools import partial
 from pathlib import Path
 
 from pprfeed import __version__
-from pprfeed.archive.parse_cache import article_digest
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Article
 from pprfeed.site.feeds import (
@@ -67,13 +67,21 @@ def _digest(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def article_digest(article: Article) -> str:
+    """A hash of every field of the article: changes whenever anything about the article changes."""
+    return _digest(*(str(getattr(article, name)) for name in _ARTICLE_FIELDS))
+
+
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article))
+
+
 def plan_site(
     archive: Archive, site: SiteSettings, now: datetime, digests: Mapping[str, str] | None = None
 ) -> BuildPlan:
     """Every file of the output folder, nothing rendered yet (except the few cheap ones).
 
-    `digests` (article id -> parse_cache.article_digest, as load_archive gives them) spare
-    hashing every article's text; any article missing from it is hashed here.
+    `digests` (article id -> article_digest) spare hashing every article's text; any article
+    missing from it is hashed here.
     """
     articles, stamps = visible_articles(archive, now)
     specs = plan_feeds(archive, articles, site)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-if TYPE_CHECKING:  # imported when first needed: most prose never reaches the parser (see below)
+if TYPE_CHECKING:  # imported when first needed: commands that render nothing never load it
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
@@ -29,11 +29,6 @@ _BLOCK_TAGS = {
     "blockquote": "blockquote",
 }
 _INLINE_TAGS = {"em": "em", "strong": "strong"}
-# Prose with none of these can only be paragraphs of text: rendered without the parser
-# (the result is the same, checked by tests/test_safe_html.py), which is most of the archive.
-_MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&~|\t]")
-_BLOCK_STARTS = frozenset("-+=#>0123456789")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # Readers are known to render "plain text" fields as HTML anyway: drop anything shaped like a tag
 # (`p < .05` stays, `<script>` goes).
 _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
@@ -60,37 +55,11 @@ def safe_url(href: str, base_url: str) -> str | None:
 
 def markdown_html(markdown: str, base_url: str) -> str:
     """The restricted HTML of `markdown`; relative links are resolved against `base_url`."""
-    if is_plain_prose(markdown):
-        return plain_paragraphs_html(markdown)
     return _render_blocks(_parser().parse(markdown), base_url)
-
-
-def is_plain_prose(markdown: str) -> bool:
-    """True when `markdown` holds no syntax at all: no special character, no line that could open a block."""
-    if _MARKDOWN_CHARS.search(markdown):
-        return False
-    for line in markdown.split("\n"):
-        text = line.lstrip(" ")
-        if len(line) - len(text) >= 4 or (text and text[0] in _BLOCK_STARTS) or line.endswith("  "):
-            return False
-    return True
-
-
-def plain_paragraphs_html(markdown: str) -> str:
-    """What markdown-it makes of text without Markdown syntax: one <p> per paragraph."""
-    out = []
-    for paragraph in _PARAGRAPH_BREAK.split(markdown.strip()):
-        if paragraph.strip():
-            lines = [line.strip() for line in paragraph.split("\n")]
-            out.append(f"<p>{escape_text(chr(10).join(lines))}</p>\n")
-    return "".join(out)
 
 
 def markdown_text(markdown: str) -> str:
     """Plain text of `markdown`: paragraphs separated by blank lines, no markup and no tag-like text."""
-    if is_plain_prose(markdown):
-        paragraphs = _PARAGRAPH_BREAK.split(markdown.strip())
-        return "\n\n".join(" ".join(line.strip() for line in p.split("\n")) for p in paragraphs if p.strip())
     blocks: list[str] = []
     for token in _parser().parse(markdown):
         if token.type == "inline":
