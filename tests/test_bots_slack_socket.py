@@ -99,6 +99,7 @@ def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url
     asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_a_refused_app_token_or_an_unreachable_slack_ends_socket_mode(tmp_path: Path):
     content = content_with_studies(tmp_path, 1)
 

@@ -206,6 +206,7 @@ def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
     assert f"{config}: 1 problem found" in err
 
 
+@pytest.mark.slow
 def test_the_command_leaves_quickly_with_its_output_whole_and_its_exit_status(tmp_path: Path) -> None:
     # `pprfeed` ends with os._exit (no interpreter teardown): output must still arrive complete
     result = run("topic", "alliance", "--json", "--content", str(CONTENT))

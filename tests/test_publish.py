@@ -173,6 +173,7 @@ def test_server_errors_are_retried_with_backoff_after_looking(world: World) -> N
 
 
 @pytest.mark.parametrize("where", ["slack-api", "slack-webhook", "discord-webhook", "discord-bot"])
+@pytest.mark.slow
 def test_a_5xx_after_the_platform_stored_the_message_never_posts_it_twice(world: World, where: str) -> None:
     """A proxy answers 502 although the platform has the message: a bot channel is searched and the message
     found; a webhook (which cannot be searched) makes the part uncertain for a person, never a blind re-post."""

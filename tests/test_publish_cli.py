@@ -243,6 +243,7 @@ def _publish_process(config: Path, env: dict[str, str]) -> subprocess.Popen[str]
 
 
 @pytest.mark.parametrize("platform", ["slack", "discord"])
+@pytest.mark.slow
 def test_sigkill_between_accept_and_record_neither_duplicates_nor_loses(
     tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], platform: str
 ) -> None:
