@@ -37,10 +37,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from pprfeed.bots.answers import ask
 from pprfeed.bots.errors import CannotListen, ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
-from pprfeed.chat.results import Action, parse_slack_action, slack_message
+from pprfeed.chat import slack as chat
+from pprfeed.chat.answers import Action, ask
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class SlackBot:
         """The response to `/ppr-topic <text>`: visible only to the person who asked."""
         snapshot = self.live.snapshot
         result = ask(snapshot.engine, slack_unescape(fields.get("text", "")))
-        return {"response_type": "ephemeral", **slack_message(result, 0, snapshot.context)}
+        return {"response_type": "ephemeral", **chat.answer(result, 0, snapshot.context)}
 
     def action(self, payload: Mapping[str, Any]) -> FollowUp | None:
         """A button click (`block_actions`): the follow-up to send, or None when there is nothing to do."""
@@ -87,16 +87,16 @@ class SlackBot:
         for action in actions if isinstance(actions, list) else ():
             if not isinstance(action, dict):
                 continue
-            state = parse_slack_action(str(action.get("action_id", "")), str(action.get("value", "")))
+            state = chat.parse_action(str(action.get("action_id", "")), str(action.get("value", "")))
             if state is None:
                 continue
             snapshot = self.live.snapshot
             result = ask(snapshot.engine, state.query)
             if state.action is Action.SHARE:
-                message = slack_message(result, state.page, snapshot.context, shared=True)
+                message = chat.answer(result, state.page, snapshot.context, shared=True)
                 body = {"response_type": "in_channel", "replace_original": False, **message}
             else:
-                message = slack_message(result, state.page, snapshot.context)
+                message = chat.answer(result, state.page, snapshot.context)
                 body = {"response_type": "ephemeral", "replace_original": True, **message}
             return FollowUp(response_url, body)
         return None
