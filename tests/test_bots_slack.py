@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 
 from conftest import content_with_studies, write_article
-from fakes.server import Inbox, serve
+from fakes.server import Inbox
 from fakes.slack_api import FakeSlack, signed_headers
 from pprfeed.bots.live import LiveArchive
-from pprfeed.bots.slack import SlackBot, build_slack_app
+from pprfeed.bots.slack import SlackBot, SlackEndpoint, build_slack_app
 from pprfeed.chat.slack import answer_problems
 from pprfeed.config import SiteSettings
 
@@ -82,8 +82,8 @@ def run_with_slack(content: Path, test: Callable[[Slack], Awaitable[None]], chec
             live = LiveArchive(content, site=SiteSettings(), command=COMMAND, check_every=check_every)
             live.load()
             bot = SlackBot(live, allowed_response_urls=(fake.root + "/hooks/",))
-            async with serve(build_slack_app(bot, SECRET)) as base, aiohttp.ClientSession() as session:
-                await test(Slack(base, fake.response_urls, fake.root, session))
+            async with SlackEndpoint(build_slack_app(bot, SECRET)) as endpoint, aiohttp.ClientSession() as session:
+                await test(Slack(endpoint.url, fake.response_urls, fake.root, session))
 
     asyncio.run(main())
 
