@@ -104,15 +104,15 @@ def render_site(
         for slug in article.topics:
             by_topic[slug].append(article)
     intros = {issue.month: issue.intro for issue in archive.issues if issue.intro}
-    render = Pages(site, feeds, archive.topics)
+    html = Pages(site, feeds, archive.topics)
     counts = {slug: len(members) for slug, members in by_topic.items()}
-    yield "index.html", render.index(counts, articles[: site.feed_limit], intros)
+    yield "index.html", html.index(counts, articles[: site.feed_limit], intros)
     for topic in archive.topics:
-        yield f"topics/{topic.slug}.html", render.topic(topic, by_topic[topic.slug])
+        yield f"topics/{topic.slug}.html", html.topic(topic, by_topic[topic.slug])
     for article in pages:
         # an article in no feed is rendered for its page alone, and not kept: 10,000 pages need not stay in memory
         rendered = context.html.get(article.id) or article_html(archive, article, site)
-        yield article_page_path(article), render.article(article, rendered, intros.get(article.month, ""))
+        yield article_page_path(article), html.article(article, rendered, intros.get(article.month, ""))
 
 
 # --- the output folder ---------------------------------------------------------------------------
@@ -128,9 +128,13 @@ def replace_folder(out: Path, files: Iterable[tuple[str, bytes]]) -> WriteStats:
     if out.is_symlink() and not parent.is_dir():
         raise OutputError(f"{out} is a link to {target}, whose folder {parent} does not exist")
     if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
-        where = f"{out} is a link to {target}; the" if out.is_symlink() else "the"
+        what = (
+            f"{out} is a link to {target}; the new build is written beside that"
+            if out.is_symlink()
+            else (f"{out}: the new build is written beside it")
+        )
         raise OutputError(
-            f"{where} new build is written beside it, in {parent}, which this user cannot write: "
+            f"{what}, in {parent}, which this user cannot write: "
             "give the user write access to that folder, or pass another --out"
         )
     if target.exists() and not target.is_dir():

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from email.utils import format_datetime
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from xml.etree import ElementTree
 
 from feedgen.entry import FeedEntry
@@ -30,7 +30,10 @@ from feedgen.feed import FeedGenerator
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url, topic_page_url
 from pprfeed.model import Archive, Article, Topic
-from pprfeed.site.html import escape_text, markdown_html, markdown_text
+from pprfeed.site.html import escape_text, markdown_html, markdown_text, parse_markdown
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ ENTRY_ID_PREFIX = TAG_AUTHORITY + "article:"
 FEED_ID_PREFIX = TAG_AUTHORITY + "feed:"
 IMPLICATIONS_TITLE = "Practice Implications"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -132,8 +136,12 @@ class ArticleHtml:
     topics: tuple[Topic, ...]
 
     @cached_property
+    def _summary(self) -> list[Token]:
+        return parse_markdown(self.article.summary_md)
+
+    @cached_property
     def summary_html(self) -> str:
-        return markdown_html(self.article.summary_md, self.site.base_url)
+        return markdown_html(self._summary, self.site.base_url)
 
     @cached_property
     def implications_html(self) -> str:
@@ -141,7 +149,7 @@ class ArticleHtml:
 
     @cached_property
     def summary_text(self) -> str:
-        return markdown_text(self.article.summary_md)
+        return markdown_text(self._summary)
 
     def citation_html(self) -> str:
         doi = self.article.doi_url
@@ -246,8 +254,8 @@ class FeedContext:
     """Article id -> its HTML; the article pages of the build take it from here too."""
     entries: dict[str, FeedEntry] = field(default_factory=dict)
     """Article id -> its feedgen entry, added to every RSS/Atom feed that carries the article."""
-    items: dict[str, dict[str, object]] = field(default_factory=dict)
-    """Article id -> its JSON Feed item."""
+    items: dict[str, str] = field(default_factory=dict)
+    """Article id -> its JSON Feed item, encoded."""
 
     def rendered(self, article: Article) -> ArticleHtml:
         found = self.html.get(article.id)
@@ -263,7 +271,7 @@ class FeedContext:
             )
         return found
 
-    def item(self, article: Article) -> dict[str, object]:
+    def item(self, article: Article) -> str:
         found = self.items.get(article.id)
         if found is None:
             found = self.items[article.id] = _json_item(
@@ -285,6 +293,9 @@ class _Mend(BaseExtension):
         self.page_url = ""
         self.rss_url = ""
 
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": DC_NS}
+
     def extend_rss(self, feed: Any) -> Any:
         channel = feed.find("channel")
         channel.find("link").text = self.page_url
@@ -295,10 +306,19 @@ class _Mend(BaseExtension):
 
 
 class _MendEntry(BaseEntryExtension):
-    """Atom only: the entry's link gets back its rel and type, and the DOI follows it as rel=related."""
+    """Atom: the entry's link gets back its rel and type, and the DOI follows it as rel=related.
+    RSS: <dc:creator> names the author when there is no e-mail address for <author>, which must hold one."""
 
     def __init__(self) -> None:
         self.doi: str | None = None
+        self.creator: str | None = None
+
+    def extend_rss(self, entry: Any) -> Any:
+        if self.creator:
+            creator = entry.makeelement(f"{{{DC_NS}}}creator")
+            creator.text = self.creator
+            entry.append(creator)
+        return entry
 
     def extend_atom(self, entry: Any) -> Any:
         # feedgen builds its Atom tree un-namespaced (the namespace appears only once serialised)
@@ -317,7 +337,6 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     """The RSS 2.0 and Atom 1.0 documents of one feed."""
     site = context.site
     generator = FeedGenerator()
-    generator.load_extension("dc", atom=False, rss=True)
     generator.register_extension(EXTENSION, _Mend, _MendEntry, atom=False, rss=True)
     mend: _Mend = getattr(generator, EXTENSION)
     mend.page_url, mend.rss_url = spec.page_url, spec.url("rss", site)
@@ -341,15 +360,14 @@ def _author(site: SiteSettings) -> dict[str, str]:
 
 def _entry(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSettings) -> FeedEntry:
     entry = FeedEntry()
-    entry.load_extension("dc", atom=False, rss=True)
-    entry.register_extension(EXTENSION, _MendEntry, atom=True, rss=False)
-    getattr(entry, EXTENSION).doi = article.doi
+    entry.register_extension(EXTENSION, _MendEntry, atom=True, rss=True)
+    mend: _MendEntry = getattr(entry, EXTENSION)
+    mend.doi = article.doi
+    mend.creator = None if site.author_email else site.author
     entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
     entry.title(article.title)
     entry.link(href=article_url(article, site), rel="alternate", type="text/html")
     entry.author(_author(site))
-    if not site.author_email:
-        entry.dc.dc_creator(site.author)  # RSS <author> must be an e-mail address; dc:creator takes a name
     # feedgen's setters overlap; in this order RSS gets <description> (the plain-text summary,
     # escaped because readers treat it as HTML) and content:encoded, Atom gets content
     # type="html" and summary type="text"
@@ -368,7 +386,7 @@ def _entry(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSett
 
 def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
     site = context.site
-    document = {
+    head = {
         "version": JSON_FEED_VERSION,
         "title": spec.title,
         "home_page_url": spec.page_url,
@@ -376,13 +394,17 @@ def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
         "description": spec.description,
         "language": site.language,
         "authors": [{"name": site.author}],
-        "items": [context.item(article) for article in spec.articles],
     }
-    # compact: json's C encoder only runs without indent
-    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    # the bytes of json.dumps(head | {"items": [...]}), each item encoded once per build, not once per feed
+    items = ",".join(context.item(article) for article in spec.articles)
+    return (_json(head)[:-1] + f',"items":[{items}]}}\n').encode("utf-8")
 
 
-def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSettings) -> dict[str, object]:
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSettings) -> str:
     topics = rendered.topics
     item: dict[str, object] = {
         "id": entry_id(article),
@@ -403,7 +425,7 @@ def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: Site
     }
     if article.doi_url:
         item["external_url"] = article.doi_url
-    return item
+    return _json(item)
 
 
 # --- OPML 2.0 -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ is marked as such. Every link is absolute and article links come from links.arti
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,7 +144,7 @@ class Pages:
                 self.common, title=title, canonical=canonical, alternates=alternates, **values
             )
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"{name}: {exc}") from None
+            raise TemplateError(f"{_where(exc) or name}: {exc}") from None
         return html.encode("utf-8")
 
     def index(self, counts: Mapping[str, int], latest: Sequence[Article], intros: Mapping[str, str]) -> bytes:
@@ -231,6 +232,15 @@ class Pages:
             "research_type": article.research_type,
             "gist": gist(article.implications_md),
         }
+
+
+def _where(exc: BaseException) -> str | None:
+    """`file:line` of the template line that raised `exc` (Jinja2 puts template lines in the traceback)."""
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        if not frame.f_code.co_filename.endswith(".py"):
+            found = f"{frame.f_code.co_filename}:{line}"
+    return found
 
 
 def _by_issue(articles: Sequence[Article]) -> list[tuple[str, list[Article]]]:
