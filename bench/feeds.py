@@ -98,7 +98,7 @@ def hugo_binary() -> Path:
 
 def hugo_version() -> str:
     result = subprocess.run([str(hugo_binary()), "version"], capture_output=True, text=True, check=False)
-    return result.stdout.split()[1] if result.returncode == 0 and result.stdout else "?"
+    return result.stdout.split()[1].split("-")[0] if result.returncode == 0 and result.stdout else "?"
 
 
 def toml_string(text: str) -> str:

@@ -294,7 +294,7 @@ class _Mend(BaseExtension):
         self.rss_url = ""
 
     def extend_ns(self) -> dict[str, str]:
-        return {"dc": DC_NS}
+        return {"dc": DC_NS}  # for the entries' dc:creator (_MendEntry)
 
     def extend_rss(self, feed: Any) -> Any:
         channel = feed.find("channel")
@@ -310,7 +310,8 @@ class _MendEntry(BaseEntryExtension):
     RSS: <dc:creator> names the author when there is no e-mail address for <author>, which must hold one."""
 
     def __init__(self) -> None:
-        self.doi: str | None = None
+        self.related: tuple[str, str] | None = None
+        """The DOI as a link: (its URL, its title)."""
         self.creator: str | None = None
 
     def extend_rss(self, entry: Any) -> Any:
@@ -326,9 +327,10 @@ class _MendEntry(BaseEntryExtension):
         for link in links:
             link.set("rel", "alternate")
             link.set("type", "text/html")
-        if self.doi and links:
-            related = entry.makeelement("link", rel="related", href=f"https://doi.org/{self.doi}")
-            related.set("title", f"doi:{self.doi}")
+        if self.related and links:
+            href, title = self.related
+            related = entry.makeelement("link", rel="related", href=href)
+            related.set("title", title)
             links[-1].addnext(related)
         return entry
 
@@ -362,7 +364,7 @@ def _entry(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSett
     entry = FeedEntry()
     entry.register_extension(EXTENSION, _MendEntry, atom=True, rss=True)
     mend: _MendEntry = getattr(entry, EXTENSION)
-    mend.doi = article.doi
+    mend.related = (article.doi_url, f"doi:{article.doi}") if article.doi_url else None
     mend.creator = None if site.author_email else site.author
     entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
     entry.title(article.title)
