@@ -93,7 +93,7 @@ def test_serve_rebuilds_when_content_changes_and_keeps_the_last_good_build(tmp_p
     preview.wait_for("built in")
     content = tmp_path / "content"
     write_article(content, "2020-03", "march-news", title="March news, revised", topics=["alliance"])
-    preview.wait_for("built in")
+    preview.wait_for("rebuilt in")
     page = preview.fetch("articles/2020-03-march-news.html")
     assert "<h1>March news, revised</h1>" in page
 

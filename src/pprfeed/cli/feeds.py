@@ -115,7 +115,7 @@ def _summary(result: BuildResult) -> str:
     feeds, stats = len(result.feeds), result.written
     return (
         f"{plural(feeds, 'feed')} (all articles + {plural(feeds - 1, 'topic')}) in RSS, Atom and JSON Feed, "
-        f"index.opml, index.html, topic pages, {plural(result.pages, 'article page')} "
+        f"index.opml, index.html, {plural(result.topic_pages, 'topic page')}, {plural(result.pages, 'article page')} "
         f"({stats.written} of {plural(stats.files, 'file')} new or changed, {stats.removed} removed)"
     )
 
@@ -182,8 +182,14 @@ def _preview(args: argparse.Namespace, out: Path, address: str) -> None:
                 if result is None:
                     print("pprfeed serve: still serving the last good build", file=sys.stderr, flush=True)
                 else:
-                    took = time.monotonic() - started
-                    print(f"{time.strftime('%H:%M:%S')} built in {took:.2f} s: {_summary(result)}", flush=True)
+                    took, stats = time.monotonic() - started, result.written
+                    what = (
+                        f"rebuilt in {took:.2f} s: {stats.written} of {plural(stats.files, 'file')} changed, "
+                        f"{stats.removed} removed"
+                        if seen
+                        else f"built in {took:.2f} s: {_summary(result)}"
+                    )
+                    print(f"{time.strftime('%H:%M:%S')} {what}", flush=True)
             seen = state
         time.sleep(POLL_SECONDS)
 

@@ -63,6 +63,7 @@ class BuildResult:
     out: Path
     feeds: list[FeedSpec]
     articles: int
+    topic_pages: int
     pages: int
     """Article pages (articles without a permalink of their own)."""
     written: WriteStats
@@ -80,7 +81,7 @@ def build_site(archive: Archive, site: SiteSettings, out: Path, now: datetime) -
     context = FeedContext(archive, site, stamps)
     stats = replace_folder(out, render_site(archive, site, articles, feeds, pages, context))
     log.info("%s: %d files, %d written, %d removed", out, stats.files, stats.written, stats.removed)
-    return BuildResult(out=out, feeds=feeds, articles=len(articles), pages=len(pages), written=stats)
+    return BuildResult(out, feeds, len(articles), len(archive.topics), len(pages), stats)
 
 
 def render_site(
