@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-import random
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 from feedkit import NASTY_SUMMARY
-from pprfeed.model import Archive
-from pprfeed.site.html import (
-    ALLOWED_TAGS,
-    _parser,
-    _render_blocks,
-    is_plain_prose,
-    markdown_html,
-    markdown_text,
-    plain_paragraphs_html,
-)
+from pprfeed.site.html import ALLOWED_TAGS, markdown_html, markdown_text, parse_markdown
 
 BASE = "https://feeds.example.org/pprnet/"
-PROSE_WORDS = "alliance outcome therapy effect (g = .57) 18% – client’s, meta-analysis: yes; no? well."
 
 
 class TagCollector(HTMLParser):
@@ -72,35 +59,13 @@ def test_plain_text_has_no_markup_and_no_tag_like_text() -> None:
     assert markdown_text("p < .05 and d > 0.3") == "p < .05 and d > 0.3"
 
 
-def prose_samples(archive: Archive) -> list[str]:
-    rng = random.Random(7)
-    words = PROSE_WORDS.split(" ")
-    samples = [text for article in archive.articles for text in (article.summary_md, article.implications_md)]
-    for _ in range(400):
-        paragraphs = [
-            "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(rng.randint(1, 3)))
-            for _ in range(rng.randint(1, 4))
-        ]
-        samples.append(("\n\n" if rng.random() < 0.5 else "\n  \n").join(paragraphs))
-    return samples
+def test_html_and_text_of_the_same_tokens_equal_those_of_the_markdown() -> None:
+    tokens = parse_markdown(NASTY_SUMMARY)
+    assert markdown_html(tokens, BASE) == markdown_html(NASTY_SUMMARY, BASE)
+    assert markdown_text(tokens) == markdown_text(NASTY_SUMMARY)
 
 
-def test_the_prose_fast_path_renders_exactly_what_markdown_it_renders(archive: Archive) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    import synthetic
-
-    rng = random.Random(3)
-    samples = prose_samples(archive) + [synthetic.paragraph(rng, 400) + "\n\n" + synthetic.paragraph(rng, 300)]
-    fast = 0
-    for sample in samples:
-        slow = _render_blocks(_parser().parse(sample), BASE)
-        if is_plain_prose(sample):
-            fast += 1
-            assert plain_paragraphs_html(sample) == slow, sample
-        assert markdown_html(sample, BASE) == slow
-    assert fast > 100  # the fast path is really exercised
-
-
-def test_markdown_syntax_is_never_taken_for_prose() -> None:
-    for sample in ("1. one", "- item", "# heading", "> quote", "a *b*", "    code", "line  \nbreak", "x\n===", "a & b"):
-        assert not is_plain_prose(sample), sample
+def test_paragraphs_of_plain_prose_become_paragraphs() -> None:
+    assert markdown_html("One line\nand the next.\n\n  Second paragraph.", BASE) == (
+        "<p>One line\nand the next.</p>\n<p>Second paragraph.</p>\n"
+    )

@@ -1,4 +1,4 @@
-"""Article Markdown -> the small, safe HTML that feeds and pages carry, and plain text.
+"""Article Markdown -> the small, safe HTML that feeds and pages carry, and plain text (markdown-it).
 
 Only p, a, em, strong, ul, ol, li, blockquote and h2-h4 ever come out. Raw HTML
 in the Markdown stays text (markdown-it's `html` option is off, so `<script>`
@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-if TYPE_CHECKING:  # imported when first needed: most prose never reaches the parser (see below)
-    from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
     from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset({"p", "a", "em", "strong", "ul", "ol", "li", "blockquote", "h2", "h3", "h4"})
@@ -29,11 +30,6 @@ _BLOCK_TAGS = {
     "blockquote": "blockquote",
 }
 _INLINE_TAGS = {"em": "em", "strong": "strong"}
-# Prose with none of these can only be paragraphs of text: rendered without the parser
-# (the result is the same, checked by tests/test_safe_html.py), which is most of the archive.
-_MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&~|\t]")
-_BLOCK_STARTS = frozenset("-+=#>0123456789")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # Readers are known to render "plain text" fields as HTML anyway: drop anything shaped like a tag
 # (`p < .05` stays, `<script>` goes).
 _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
@@ -41,8 +37,6 @@ _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
@@ -58,41 +52,22 @@ def safe_url(href: str, base_url: str) -> str | None:
     return absolute if scheme in SAFE_SCHEMES else None
 
 
-def markdown_html(markdown: str, base_url: str) -> str:
-    """The restricted HTML of `markdown`; relative links are resolved against `base_url`."""
-    if is_plain_prose(markdown):
-        return plain_paragraphs_html(markdown)
-    return _render_blocks(_parser().parse(markdown), base_url)
+def parse_markdown(markdown: str) -> list[Token]:
+    """markdown-it's tokens for `markdown`: parse once, then take its HTML and its text from them."""
+    return _parser().parse(markdown)
 
 
-def is_plain_prose(markdown: str) -> bool:
-    """True when `markdown` holds no syntax at all: no special character, no line that could open a block."""
-    if _MARKDOWN_CHARS.search(markdown):
-        return False
-    for line in markdown.split("\n"):
-        text = line.lstrip(" ")
-        if len(line) - len(text) >= 4 or (text and text[0] in _BLOCK_STARTS) or line.endswith("  "):
-            return False
-    return True
+def markdown_html(markdown: str | list[Token], base_url: str) -> str:
+    """The restricted HTML of `markdown` (or of its tokens); relative links are resolved against `base_url`."""
+    tokens = parse_markdown(markdown) if isinstance(markdown, str) else markdown
+    return _render_blocks(tokens, base_url)
 
 
-def plain_paragraphs_html(markdown: str) -> str:
-    """What markdown-it makes of text without Markdown syntax: one <p> per paragraph."""
-    out = []
-    for paragraph in _PARAGRAPH_BREAK.split(markdown.strip()):
-        if paragraph.strip():
-            lines = [line.strip() for line in paragraph.split("\n")]
-            out.append(f"<p>{escape_text(chr(10).join(lines))}</p>\n")
-    return "".join(out)
-
-
-def markdown_text(markdown: str) -> str:
-    """Plain text of `markdown`: paragraphs separated by blank lines, no markup and no tag-like text."""
-    if is_plain_prose(markdown):
-        paragraphs = _PARAGRAPH_BREAK.split(markdown.strip())
-        return "\n\n".join(" ".join(line.strip() for line in p.split("\n")) for p in paragraphs if p.strip())
+def markdown_text(markdown: str | list[Token]) -> str:
+    """Plain text of `markdown` (or of its tokens): paragraphs separated by blank lines, no markup, no tag-like text."""
+    tokens = parse_markdown(markdown) if isinstance(markdown, str) else markdown
     blocks: list[str] = []
-    for token in _parser().parse(markdown):
+    for token in tokens:
         if token.type == "inline":
             blocks.append(_inline_text(token.children or []))
         elif token.type in ("fence", "code_block"):
