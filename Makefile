@@ -1,37 +1,53 @@
 # Two commands: `make run` and `make test`. Everything lives in .venv.
+#
+#   make run    installs what running needs (pip install -e .), then check, build, publish --dry-run
+#   make test   installs the test extras too (pip install -e '.[test]'), then ruff, mypy and pytest
+#
+# Each install is remembered by a stamp file in .venv; both are redone when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test bench bench-feeds clean
 
-$(BIN)/pprfeed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-run: $(BIN)/pprfeed
+# '.[test]' includes everything '.' installs, so it satisfies `make run` as well
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/pprfeed check
 	$(BIN)/pprfeed build
 	@echo "== publishing preview: what the next Slack/Discord posts would be (no network, no ledger)"
 	$(BIN)/pprfeed publish --dry-run
+	@echo "== to look at the site: $(BIN)/pprfeed serve   (then open http://127.0.0.1:8000/)"
 
-test: $(BIN)/pprfeed
+test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# every benchmark in bench/ (minutes; prints the figures the README quotes)
-bench: $(BIN)/pprfeed
+# every benchmark in bench/ (minutes; prints the figures bench/README.md records)
+bench: $(RUN_STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/bots.py
+	$(if $(wildcard bench/search.py),$(BIN)/python bench/search.py)
 
-# feeds: cold build, rebuild and peak memory on 10,000 synthetic articles, against Hugo and Pelican
-bench-feeds: $(BIN)/pprfeed
+# feeds: cold build, rebuild and peak memory on synthetic archives, against Hugo and Pelican
+bench-feeds: $(RUN_STAMP)
 	$(BIN)/python bench/feeds.py
 
 clean:

@@ -39,9 +39,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pprfeed.bots.answers import ask  # noqa: E402
 from pprfeed.bots.live import LiveArchive  # noqa: E402
-from pprfeed.chat.results import discord_choices, discord_message, slack_message  # noqa: E402
+from pprfeed.chat import discord as discord_chat  # noqa: E402
+from pprfeed.chat import slack as slack_chat  # noqa: E402
+from pprfeed.chat.answers import ask  # noqa: E402
 from pprfeed.config import SiteSettings  # noqa: E402
 from synthetic import write_archive  # noqa: E402
 
@@ -96,8 +97,8 @@ def bench_queries(live: LiveArchive, rounds: int) -> None:
                 context.entries.clear()  # render from scratch: the figure without the per-article memo
                 started = time.perf_counter()
                 result = ask(engine, query)
-                slack_message(result, 0, context)
-                discord_message(result, 0, context)
+                slack_chat.answer(result, 0, context)
+                discord_chat.answer(result, 0, context)
                 bot_times.append(time.perf_counter() - started)
         everything_find += find_times
         everything_bot += bot_times
@@ -112,7 +113,7 @@ def bench_queries(live: LiveArchive, rounds: int) -> None:
     for _ in range(rounds):
         for text in typed:
             started = time.perf_counter()
-            discord_choices(engine.complete(text), engine.counts)
+            discord_chat.choices(engine.complete(text), engine.counts)
             times.append(time.perf_counter() - started)
     print(f"\nAutocomplete (complete + choices): {percentiles(times)}   (target p99 <= 2 ms)")
 

@@ -13,8 +13,8 @@ from pprfeed.model import Archive
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
-# A copy of ../shared/seed/pprnet-blog.txt, the blog page the archive was imported from,
-# so the importer tests need nothing outside the repository.
+# The text of a PPRNet blog page, the one the six articles in content/ were imported from:
+# the importer tests read it to check they reproduce those files.
 SEED = ROOT / "tests" / "data" / "pprnet-blog.txt"
 
 

@@ -21,7 +21,7 @@ from conftest import content_with_studies, write_article
 from fakes.discord_api import FakeDiscord, autocomplete, button_click, discord_py_at, slash_command
 from pprfeed.bots.discord import TopicBot, sync_commands
 from pprfeed.bots.live import LiveArchive
-from pprfeed.chat.results import DiscordButton, discord_limit_problems
+from pprfeed.chat.discord import DiscordAnswer, DiscordButton, answer_problems
 from pprfeed.config import SiteSettings
 
 CHANNEL_MESSAGE = 4
@@ -76,8 +76,8 @@ def buttons_of(callback: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def check_limits(callback: dict[str, Any]) -> None:
     for embed in callback["data"].get("embeds", []):
-        buttons = [DiscordButton(b["label"], b["custom_id"], "primary") for b in buttons_of(callback).values()]
-        assert discord_limit_problems(embed, buttons) == []
+        buttons = tuple(DiscordButton(b["label"], b["custom_id"], "primary") for b in buttons_of(callback).values())
+        assert answer_problems(DiscordAnswer(embed, buttons)) == []
 
 
 def test_slash_command_answers_with_an_ephemeral_embed_and_buttons(content):
@@ -252,6 +252,8 @@ def test_sync_registers_the_command_with_autocomplete(content):
         (command,) = global_sync["json"]
         assert command["name"] == "topic"
         (option,) = command["options"]
-        assert option["name"] == "query" and option["autocomplete"] is True and option["required"] is False
+        assert option["name"] == "query"
+        assert option["autocomplete"] is True
+        assert option["required"] is False
 
     asyncio.run(main())

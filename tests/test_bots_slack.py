@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 
 from conftest import content_with_studies, write_article
-from fakes.server import Inbox, serve
+from fakes.server import Inbox
 from fakes.slack_api import FakeSlack, signed_headers
 from pprfeed.bots.live import LiveArchive
-from pprfeed.bots.slack import SlackBot, build_slack_app
-from pprfeed.chat.results import slack_limit_problems
+from pprfeed.bots.slack import SlackBot, SlackEndpoint, build_slack_app
+from pprfeed.chat.slack import answer_problems
 from pprfeed.config import SiteSettings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -82,8 +82,8 @@ def run_with_slack(content: Path, test: Callable[[Slack], Awaitable[None]], chec
             live = LiveArchive(content, site=SiteSettings(), command=COMMAND, check_every=check_every)
             live.load()
             bot = SlackBot(live, allowed_response_urls=(fake.root + "/hooks/",))
-            async with serve(build_slack_app(bot, SECRET)) as base, aiohttp.ClientSession() as session:
-                await test(Slack(base, fake.response_urls, fake.root, session))
+            async with SlackEndpoint(build_slack_app(bot, SECRET)) as endpoint, aiohttp.ClientSession() as session:
+                await test(Slack(endpoint.url, fake.response_urls, fake.root, session))
 
     asyncio.run(main())
 
@@ -113,7 +113,7 @@ def test_command_answers_privately_with_a_page_of_linked_entries(content):
     async def test(slack: Slack) -> None:
         answer = await slack.command("alliance")
         assert answer["response_type"] == "ephemeral"
-        assert slack_limit_problems(answer) == []
+        assert answer_problems(answer) == []
         everything = texts(answer)
         assert "Alliance and Therapeutic Relationship — 12 articles" in everything
         entries = [
@@ -140,7 +140,7 @@ def test_no_query_or_help_lists_topics_with_counts(content):
             assert f"{COMMAND} alliance" in everything
             assert "• Alliance and Therapeutic Relationship — 12" in everything
             assert "• Empathy — " in everything
-            assert slack_limit_problems(answer) == []
+            assert answer_problems(answer) == []
             assert buttons(answer) == {}
 
     run_with_slack(content, test)
@@ -151,7 +151,8 @@ def test_typo_answers_the_closest_topic_and_nonsense_suggests_help(content):
         typo = texts(await slack.command("depresion"))
         assert "No exact topic; the closest is Depression" in typo
         nothing = texts(await slack.command("qqqqzzzz"))
-        assert "Nothing found" in nothing and f"{COMMAND} help" in nothing
+        assert "Nothing found" in nothing
+        assert f"{COMMAND} help" in nothing
 
     run_with_slack(content, test)
 
@@ -163,14 +164,15 @@ def test_next_page_replaces_the_answer_through_response_url(content):
         sent = await slack.hooks.next()
         assert sent["path"] == "/hooks/T1/B1/xyz"
         second = sent["json"]
-        assert second["replace_original"] is True and second["response_type"] == "ephemeral"
+        assert second["replace_original"] is True
+        assert second["response_type"] == "ephemeral"
         assert "Page 2 of 3" in texts(second)
         assert set(buttons(second)) == {"◀ Previous", "Next 5 ▶", "Share in channel"}
         await slack.click(buttons(second)["Next 5 ▶"])
         third = (await slack.hooks.next())["json"]
         assert "Page 3 of 3" in texts(third)
         assert set(buttons(third)) == {"◀ Previous", "Share in channel"}
-        assert slack_limit_problems(third) == []
+        assert answer_problems(third) == []
 
     run_with_slack(content, test)
 
@@ -180,9 +182,11 @@ def test_share_posts_the_same_page_publicly_without_buttons(content):
         first = await slack.command("alliance")
         await slack.click(buttons(first)["Share in channel"])
         shared = (await slack.hooks.next())["json"]
-        assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
+        assert shared["response_type"] == "in_channel"
+        assert shared["replace_original"] is False
         assert buttons(shared) == {}
-        assert "Alliance study 0" in texts(shared) and f"shared from {COMMAND}" in texts(shared)
+        assert "Alliance study 0" in texts(shared)
+        assert f"shared from {COMMAND}" in texts(shared)
 
     run_with_slack(content, test)
 
@@ -277,12 +281,14 @@ def test_what_the_user_typed_comes_back_inert(content):
         for live_syntax in ("<!channel>", "<!here>", "<@U123>", "<#C1>", "<https://x.test|click>"):
             assert live_syntax not in everything
         echo = answer["blocks"][0]
-        assert echo["type"] == "context" and echo["elements"][0]["type"] == "plain_text"
+        assert echo["type"] == "context"
+        assert echo["elements"][0]["type"] == "plain_text"
         assert "&lt;!channel&gt;" in echo["elements"][0]["text"]
         # the archive's own hostile title is escaped too
         hostile_title = displayed(await slack.command("bold"))
-        assert "<!channel>" not in hostile_title and "&lt;!channel&gt;" in hostile_title
-        assert slack_limit_problems(answer) == []
+        assert "<!channel>" not in hostile_title
+        assert "&lt;!channel&gt;" in hostile_title
+        assert answer_problems(answer) == []
 
     run_with_slack(content, test)
 
@@ -303,7 +309,7 @@ def test_a_10000_character_query_is_cut_for_display_and_stays_within_limits(cont
     async def test(slack: Slack) -> None:
         for text in ("alliance " * 1200, "<!channel>" * 1000, "x" * 10_000, "&" * 10_000):
             answer = await slack.command(text)
-            assert slack_limit_problems(answer) == []
+            assert answer_problems(answer) == []
             if "PPRNet research summaries by topic" not in texts(answer):  # nothing searchable: the help
                 echo = answer["blocks"][0]["elements"][0]["text"]
                 assert len(echo) <= 250
@@ -311,7 +317,7 @@ def test_a_10000_character_query_is_cut_for_display_and_stays_within_limits(cont
             for button in buttons(answer).values():
                 assert len(button["value"]) <= 2000
                 assert await slack.click(button) == 200
-                assert slack_limit_problems((await slack.hooks.next())["json"]) == []
+                assert answer_problems((await slack.hooks.next())["json"]) == []
 
     run_with_slack(content, test)
 

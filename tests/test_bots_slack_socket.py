@@ -20,7 +20,7 @@ from fakes.slack_api import FakeSlack
 from pprfeed.bots.errors import ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
 from pprfeed.bots.slack import SlackBot, run_socket_mode, socket_mode_client
-from pprfeed.chat.results import slack_limit_problems
+from pprfeed.chat.slack import answer_problems
 from pprfeed.config import SiteSettings
 
 
@@ -58,7 +58,7 @@ def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url
                 assert ack["envelope_id"] == "env-1"
                 answer = ack["payload"]
                 assert answer["response_type"] == "ephemeral"
-                assert slack_limit_problems(answer) == []
+                assert answer_problems(answer) == []
                 echo = answer["blocks"][0]["elements"][0]["text"]
                 assert echo == "You asked: “alliance &lt;!channel&gt;”"
 
@@ -99,6 +99,7 @@ def test_socket_mode_answers_commands_in_the_ack_and_clicks_through_response_url
     asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_a_refused_app_token_or_an_unreachable_slack_ends_socket_mode(tmp_path: Path):
     content = content_with_studies(tmp_path, 1)
 

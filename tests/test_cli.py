@@ -206,6 +206,7 @@ def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
     assert f"{config}: 1 problem found" in err
 
 
+@pytest.mark.slow
 def test_the_command_leaves_with_its_output_whole_and_its_exit_status(tmp_path: Path) -> None:
     result = run("topic", "alliance", "--json", "--content", str(CONTENT))
     assert result.returncode == 0 and json.loads(result.stdout)["total"] == 4

@@ -499,6 +499,7 @@ def test_messages_read_as_path_line_what_fix(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_thousands_of_problems_are_all_reported(tmp_path: Path) -> None:
     files: dict[str, str | bytes] = {
         f"issues/{1900 + n // 12:04d}-{n % 12 + 1:02d}/a{n}.md": article(topics='["nosuchtopic"]') for n in range(1200)

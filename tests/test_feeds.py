@@ -208,6 +208,7 @@ def test_rss_dates_are_rfc822_in_english(out: Path) -> None:
             parsedate_to_datetime(value)
 
 
+@pytest.mark.slow
 def test_rss_dates_stay_english_under_a_german_locale(tmp_path: Path) -> None:
     """Build in a child process with LC_ALL=de_DE.UTF-8 in force; the bytes must not change."""
     localedef = shutil.which("localedef")

@@ -25,6 +25,7 @@ from pprfeed.publish.deliver import (
     plan_deliveries,
     plan_resend,
     plan_updates,
+    render_delivery,
 )
 from pprfeed.publish.discord import DiscordPoster
 from pprfeed.publish.ledger import Ledger
@@ -131,11 +132,15 @@ def test_new_targets_get_only_their_backfill_and_a_rerun_sends_nothing(world: Wo
 def test_every_request_disables_pings_and_unfurls(world: World) -> None:
     world.run([SLACK_T, DISCORD_T, DISCORD_HOOK, SLACK_HOOK])
     for request in world.slack.posts():
-        assert request.body["unfurl_links"] is False and request.body["unfurl_media"] is False
+        assert request.body["unfurl_links"] is False
+        assert request.body["unfurl_media"] is False
     for request in world.discord.posts():
         assert request.body["allowed_mentions"] == {"parse": []}
     bot_posts = [r for r in world.discord.posts() if "/channels/" in r.path]
-    assert bot_posts and all(r.body["enforce_nonce"] is True and len(r.body["nonce"]) <= 25 for r in bot_posts)
+    assert bot_posts
+    for request in bot_posts:
+        assert request.body["enforce_nonce"] is True
+        assert len(request.body["nonce"]) <= 25
 
 
 def test_rate_limits_are_waited_out(world: World) -> None:
@@ -173,6 +178,7 @@ def test_server_errors_are_retried_with_backoff_after_looking(world: World) -> N
 
 
 @pytest.mark.parametrize("where", ["slack-api", "slack-webhook", "discord-webhook", "discord-bot"])
+@pytest.mark.slow
 def test_a_5xx_after_the_platform_stored_the_message_never_posts_it_twice(world: World, where: str) -> None:
     """A proxy answers 502 although the platform has the message: a bot channel is searched and the message
     found; a webhook (which cannot be searched) makes the part uncertain for a person, never a blind re-post."""
@@ -191,13 +197,17 @@ def test_a_5xx_after_the_platform_stored_the_message_never_posts_it_twice(world:
     (report,) = world.run([target])
     assert len(stored()) == 1
     if target.kind == "webhook":
-        assert report.uncertain and "--mark-sent" in report.uncertain[0] and not report.sent
+        assert report.uncertain
+        assert "--mark-sent" in report.uncertain[0]
+        assert not report.sent
         (status,) = [s for s in delivery_status(world.ledger, [target]) if s.key == target.key]
         assert status.issues[0].state == "uncertain"
         (report,) = world.run([target])  # the next run does not guess either
-        assert report.uncertain and len(stored()) == 1
+        assert report.uncertain
+        assert len(stored()) == 1
     else:
-        assert report.ok and report.sent == [(world.archive.issues[0].month, 1)], report
+        assert report.ok, report
+        assert report.sent == [(world.archive.issues[0].month, 1)], report
     posts = [r for r in fake.requests if r.method == "POST" and matches in r.path]
     if where == "discord-bot":  # discord.py repeats a 502 itself, under the same nonce, which Discord dedupes
         assert len({r.body["nonce"] for r in posts}) == 1
@@ -208,10 +218,13 @@ def test_a_5xx_after_the_platform_stored_the_message_never_posts_it_twice(world:
 def test_server_errors_that_never_end_fail_the_target_and_the_next_run_retries(world: World) -> None:
     world.slack.fail(lambda m, p: p == "/api/chat.postMessage", status=502, body="bad gateway", times=FAST.max_attempts)
     (report,) = world.run([SLACK_T])
-    assert report.error and "slack:C0000AAAA" in report.error and "next run retries" in report.error
+    assert report.error
+    assert "slack:C0000AAAA" in report.error
+    assert "next run retries" in report.error
     assert world.slack.messages[SLACK_CHANNEL] == []
     (report,) = world.run([SLACK_T])
-    assert report.ok and len(world.slack.messages[SLACK_CHANNEL]) == 1
+    assert report.ok
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
 @pytest.mark.parametrize(
@@ -240,9 +253,12 @@ def test_slack_permanent_errors_fail_only_that_target(world: World, code: str, a
     failed = {r.target.key: r for r in reports if not r.ok}
     assert list(failed) == ["slack:C0000AAAA"]
     message = failed["slack:C0000AAAA"].error or ""
-    assert code in message and advice in message and "slack:C0000AAAA" in message
+    assert code in message
+    assert advice in message
+    assert "slack:C0000AAAA" in message
     assert SLACK_TOKEN not in message
-    assert len(world.slack.messages[SLACK_OTHER]) == 1 and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert len(world.slack.messages[SLACK_OTHER]) == 1
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
     (status,) = [s for s in delivery_status(world.ledger, [SLACK_T]) if s.key == SLACK_T.key]
     assert status.issues[0].state == "failed"
 
@@ -272,8 +288,11 @@ def test_discord_permanent_errors_fail_only_that_target(world: World, setup: str
     failed = [r for r in reports if not r.ok]
     assert [r.target.key for r in failed] == [target.key]
     message = failed[0].error or ""
-    assert code in message and advice in message and target.key in message
-    assert "wrong-token" not in message and "w" * 60 not in message
+    assert code in message
+    assert advice in message
+    assert target.key in message
+    assert "wrong-token" not in message
+    assert "w" * 60 not in message
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
@@ -296,12 +315,15 @@ def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
     by_key = {r.target.key: r for r in reports}
     assert by_key["slack:C0000AAAA"].ok
     uncertain = by_key["slack-webhook:SLACK_HOOK"].uncertain
-    assert uncertain and "--mark-sent" in uncertain[0] and "--resend" in uncertain[0]
+    assert uncertain
+    assert "--mark-sent" in uncertain[0]
+    assert "--resend" in uncertain[0]
     (status,) = [s for s in delivery_status(world.ledger, [SLACK_HOOK]) if s.key == SLACK_HOOK.key]
     assert status.issues[0].state == "uncertain"
     # rerunning never guesses: still uncertain, still one post
     (report,) = world.run([SLACK_HOOK])
-    assert report.uncertain and len(world.slack.webhooks["practice"]) == 1
+    assert report.uncertain
+    assert len(world.slack.webhooks["practice"]) == 1
 
 
 def test_slow_channels_do_not_hold_up_the_others(world: World) -> None:
@@ -328,17 +350,21 @@ def test_an_interrupted_run_is_resolved_by_looking_not_by_posting_again(world: W
     messages = world.slack.messages[SLACK_CHANNEL] if target is SLACK_T else world.discord.messages[DISCORD_CHANNEL]
     assert len(messages) == 1
     (report,) = world.run([target])
-    assert report.ok and report.recovered == [(world.archive.issues[0].month, 1)] and report.sent == []
+    assert report.ok
+    assert report.recovered == [(world.archive.issues[0].month, 1)]
+    assert report.sent == []
     assert len(messages) == 1
     (record,) = world.ledger.records(target.key)
-    assert record.state == "sent" and record.remote_id == str(messages[0].get("ts") or messages[0].get("id"))
+    assert record.state == "sent"
+    assert record.remote_id == str(messages[0].get("ts") or messages[0].get("id"))
 
 
 def test_an_interrupted_run_whose_post_never_arrived_is_sent_once(world: World) -> None:
     (delivery,) = plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY)
     world.ledger.claim(delivery.issue.month, SLACK_T.key, 1, 1, "hash", "n" * 25)  # crashed before the request left
     (report,) = world.run([SLACK_T])
-    assert report.ok and report.sent == [(delivery.issue.month, 1)]
+    assert report.ok
+    assert report.sent == [(delivery.issue.month, 1)]
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
@@ -359,9 +385,11 @@ def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
         body={"message": "Missing Permissions", "code": 50013},
     )
     (report,) = world.execute([delivery])
-    assert report.error and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert report.error
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
     (report,) = world.run([DISCORD_T], archive=archive)
-    assert report.ok and [n for _, n in report.sent] == list(range(2, len(delivery.payloads) + 1))
+    assert report.ok
+    assert [n for _, n in report.sent] == list(range(2, len(delivery.payloads) + 1))
     contents = [m["content"] for m in world.discord.messages[DISCORD_CHANNEL]]
     assert len(contents) == len(set(contents)) == len(delivery.payloads)
 
@@ -378,11 +406,15 @@ def test_update_edits_posted_messages_in_place(world: World) -> None:
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
     assert world.run(targets, archive=corrected) == []  # without --update a correction is not re-posted
     reports = world.run(targets, archive=corrected, update=True)
-    assert all(r.ok and r.edited and not r.sent for r in reports), reports
+    for report in reports:
+        assert report.ok, report
+        assert report.edited, report
+        assert not report.sent, report
     assert "Corrected: Flückiger." in world.slack.messages[SLACK_CHANNEL][0]["blocks"][2]["text"]["text"]
     assert any("Corrected" in m["embeds"][0]["description"] for m in world.discord.messages[DISCORD_CHANNEL])
     assert any("Corrected" in m["embeds"][0]["description"] for m in world.discord.messages[DISCORD_OTHER])
-    assert len(world.slack.messages[SLACK_CHANNEL]) == 1 and len(world.discord.messages[DISCORD_CHANNEL]) == 1
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
     assert world.run(targets, archive=corrected, update=True) == []  # nothing changed since: nothing to edit
 
 
@@ -390,7 +422,8 @@ def test_resend_posts_one_issue_again_to_one_target(world: World) -> None:
     world.run([SLACK_T, DISCORD_T])
     delivery = plan_resend(world.archive, SLACK_T, world.archive.issues[0].month, world.ledger, SITE, TODAY)
     (report,) = world.execute([delivery])
-    assert report.ok and len(world.slack.messages[SLACK_CHANNEL]) == 2
+    assert report.ok
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 2
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
     with pytest.raises(ValueError, match="no published issue"):
         plan_resend(world.archive, SLACK_T, "1999-01", world.ledger, SITE, TODAY)
@@ -403,6 +436,15 @@ def test_topic_filters_choose_issues(world: World) -> None:
     world.run([target])
     sent = [m["metadata"]["event_payload"]["issue"] for m in world.slack.messages[SLACK_CHANNEL]]
     assert sent == sorted(matching)  # oldest first, and only the matching ones
+
+
+def test_a_target_gets_only_the_articles_its_topic_filter_wants(archive: Archive) -> None:
+    issue = replace(archive.issues[0], articles=archive.issues[0].articles + archive.issues[1].articles)
+    wanted = archive.issues[1].articles[0].topics[0]
+    only = tuple(a for a in issue.articles if wanted in a.topics)
+    delivery = render_delivery(Target("slack", "channel", "C0123456", topics=(wanted,)), issue, archive, SITE)
+    assert delivery is not None
+    assert delivery.articles == only
 
 
 def test_discord_without_history_access_relies_on_the_nonce(world: World) -> None:
@@ -418,7 +460,8 @@ def test_discord_without_history_access_relies_on_the_nonce(world: World) -> Non
     (report,) = world.run([DISCORD_T])
     assert report.ok, report
     posts = [r for r in world.discord.posts() if r.path.endswith("/messages")]
-    assert len(posts) == 2 and posts[0].body["nonce"] == posts[1].body["nonce"]
+    assert len(posts) == 2
+    assert posts[0].body["nonce"] == posts[1].body["nonce"]
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
 
 
@@ -433,10 +476,12 @@ def test_a_payload_over_the_limits_is_refused_before_it_is_claimed_or_sent(world
         broken = dict(delivery.payloads[0], content="x" * 2500)
     (report,) = world.execute([replace(delivery, payloads=(delivery.payloads[0], broken))])
     message = report.error or ""
-    assert f"message 2 of issue {delivery.issue.month} exceeds" in message and "bug in pprfeed" in message
+    assert f"message 2 of issue {delivery.issue.month} exceeds" in message
+    assert "bug in pprfeed" in message
     assert "4000 characters" in message or "2500 characters" in message
     assert world.ledger.records(target.key) == []  # nothing claimed, so nothing turns uncertain later
-    assert world.slack.posts() == [] and world.discord.posts() == []  # not even the good first part
+    assert world.slack.posts() == []
+    assert world.discord.posts() == []  # not even the good first part
 
 
 def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
@@ -455,11 +500,33 @@ def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
         times=5,
     )
     (report,) = world.run([SLACK_T], archive=corrected, update=True)
-    assert report.error and "rate limited" in report.error and "next run retries" in report.error
+    assert report.error
+    assert "rate limited" in report.error
+    assert "next run retries" in report.error
     assert len(world.slack.posts("chat.update")) == 3  # two waits, then the target stops for this run
     (report,) = world.run([SLACK_T], archive=corrected, update=True)
-    assert report.ok and report.edited  # two 429s left in the script: within the cap, waited out
+    assert report.ok
+    assert report.edited  # two 429s left in the script: within the cap, waited out
     assert len(world.slack.posts("chat.update")) == 6
+
+
+def test_edits_retry_server_errors_and_say_which_part_failed(world: World) -> None:
+    world.run([SLACK_T])
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    world.slack.fail(lambda m, p: p == "/api/chat.update", status=500, body="oops", times=FAST.max_attempts + 1)
+    (report,) = world.run([SLACK_T], archive=corrected, update=True)
+    assert report.error
+    assert report.error.startswith(f"editing {corrected_issue.month} part 1: ")
+    assert f"gave up for this run after {FAST.max_attempts} tries" in report.error
+    assert len(world.slack.posts("chat.update")) == FAST.max_attempts
+    (report,) = world.run([SLACK_T], archive=corrected, update=True)  # one 500 left, then the edit goes through
+    assert report.ok, report
+    assert report.edited
+    assert len(world.slack.posts("chat.update")) == FAST.max_attempts + 2
 
 
 class _BrokenPoster:
@@ -484,9 +551,13 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
             await slack.close()
 
     reports = {r.target.key: r for r in asyncio.run(go())}
-    assert reports[SLACK_T.key].ok and len(world.slack.messages[SLACK_CHANNEL]) == 1
+    assert reports[SLACK_T.key].ok
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1
     broken = reports[DISCORD_T.key]
-    assert broken.error and "KeyError" in broken.error and "bug in pprfeed" in broken.error
+    assert broken.error
+    assert "KeyError" in broken.error
+    assert "bug in pprfeed" in broken.error
     # the request was out when it broke: the part is uncertain (for a person), not left "claimed"
     (record,) = world.ledger.records(DISCORD_T.key)
-    assert record.state == "uncertain" and broken.uncertain
+    assert record.state == "uncertain"
+    assert broken.uncertain

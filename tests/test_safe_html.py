@@ -3,7 +3,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from feedkit import NASTY_SUMMARY
-from pprfeed.site.html import ALLOWED_TAGS, markdown_html, markdown_text
+from pprfeed.site.html import ALLOWED_TAGS, markdown_html, markdown_text, parse_markdown
 
 BASE = "https://feeds.example.org/pprnet/"
 
@@ -57,3 +57,15 @@ def test_plain_text_has_no_markup_and_no_tag_like_text() -> None:
     assert "<script" not in text and "<img" not in text and "<iframe" not in text and "*" not in text
     assert "Therapists" in text and "read this and that" in text
     assert markdown_text("p < .05 and d > 0.3") == "p < .05 and d > 0.3"
+
+
+def test_html_and_text_of_the_same_tokens_equal_those_of_the_markdown() -> None:
+    tokens = parse_markdown(NASTY_SUMMARY)
+    assert markdown_html(tokens, BASE) == markdown_html(NASTY_SUMMARY, BASE)
+    assert markdown_text(tokens) == markdown_text(NASTY_SUMMARY)
+
+
+def test_paragraphs_of_plain_prose_become_paragraphs() -> None:
+    assert markdown_html("One line\nand the next.\n\n  Second paragraph.", BASE) == (
+        "<p>One line\nand the next.</p>\n<p>Second paragraph.</p>\n"
+    )

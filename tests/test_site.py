@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import CONTENT, write_article
 from feedkit import NOW, SITE, build, load, make_tricky_archive, snapshot
+from pprfeed.cli import main
 from pprfeed.links import article_url, topic_page_url
 from pprfeed.site.pages import gist
 from test_feeds import entries, feed_files
@@ -244,3 +246,70 @@ def test_an_edited_intro_rewrites_the_index_and_its_issue_pages(tmp_path: Path) 
     assert "A new intro." in (out / "articles" / "2020-03-march-news.html").read_text(encoding="utf-8")
     build(content, tmp_path / "cold")
     assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+# --- templates a site owner overrides -----------------------------------------------------------
+
+
+def test_a_templates_folder_overrides_the_packaged_files_of_the_same_name(tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "style.css").write_text("body{font-family:Georgia,serif}\n", encoding="utf-8")
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ntemplates = "theme"\n', encoding="utf-8")  # relative to the settings file
+    out = tmp_path / "feeds"
+    assert main(["build", "--content", str(CONTENT), "--out", str(out), "--config", str(config)]) == 0
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<style>\nbody{font-family:Georgia,serif}\n</style>" in html
+    assert "<h2>How to subscribe</h2>" in html  # every other template is still the packaged one
+
+
+def test_template_values_are_escaped_by_default(tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "topic.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>{{ topic.name }}</h1>{% endblock %}', encoding="utf-8"
+    )
+    content = make_tricky_archive(tmp_path / "content")
+    topics = content / "topics.toml"
+    topics.write_text(topics.read_text().replace('name = "Empathy"', 'name = "Empathy <b>&</b>"'), encoding="utf-8")
+    build(content, tmp_path / "feeds", dataclasses.replace(SITE, templates=str(theme)))
+    page = (tmp_path / "feeds" / "topics" / "empathy.html").read_text(encoding="utf-8")
+    assert "<h1>Empathy &lt;b&gt;&amp;&lt;/b&gt;</h1>" in page
+
+
+def test_a_broken_template_fails_the_build_naming_its_file_and_line(tmp_path: Path, capsys) -> None:
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "article.html").write_text('{% extends "base.html" %}\n{% block main %}\n{{ article.title \n', "utf-8")
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ntemplates = "theme"\n', encoding="utf-8")
+    out = tmp_path / "feeds"
+    assert main(["build", "--content", str(CONTENT), "--out", str(out), "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert f"{theme / 'article.html'}:3:" in said
+    assert "was not changed" in said
+    assert not out.exists()
+
+
+def test_a_missing_templates_folder_is_a_settings_problem(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ntemplates = "no-such-theme"\n', encoding="utf-8")
+    assert main(["build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"), "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert f"{config}:2:" in said
+    assert "no-such-theme" in said
+
+
+def test_a_misspelt_name_in_a_template_fails_the_build_naming_its_file_and_line(tmp_path: Path, capsys) -> None:
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "article.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}\n{{ article.titel }}\n{% endblock %}\n', encoding="utf-8"
+    )
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ntemplates = "theme"\n', encoding="utf-8")
+    assert main(["build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"), "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert f"{theme / 'article.html'}:3:" in said
+    assert "titel" in said

@@ -48,6 +48,8 @@ class SiteSettings:
     author_email: str | None = None
     feed_limit: int = 50
     """How many entries each feed carries (newest first)."""
+    templates: str | None = None
+    """A folder of page templates that override the packaged ones of the same name (site/templates/)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ SITE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "author": str,
     "author_email": str,
     "feed_limit": int,
+    "templates": str,
 }
 
 
@@ -143,6 +146,18 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
             'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
         )
         values.pop("author_email")
+    if "templates" in values:  # relative to the settings file, as every path in it
+        folder = file.parent / values["templates"]
+        if not folder.is_dir():
+            report.error(
+                file,
+                key_line(text, "templates"),
+                f'templates folder "{folder}" not found',
+                "create it or remove the line",
+            )
+            values.pop("templates")
+        else:
+            values["templates"] = str(folder)
     return SiteSettings(**values)
 
 

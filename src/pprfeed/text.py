@@ -57,3 +57,16 @@ def did_you_mean(wrong: str, choices: Iterable[str], cutoff: float = 0.6) -> str
 def plural(count: int, word: str, words: str | None = None) -> str:
     """`1 article`, `2 articles`: output reads as English, not `article(s)`."""
     return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
+    """`text` if it fits in `limit` characters, else cut at a word boundary and ended with `ellipsis`."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    if room <= 0:
+        return ellipsis[:limit]
+    cut = text.rfind(" ", 0, room + 1)
+    if cut <= room // 2:  # one enormous word: cut inside it rather than lose most of the room
+        cut = room
+    return text[:cut].rstrip() + ellipsis

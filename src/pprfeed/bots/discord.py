@@ -23,18 +23,10 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from pprfeed.bots.answers import ask
 from pprfeed.bots.errors import RegistrationRefused, ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
-from pprfeed.chat.results import (
-    DISCORD_ID_PATTERN,
-    Action,
-    ButtonState,
-    DiscordMessage,
-    discord_choices,
-    discord_message,
-    parse_discord_custom_id,
-)
+from pprfeed.chat import discord as chat
+from pprfeed.chat.answers import Action, ButtonState, ask
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +53,11 @@ class TopicBot(discord.Client):
             self._watcher.cancel()
         await super().close()
 
-    def answer(self, query: str, page: int = 0, shared: bool = False) -> DiscordMessage:
+    def answer(self, query: str, page: int = 0, shared: bool = False) -> chat.DiscordAnswer:
         if self.live is None:
             raise RuntimeError("this client was built to register commands, not to answer them")
         snapshot = self.live.snapshot
-        return discord_message(ask(snapshot.engine, query), page, snapshot.context, shared=shared)
+        return chat.answer(ask(snapshot.engine, query), page, snapshot.context, shared=shared)
 
 
 def topic_command(name: str) -> app_commands.Command[Any, ..., None]:
@@ -87,13 +79,13 @@ def topic_command(name: str) -> app_commands.Command[Any, ..., None]:
         if bot.live is None:
             return []
         engine = bot.live.snapshot.engine
-        choices = discord_choices(engine.complete(typed), engine.counts)
+        choices = chat.choices(engine.complete(typed), engine.counts)
         return [app_commands.Choice(name=choice["name"], value=choice["value"]) for choice in choices]
 
     return topic
 
 
-class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.compile(DISCORD_ID_PATTERN, re.S)):
+class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.compile(chat.CUSTOM_ID_PATTERN, re.S)):
     """Previous / Next / Share, rebuilt from the custom_id of whatever message was clicked."""
 
     def __init__(self, custom_id: str, label: str, style: discord.ButtonStyle) -> None:
@@ -109,7 +101,7 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=re.c
         return cls(match.group(0), label, style)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        state: ButtonState | None = parse_discord_custom_id(self.item.custom_id or "")
+        state: ButtonState | None = chat.parse_custom_id(self.item.custom_id or "")
         if state is None:
             return
         bot = _bot(interaction)
@@ -132,7 +124,7 @@ def _bot(interaction: discord.Interaction) -> TopicBot:
     return client
 
 
-def _view(message: DiscordMessage) -> discord.ui.View:
+def _view(message: chat.DiscordAnswer) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for button in message.buttons:
         view.add_item(ResultButton(button.custom_id, button.label, getattr(discord.ButtonStyle, button.style)))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import QueryEngine
-from pprfeed.chat.results import ResultContext
+from pprfeed.chat.answers import ResultContext
 from pprfeed.config import SiteSettings
 from pprfeed.diagnostics import Diagnostic
 

@@ -6,9 +6,13 @@ old one, or the public copy when shared). It needs no bot token and no
 `chat:write`: answers go back as command responses and through response_url.
 
 - `build_slack_app`: aiohttp app with POST /slack/commands, POST
-  /slack/interactions and GET /healthz. Every POST is verified with
-  slack_sdk's SignatureVerifier on the raw body before anything is parsed;
-  a missing, wrong, stale (> 5 min) or replayed signature gets 401.
+  /slack/interactions and GET /healthz. Every POST's signature is checked on
+  the raw bytes before anything is decoded or parsed: a missing, wrong, stale
+  (> 5 min) or replayed signature gets 401. Signed bodies are parsed within
+  bounds (256 KB, 50 form fields, JSON 64 levels deep); past them, 400.
+- `SlackEndpoint`: the app on a listening socket, each connection closed after
+  one answer or 10 s, whichever comes first, and at most 512 open at once
+  (a new one past that closes the oldest). `serve_http` runs it.
 - `run_socket_mode`: the same core over slack_sdk's Socket Mode client (aiohttp flavour).
 
 Slack wants an answer within 3 seconds: the query runs in-process in about a
@@ -18,29 +22,35 @@ millisecond, and follow-ups are posted after the click has been acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import re
+import signal
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from pprfeed.bots.answers import ask
 from pprfeed.bots.errors import CannotListen, ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
-from pprfeed.chat.results import Action, parse_slack_action, slack_message
+from pprfeed.chat import slack as chat
+from pprfeed.chat.answers import Action, ask
+from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,12 @@ SLACK_RESPONSE_URLS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/
 """Follow-ups go only to Slack's own hooks, whatever a payload says."""
 SIGNATURE_MAX_AGE = 5 * 60
 MAX_BODY = 256 * 1024
+REQUEST_DEADLINE = 10.0
+"""Seconds a connection has for its request, headers and body, and its answer (one request a connection)."""
+MAX_CONNECTIONS = 512
+"""Open connections at most; a new one past it closes the oldest. The systemd unit allows 4,096 files."""
+FD_RESERVE = 64
+"""File descriptors kept free of connections: the content watcher, the parse cache, follow-ups to Slack."""
 FOLLOW_UP_TIMEOUT = 10.0
 WATCHER = web.AppKey("watcher", asyncio.Task)
 
@@ -73,7 +89,7 @@ class SlackBot:
         """The response to `/ppr-topic <text>`: visible only to the person who asked."""
         snapshot = self.live.snapshot
         result = ask(snapshot.engine, slack_unescape(fields.get("text", "")))
-        return {"response_type": "ephemeral", **slack_message(result, 0, snapshot.context)}
+        return {"response_type": "ephemeral", **chat.answer(result, 0, snapshot.context)}
 
     def action(self, payload: Mapping[str, Any]) -> FollowUp | None:
         """A button click (`block_actions`): the follow-up to send, or None when there is nothing to do."""
@@ -87,16 +103,16 @@ class SlackBot:
         for action in actions if isinstance(actions, list) else ():
             if not isinstance(action, dict):
                 continue
-            state = parse_slack_action(str(action.get("action_id", "")), str(action.get("value", "")))
+            state = chat.parse_action(str(action.get("action_id", "")), str(action.get("value", "")))
             if state is None:
                 continue
             snapshot = self.live.snapshot
             result = ask(snapshot.engine, state.query)
             if state.action is Action.SHARE:
-                message = slack_message(result, state.page, snapshot.context, shared=True)
+                message = chat.answer(result, state.page, snapshot.context, shared=True)
                 body = {"response_type": "in_channel", "replace_original": False, **message}
             else:
-                message = slack_message(result, state.page, snapshot.context)
+                message = chat.answer(result, state.page, snapshot.context)
                 body = {"response_type": "ephemeral", "replace_original": True, **message}
             return FollowUp(response_url, body)
         return None
@@ -139,6 +155,33 @@ def slack_unescape(text: str) -> str:
 
 # --- HTTP endpoint -------------------------------------------------------------------------------
 
+MAX_FORM_FIELDS = 50
+"""A slash command has about a dozen form fields and an interaction one: more is not Slack."""
+MAX_JSON_DEPTH = 64
+"""An interaction payload nests about ten levels deep; 5,000 would exhaust the JSON decoder's stack."""
+
+
+class Tally:
+    """Counts one kind of refusal and logs it at most once a minute, so that nobody can fill the log.
+
+    `message` has one `%s`, the count with its noun (`plural`).
+    """
+
+    def __init__(self, message: str, noun: str, every: float = 60.0) -> None:
+        self.message, self.noun, self.every = message, noun, every
+        self.total = 0
+        self._unlogged = 0
+        self._next_line = 0.0
+
+    def add(self) -> None:
+        self.total += 1
+        self._unlogged += 1
+        now = time.monotonic()
+        if now >= self._next_line:
+            log.warning(self.message, plural(self._unlogged, self.noun))
+            self._unlogged = 0
+            self._next_line = now + self.every
+
 
 class ReplayGuard:
     """Remembers the signatures seen within the last five minutes: Slack never sends one request twice."""
@@ -160,36 +203,105 @@ class ReplayGuard:
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
+def slack_signature_valid(secret: bytes, body: bytes, timestamp: str | None, signature: str | None, now: float) -> bool:
+    """Slack's v0 signature of the raw bytes, checked before anything is decoded or parsed.
+
+    slack_sdk's SignatureVerifier is not used: it decodes the body as UTF-8 first (a 500 for any other
+    bytes) and compares with hmac.compare_digest on str (a TypeError for a non-ASCII signature).
+    """
+    # ASCII digits only, and few: "²".isdigit() is True and int() of 5,000 digits raises
+    if not timestamp or not signature or not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False
+    if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
+        return False
+    digest = hmac.new(secret, b"v0:" + timestamp.encode("ascii") + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}".encode("ascii"), signature.encode("ascii"))
+
+
+def form_fields(body: bytes) -> dict[str, str] | None:
+    """The first value of each field of an urlencoded body; None for more fields than Slack ever sends."""
+    try:
+        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        return None
+    return {key: values[0] for key, values in form.items()}
+
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+"""A string (its closing quote optional, so that an unterminated one ends the scan in linear time) or a bracket."""
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in `text` nest deeper than `limit` (brackets inside strings do not count).
+
+    One pass, linear in the length of `text` whatever it holds; run before json.loads, whose C decoder
+    recurses once a level.
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def interaction_payload(fields: Mapping[str, str]) -> Any:
+    """The JSON in the `payload` field; ValueError when it is missing, not JSON or nested too deeply."""
+    text = fields.get("payload")
+    if text is None:
+        raise ValueError("expected a form field named payload holding JSON")
+    if json_too_deep(text):
+        raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except RecursionError:  # not reached after json_too_deep; kept so that no payload can ever be a 500
+        raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        raise ValueError("expected a form field named payload holding JSON") from None
+
+
 def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
-    verifier = SignatureVerifier(signing_secret)
+    secret = signing_secret.encode("utf-8")
     replays = ReplayGuard()
+    unsigned = Tally(
+        "refused %s without a valid Slack signature (HTTP 401; if Slack's, check SLACK_SIGNING_SECRET; "
+        "counted since the last such line, one a minute at most)",
+        "request",
+    )
 
     def verified(request: web.Request, body: bytes) -> bool:
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
-        # ASCII digits only, and few: "²".isdigit() is True and int() of 5,000 digits raises
-        if not timestamp or not signature or not _TIMESTAMP.fullmatch(timestamp):
-            return False
-        if not verifier.is_valid(body, timestamp, signature):
-            return False
-        return replays.first_time(signature, time.time())
+        now = time.time()
+        if slack_signature_valid(secret, body, timestamp, signature, now) and replays.first_time(str(signature), now):
+            return True
+        unsigned.add()
+        return False
 
     async def commands(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await _read_body(request)
         if not verified(request, body):
             return _unauthorized()
-        fields = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+        fields = form_fields(body)
+        if fields is None:
+            return _bad_request("a slash command", f"more than {MAX_FORM_FIELDS} form fields")
         return web.json_response(bot.command(fields))
 
     async def interactions(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await _read_body(request)
         if not verified(request, body):
             return _unauthorized()
-        form = parse_qs(body.decode("utf-8", "replace"))
+        fields = form_fields(body)
+        if fields is None:
+            return _bad_request("an interaction", f"more than {MAX_FORM_FIELDS} form fields")
         try:
-            payload = json.loads(form["payload"][0])
-        except (KeyError, IndexError, ValueError):
-            return web.json_response({"error": "expected a form field named payload holding JSON"}, status=400)
+            payload = interaction_payload(fields)
+        except ValueError as exc:
+            return _bad_request("an interaction", str(exc))
         follow_up = bot.action(payload) if isinstance(payload, dict) else None
         if follow_up is not None:
             bot.schedule(follow_up)
@@ -206,6 +318,12 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
             }
         )
 
+    async def one_request_per_connection(request: web.Request, response: web.StreamResponse) -> None:
+        # every connection is closed after its answer, so a connection's deadline is its request's;
+        # the headers are made before this hook runs, hence the explicit Connection: close
+        response.force_close()
+        response.headers[aiohttp.hdrs.CONNECTION] = "close"
+
     async def start_watching(app: web.Application) -> None:
         app[WATCHER] = asyncio.create_task(bot.live.watch())
 
@@ -217,13 +335,237 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
     app.router.add_post("/slack/commands", commands)
     app.router.add_post("/slack/interactions", interactions)
     app.router.add_get("/healthz", healthz)
+    app.on_response_prepare.append(one_request_per_connection)
     app.on_startup.append(start_watching)
     app.on_cleanup.append(stop)
     return app
 
 
+async def _read_body(request: web.Request) -> bytes:
+    """The raw body, as sent: a body that breaks HTTP's framing (a bad chunk) is a 400 without a traceback.
+
+    Bodies larger than MAX_BODY are a 413 (raised by aiohttp). Content-Encoding is not undone
+    (SlackEndpoint turns aiohttp's auto_decompress off): Slack signs and sends plain bytes.
+    """
+    try:
+        return await request.read()
+    except (web.RequestPayloadError, HttpProcessingError):
+        raise web.HTTPBadRequest(text="malformed request body") from None
+
+
 def _unauthorized() -> web.Response:
     return web.json_response({"error": "invalid or missing Slack signature"}, status=401)
+
+
+def _bad_request(what: str, problem: str) -> web.Response:
+    # signed, so from Slack or from someone holding the secret: worth one short line each
+    log.warning("refused %s signed with the signing secret: %s (HTTP 400)", what, problem)
+    return web.json_response({"error": problem}, status=400)
+
+
+# --- the listening socket: deadlines and a cap on connections ------------------------------------
+
+
+def connection_cap(wanted: int = MAX_CONNECTIONS, reserve: int = FD_RESERVE) -> int:
+    """`wanted`, or fewer when the process may not open that many files and still have `reserve` left.
+
+    Past the descriptor limit accept() fails, asyncio logs a traceback for every attempt, and nothing
+    is answered; below it the oldest connection is closed instead (see ConnectionGuard).
+    """
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return wanted
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - reserve))
+
+
+class ConnectionGuard:
+    """A protocol factory that wraps aiohttp's and bounds what a client can hold.
+
+    - Deadline: a connection is closed `deadline` seconds after it was opened, whatever it is doing
+      (sending headers or a body a byte at a time, not reading the answer, idle). The app answers
+      `Connection: close`, so this is a deadline for the whole request; Slack's requests take milliseconds.
+    - Cap: with `max_connections` open, a new one closes the oldest. A slow client is always the oldest,
+      so a burst of them cannot lock out a fresh request, and the descriptors never run out.
+
+    aiohttp has neither: its keep-alive timer closes a connection stuck in its headers only after the
+    keep-alive timeout (75 s under run_app), nothing bounds the body read, and nothing counts connections.
+    """
+
+    def __init__(self, factory: Callable[[], asyncio.Protocol], deadline: float, max_connections: int) -> None:
+        self.factory, self.deadline, self.max_connections = factory, deadline, max_connections
+        self.open: dict[GuardedConnection, None] = {}
+        """The open connections, oldest first."""
+        self.timed_out = Tally(
+            f"closed %s not done within {deadline:g} s of opening "
+            "(slow or stalled clients; counted since the last such line, one a minute at most)",
+            "connection",
+        )
+        self.evicted = Tally(
+            f"closed %s, the oldest of {max_connections} open at once, to make room for new ones "
+            "(counted since the last such line, one a minute at most)",
+            "connection",
+        )
+
+    def __call__(self) -> GuardedConnection:
+        return GuardedConnection(self, self.factory())
+
+    def opened(self, connection: GuardedConnection) -> None:
+        while len(self.open) >= self.max_connections:
+            oldest = next(iter(self.open))
+            self.evicted.add()
+            oldest.close_now()
+        self.open[connection] = None
+
+    def closed(self, connection: GuardedConnection) -> None:
+        self.open.pop(connection, None)
+
+
+class GuardedConnection(asyncio.Protocol):
+    """aiohttp's protocol for one connection, with a deadline; every event is passed on to it."""
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self.guard, self.inner = guard, inner
+        self.transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.guard.opened(self)
+        self._timer = asyncio.get_running_loop().call_later(self.guard.deadline, self._expire)
+        self.inner.connection_made(transport)
+
+    def _expire(self) -> None:
+        self._timer = None
+        self.guard.timed_out.add()
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Drop the connection at once: abort(), since close() would wait for a client that does not read."""
+        self.guard.closed(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.transport is not None:
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.closed(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.transport = None
+        self.inner.connection_lost(exc)
+
+
+class HttpErrorLog(logging.LoggerAdapter):
+    """aiohttp's server log, less one traceback per malformed request.
+
+    aiohttp answers a request it cannot parse (two Content-Lengths, a bad chunk, a path that is not
+    UTF-8, …) with 400 and logs it at ERROR with a traceback: half a kilobyte of log per request
+    for anyone. Those are counted in `tally` instead; everything else is passed on as it is.
+    """
+
+    def __init__(self, tally: Tally) -> None:
+        super().__init__(logging.getLogger(f"{__name__}.http"), {})
+        self.tally = tally
+
+    def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **kwargs: Any) -> None:
+        error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        if error is True:
+            error = sys.exc_info()[1]
+        if level >= logging.WARNING and isinstance(error, HttpProcessingError):
+            self.tally.add()
+            return
+        super().log(level, msg, *args, exc_info=exc_info, **kwargs)
+
+
+class SlackEndpoint:
+    """`pprfeed slack serve`'s server: the app on a listening socket behind a ConnectionGuard.
+
+    `async with SlackEndpoint(app, host, port) as endpoint:` serves until the block ends; `endpoint.url`
+    is its base URL (port 0 picks a free port). The app's startup and cleanup hooks run as with run_app.
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        deadline: float = REQUEST_DEADLINE,
+        max_connections: int | None = None,
+    ) -> None:
+        self.app, self.host, self.port = app, host, port
+        self.deadline = deadline
+        self.max_connections = connection_cap() if max_connections is None else max_connections
+        self.malformed = Tally(
+            "answered %s with 400: not valid HTTP (counted since the last such line, one a minute at most)",
+            "request",
+        )
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            # a connection closed mid-body cancels its handler quietly, where aiohttp would otherwise log
+            # the read's ConnectionResetError as "Error handling request" with a traceback
+            handler_cancellation=True,
+            # Slack never compresses; inflating attacker-chosen gzip only risks errors and memory
+            auto_decompress=False,
+            logger=HttpErrorLog(self.malformed),
+            keepalive_timeout=deadline,
+            shutdown_timeout=1.0,
+        )
+        self._server: asyncio.Server | None = None
+        self.guard: ConnectionGuard | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the endpoint is not running"
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        server = self._runner.server
+        assert server is not None
+        self.guard = ConnectionGuard(server, self.deadline, self.max_connections)
+        try:
+            self._server = await asyncio.get_running_loop().create_server(self.guard, self.host, self.port)
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise CannotListen(f"cannot listen on {self.host}:{self.port} ({exc.strerror})") from None
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # no new connections
+        await self._runner.cleanup()  # answers what is being handled (1 s at most), closes the rest
+        for connection in list(self.guard.open if self.guard is not None else ()):
+            connection.close_now()
+        if server is not None:
+            await server.wait_closed()  # on Python 3.12 and later, until every connection has gone
+
+    async def __aenter__(self) -> SlackEndpoint:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
 
 # --- Socket Mode ---------------------------------------------------------------------------------
@@ -250,11 +592,18 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
 
 
 def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int) -> None:
-    """`pprfeed slack serve`: run the endpoint until interrupted."""
-    try:
-        web.run_app(build_slack_app(bot, signing_secret), host=host, port=port, print=None, access_log=None)
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    """`pprfeed slack serve`: run the endpoint until SIGINT or SIGTERM."""
+    asyncio.run(_serve_until_stopped(SlackEndpoint(build_slack_app(bot, signing_secret), host, port)))
+
+
+async def _serve_until_stopped(endpoint: SlackEndpoint) -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
+            loop.add_signal_handler(signum, stopped.set)
+    async with endpoint:
+        await stopped.wait()
 
 
 async def run_socket_mode(bot: SlackBot, app_token: str, web_client: AsyncWebClient | None = None) -> None:

@@ -1,5 +1,6 @@
-"""An Issue -> Discord messages (content + embeds) as plain data, within Discord's limits by construction.
+"""Everything pprfeed sends to Discord, as plain data: issue posts (content + embeds) and `/topic` answers.
 
+Pure: the model in, JSON-ready dicts out, within Discord's limits by construction.
 One embed per article; an issue that does not fit one message (10 embeds,
 6,000 embed characters) is split into several, each saying "part k of n".
 Every limit is measured on the escaped text; shortened text ends with a link
@@ -9,15 +10,40 @@ can ping even if escaping were bypassed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, discord_escape, discord_plain, fit_linked, shorten
-from pprfeed.chat.markup import DISCORD, discord_link, discord_url, to_paragraphs
+from discord import Embed
+from discord.utils import escape_mentions
+
+from pprfeed.archive.search import MatchKind, QueryResult
+from pprfeed.chat.answers import (
+    BUTTON_LABELS,
+    QUERY_ECHO,
+    Action,
+    ButtonState,
+    ResultContext,
+    button_state,
+    buttons,
+    heading,
+    page_footer,
+    page_of,
+    safe_url,
+    short_citation,
+    suggestion_names,
+    topics_of,
+)
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten
+from pprfeed.chat.markup import Dialect, to_paragraphs
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
-from pprfeed.model import Article, Issue
+from pprfeed.model import Article, Issue, Topic, month_title
+from pprfeed.text import normalize
 
+# discord.com/developers/docs/resources/message#embed-object-embed-limits, and the components' limits
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_EMBED_TITLE = 256
@@ -27,45 +53,108 @@ MAX_FIELD_VALUE = 1024
 MAX_FIELDS = 25
 MAX_FOOTER = 2048
 MAX_EMBEDS_TOTAL = 6000
+MAX_CUSTOM_ID = 100
+MAX_BUTTON_LABEL = 80
+MAX_CHOICES = 25
+MAX_CHOICE_TEXT = 100
 MAX_EMBED_URL = 2048
 """Longest embed title link kept; a longer permalink leaves the title unlinked (the description still links)."""
 MAX_DOI = 200
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 EMBED_COLOUR = 0x2B6CB0
+ID_PREFIX = "ppr"
 
-DiscordMessage = dict[str, Any]
+Message = dict[str, Any]
+
+# Formatting anywhere in a line: emphasis, code, spoilers, links, and `<@…>`/`<#…>`/`<t:…>` tags.
+_INLINE = re.compile(r"([\\*_~`|\[\]<>])")
+# Formatting only at the start of a line: headings, quotes, lists, `-#` subtext.
+_LINE_START = re.compile(r"^([ \t]*)([#>+\-])", re.M)
+_NUMBERED = re.compile(r"^([ \t]*\d+)\.", re.M)
+_LABEL_SPECIAL = re.compile(r"([\\*_~`|<>])")
 
 
-def render_discord_issue(
+def discord_escape(text: str) -> str:
+    """Discord markdown: the characters that would format backslashed; mentions broken with a zero-width space.
+
+    Only what formats is escaped (a hyphen or parenthesis mid-sentence stays as it is), so text that Discord shows
+    unrendered in some clients (notifications, search) is still readable. Pings are also prevented by
+    `allowed_mentions` on every request; `escape_mentions` keeps @everyone and @here from even looking like one.
+    """
+    escaped = _INLINE.sub(r"\\\1", text)
+    escaped = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    escaped = _NUMBERED.sub(lambda m: m.group(1) + "\\.", escaped)
+    return escape_mentions(escaped)
+
+
+def discord_plain(text: str) -> str:
+    """For places Discord shows without rendering markdown (embed titles), where a backslash would show.
+
+    Nothing is escaped; a zero-width space after `<` and in mentions still breaks `<@…>` tags and @everyone/@here.
+    """
+    return escape_mentions(text.replace("<", "<\u200b"))
+
+
+def discord_label(text: str) -> str:
+    """The label of a `[label](url)` masked link, where backslash escapes are not rendered.
+
+    Brackets become parentheses (they would end the link); after every formatting character a zero-width space
+    breaks its pairing (`**`, `||`, `<@…>`), invisibly.
+    """
+    return escape_mentions(_LABEL_SPECIAL.sub("\\1\u200b", text.replace("[", "(").replace("]", ")")))
+
+
+def discord_url(url: str) -> str:
+    """A URL that cannot end a `[label](url)` link early: spaces and parentheses percent-encoded."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~.-_[]")
+
+
+def discord_link(url: str, label: str) -> str:
+    """A Discord masked link; its label cannot end the link early or ping."""
+    return f"[{discord_label(label)}]({discord_url(url)})"
+
+
+DIALECT = Dialect(escape=discord_escape, strong="**", emphasis="*", link=discord_link)
+
+
+def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
+    """`fit_linked` with Discord's links."""
+    return fit_linked(text, limit, discord_link, url, fallback_url, label)
+
+
+# --- issue posts -----------------------------------------------------------------------------------
+
+
+def issue_messages(
     issue: Issue, articles: Sequence[Article], topic_names: Mapping[str, str], site: SiteSettings
-) -> list[DiscordMessage]:
+) -> list[Message]:
     """The messages that carry `articles` of `issue`, in order; every one within every Discord limit."""
-    embeds = [_article_embed(issue, article, topic_names, site) for article in articles]
     groups: list[list[dict[str, Any]]] = [[]]
-    for embed in embeds:
-        current = groups[-1]
-        fits = len(current) < MAX_EMBEDS and embeds_size(current) + embed_size(embed) <= MAX_EMBEDS_TOTAL
-        if not fits and current:  # one article's embed alone always fits: see _article_embed's budgets
-            groups.append([])
+    room = MAX_EMBEDS_TOTAL
+    for article in articles:
+        embed = _article_embed(issue, article, topic_names, site)
+        size = embed_size(embed)
+        if (len(groups[-1]) >= MAX_EMBEDS or size > room) and groups[-1]:
+            groups.append([])  # one article's embed alone always fits: see _article_embed's budgets
+            room = MAX_EMBEDS_TOTAL
         groups[-1].append(embed)
+        room -= size
     total = len(groups)
-    messages = []
-    for number, group in enumerate(groups, start=1):
-        messages.append(
-            {"content": _content(issue, number, total, site), "embeds": group, "allowed_mentions": dict(NO_MENTIONS)}
-        )
-    return messages
+    return [
+        {"content": _content(issue, number, total, site), "embeds": group, "allowed_mentions": dict(NO_MENTIONS)}
+        for number, group in enumerate(groups, start=1)
+    ]
 
 
 def _content(issue: Issue, number: int, total: int, site: SiteSettings) -> str:
     """The message text: the issue's heading (unique per part, so a lost reply can be found again) and intro."""
-    heading = f"**{discord_escape(f'{DIGEST_NAME} — {issue.title}')}**"
+    title = f"**{discord_escape(f'{DIGEST_NAME} — {issue.title}')}**"
     if total > 1:
-        heading += f" · part {number} of {total}"
+        title += f" · part {number} of {total}"
     if number > 1 or not issue.intro.strip():
-        return heading
-    intro = "\n\n".join(to_paragraphs(issue.intro, DISCORD))
-    return heading + "\n" + fit(intro, MAX_CONTENT - len(heading) - 1, site.base_url, label="Read the issue")
+        return title
+    intro = "\n\n".join(to_paragraphs(issue.intro, DIALECT))
+    return title + "\n" + fit(intro, MAX_CONTENT - len(title) - 1, site.base_url, label="Read the issue")
 
 
 def _article_embed(
@@ -74,12 +163,12 @@ def _article_embed(
     url = article_url(article, site)
     home = site.base_url
     citation = "*" + fit(discord_escape(article.citation), 600, url, home) + "*"
-    implications = to_paragraphs(article.implications_md, DISCORD)
+    implications = to_paragraphs(article.implications_md, DIALECT)
     implication_text = ""
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
         implication_text = "**Practice implications**\n" + fit(quoted, 1500, url, home)
-    summary = "\n\n".join(to_paragraphs(article.summary_md, DISCORD))
+    summary = "\n\n".join(to_paragraphs(article.summary_md, DIALECT))
     room = MAX_EMBED_DESCRIPTION - len(citation) - len(implication_text) - 4
     description = "\n\n".join(part for part in (citation, fit(summary, room, url, home), implication_text) if part)
     embed: dict[str, Any] = {
@@ -105,25 +194,148 @@ def _article_embed(
     return embed
 
 
-def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
-    """`fit_linked` with this platform's links."""
-    return fit_linked(text, limit, discord_link, url, fallback_url, label)
+# --- /topic answers --------------------------------------------------------------------------------
 
 
-def embed_size(embed: dict[str, Any]) -> int:
-    """Characters Discord counts towards the 6,000 of a message: title, description, fields, footer, author."""
-    size = len(embed.get("title", "")) + len(embed.get("description", ""))
-    size += sum(len(field["name"]) + len(field["value"]) for field in embed.get("fields", []))
-    size += len(embed.get("footer", {}).get("text", "")) + len(embed.get("author", {}).get("name", ""))
-    return size
+@dataclass(frozen=True)
+class DiscordButton:
+    label: str
+    custom_id: str
+    style: str
+    """`primary` or `secondary`, as named in discord.ButtonStyle."""
 
 
-def embeds_size(embeds: Sequence[dict[str, Any]]) -> int:
+@dataclass(frozen=True)
+class DiscordAnswer:
+    embed: dict[str, Any]
+    """An embed object as Discord's API spells it (discord.Embed.from_dict reads it)."""
+    buttons: tuple[DiscordButton, ...] = ()
+
+
+def answer(result: QueryResult, page_number: int, context: ResultContext, shared: bool = False) -> DiscordAnswer:
+    """The answer to a query: a page of entries with buttons, or (`shared`) the public copy without them."""
+    if result.kind is MatchKind.LIST:
+        return _help(context)
+    page = page_of(result, page_number)
+    description: list[str] = [f"You asked: “{shorten(discord_escape(result.query), QUERY_ECHO)}”"]
+    if result.suggestions:
+        description.append(shorten(f"Did you mean: {discord_escape(suggestion_names(result))}?", 400))
+    if result.kind is MatchKind.NONE:
+        description.append(f"Try `{context.command} help` for the list of topics.")
+    # the echo and notes take at most ~700 characters; five entries of <= 650 each fit in 4,096
+    description += [context.entry("discord", article, _entry) for article in page.articles]
+    footer = page_footer(page) or f"{context.command} help"
+    if shared:
+        footer += f" · shared from {context.command}"
+    embed = {
+        "type": "rich",
+        "title": shorten(heading(result), MAX_EMBED_TITLE),
+        "description": shorten("\n\n".join(description), MAX_EMBED_DESCRIPTION),
+        "color": EMBED_COLOUR,
+        "footer": {"text": shorten(footer, 200)},
+    }
+    offered = () if shared else tuple(_button(action, number, result.query) for action, number in buttons(page))
+    return DiscordAnswer(embed, offered)
+
+
+def _help(context: ResultContext) -> DiscordAnswer:
+    intro = (
+        f"Ask `{context.command} query:<topic or words>`, for example `{context.command} alliance`. "
+        "Typos and prefixes are fine; start typing to pick a topic."
+    )
+    lines = [f"• {discord_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    text = intro + "\n\n"
+    shown = 0
+    for line in lines:
+        if len(text) + len(line) + 1 > MAX_EMBED_DESCRIPTION - 40:
+            break
+        text += line + "\n"
+        shown += 1
+    if shown < len(lines):
+        text += f"… and {len(lines) - shown} more topics"
+    embed = {
+        "type": "rich",
+        "title": "PPRNet research summaries by topic",
+        "description": text.rstrip("\n"),
+        "color": EMBED_COLOUR,
+        "footer": {"text": f"{len(lines)} topics · article counts"},
+    }
+    return DiscordAnswer(embed)
+
+
+def _entry(article: Article, context: ResultContext) -> str:
+    title = shorten(discord_label(article.title), 250)
+    lines = [
+        f"**[{title}]({safe_url(article_url(article, context.site))})**",
+        f"{month_title(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
+    ]
+    topics = topics_of(article, context)
+    details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
+    if article.doi and article.doi_url:
+        link = f"[{shorten(discord_label('doi:' + article.doi), 60)}]({safe_url(article.doi_url)})"
+        details = f"{details} · {link}" if details else link
+    if details:
+        lines.append(details)
+    return shorten("\n".join(lines), 650)
+
+
+def _button(action: Action, page: int, query: str) -> DiscordButton:
+    style = "secondary" if action is Action.SHARE else "primary"
+    return DiscordButton(BUTTON_LABELS[action], custom_id(action, page, query), style)
+
+
+def custom_id(action: Action, page: int, query: str) -> str:
+    """`ppr:n:3:alliance` — at most 100 characters, as Discord requires.
+
+    A query too long to fit is carried in its normalised form (the engine
+    ignores case, accents and punctuation, so the answer is the same), and only
+    if even that is too long is it cut at a word boundary.
+    """
+    head = f"{ID_PREFIX}:{action.value}:{page}:"
+    room = MAX_CUSTOM_ID - len(head)
+    carried = query if len(query) <= room else normalize(query)
+    if len(carried) > room:
+        cut = carried.rfind(" ", 0, room + 1)
+        carried = carried[: cut if cut > 0 else room]
+    return head + carried
+
+
+CUSTOM_ID_PATTERN = rf"{ID_PREFIX}:(?P<action>[pns]):(?P<page>\d{{1,12}}):(?P<query>.*)"
+"""Matches every custom_id `custom_id` makes (for discord.ui.DynamicItem templates)."""
+
+
+def parse_custom_id(custom_id: str) -> ButtonState | None:
+    match = re.fullmatch(CUSTOM_ID_PATTERN, custom_id, re.S)
+    if match is None:
+        return None
+    return button_state(match["action"], f"{match['page']}:{match['query']}")
+
+
+def choices(topics: Sequence[Topic], counts: Mapping[str, int]) -> list[dict[str, str]]:
+    """Autocomplete choices: at most 25, names and values at most 100 characters."""
+    found = []
+    for topic in topics[:MAX_CHOICES]:
+        suffix = f" ({counts.get(topic.slug, 0)})"
+        name = shorten(topic.name, MAX_CHOICE_TEXT - len(suffix)) + suffix
+        value = topic.name if len(topic.name) <= MAX_CHOICE_TEXT else topic.slug[:MAX_CHOICE_TEXT]
+        found.append({"name": name, "value": value})
+    return found
+
+
+# --- limits ----------------------------------------------------------------------------------------
+
+
+def embed_size(embed: Mapping[str, Any]) -> int:
+    """Characters Discord counts towards the 6,000 of a message (title, description, fields, footer, author)."""
+    return len(Embed.from_dict(dict(embed)))
+
+
+def embeds_size(embeds: Sequence[Mapping[str, Any]]) -> int:
     return sum(embed_size(embed) for embed in embeds)
 
 
-def limit_problems(message: DiscordMessage) -> list[str]:
-    """Every Discord limit this message breaks (empty for anything `render_discord_issue` made)."""
+def post_problems(message: Mapping[str, Any]) -> list[str]:
+    """Every Discord limit an issue post breaks (empty for anything `issue_messages` made)."""
     problems = []
     if len(message.get("content") or "") > MAX_CONTENT:
         problems.append(f"content of {len(message['content'])} characters (max {MAX_CONTENT})")
@@ -133,20 +345,39 @@ def limit_problems(message: DiscordMessage) -> list[str]:
     if embeds_size(embeds) > MAX_EMBEDS_TOTAL:
         problems.append(f"{embeds_size(embeds)} characters across embeds (max {MAX_EMBEDS_TOTAL})")
     for number, embed in enumerate(embeds, start=1):
-        if len(embed.get("title", "")) > MAX_EMBED_TITLE:
-            problems.append(f"embed {number}: title of {len(embed['title'])} characters (max {MAX_EMBED_TITLE})")
-        if len(embed.get("description", "")) > MAX_EMBED_DESCRIPTION:
-            problems.append(
-                f"embed {number}: description of {len(embed['description'])} characters (max {MAX_EMBED_DESCRIPTION})"
-            )
-        fields = embed.get("fields", [])
-        if len(fields) > MAX_FIELDS:
-            problems.append(f"embed {number}: {len(fields)} fields (max {MAX_FIELDS})")
-        for field in fields:
-            if len(field["name"]) > MAX_FIELD_NAME or len(field["value"]) > MAX_FIELD_VALUE:
-                problems.append(f"embed {number}: field {field['name'][:20]!r} too long")
-        if len(embed.get("footer", {}).get("text", "")) > MAX_FOOTER:
-            problems.append(f"embed {number}: footer too long")
+        problems += _embed_problems(number, embed)
     if message.get("allowed_mentions") != NO_MENTIONS:
         problems.append("allowed_mentions is not empty: the message could ping")
+    return problems
+
+
+def answer_problems(answer: DiscordAnswer) -> list[str]:
+    """Every Discord limit an answer's embed and buttons break (empty for anything `answer` made)."""
+    problems = _embed_problems(1, answer.embed)
+    if embed_size(answer.embed) > MAX_EMBEDS_TOTAL:
+        problems.append(f"{embed_size(answer.embed)} characters in the embed (max {MAX_EMBEDS_TOTAL})")
+    for button in answer.buttons:
+        if len(button.custom_id) > MAX_CUSTOM_ID:
+            problems.append(f"custom_id of {len(button.custom_id)} characters (max {MAX_CUSTOM_ID})")
+        if len(button.label) > MAX_BUTTON_LABEL:
+            problems.append(f"button label of {len(button.label)} characters (max {MAX_BUTTON_LABEL})")
+    return problems
+
+
+def _embed_problems(number: int, embed: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if len(embed.get("title", "")) > MAX_EMBED_TITLE:
+        problems.append(f"embed {number}: title of {len(embed['title'])} characters (max {MAX_EMBED_TITLE})")
+    if len(embed.get("description", "")) > MAX_EMBED_DESCRIPTION:
+        problems.append(
+            f"embed {number}: description of {len(embed['description'])} characters (max {MAX_EMBED_DESCRIPTION})"
+        )
+    fields = embed.get("fields", [])
+    if len(fields) > MAX_FIELDS:
+        problems.append(f"embed {number}: {len(fields)} fields (max {MAX_FIELDS})")
+    for field in fields:
+        if len(field["name"]) > MAX_FIELD_NAME or len(field["value"]) > MAX_FIELD_VALUE:
+            problems.append(f"embed {number}: field {field['name'][:20]!r} too long")
+    if len(embed.get("footer", {}).get("text", "")) > MAX_FOOTER:
+        problems.append(f"embed {number}: footer too long")
     return problems

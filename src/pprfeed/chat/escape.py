@@ -1,7 +1,8 @@
-"""Making text inert and short enough for Slack and Discord.
+"""Making escaped text short enough for a limit, for Slack and Discord alike.
 
-Escaping comes first and measuring after it: limits are counted on the escaped
-text, and `shorten` never cuts inside an escape sequence.
+Escaping (chat/slack.py, chat/discord.py) comes first and measuring after it:
+limits are counted on the escaped text, and `shorten` never cuts inside an
+escape sequence or a link of either platform.
 """
 
 from __future__ import annotations
@@ -13,59 +14,12 @@ ELLIPSIS = "…"
 DIGEST_NAME = "PPRNet research digest"
 FULL_TEXT_LABEL = "Read the full summary"
 
-# Formatting anywhere in a line: emphasis, code, spoilers, links, and `<@…>`/`<#…>`/`<t:…>` tags.
-_DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]<>])")
-# Formatting only at the start of a line: headings, quotes, lists, `-#` subtext.
-_DISCORD_LINE_START = re.compile(r"^([ \t]*)([#>+\-])", re.M)
-_DISCORD_NUMBERED = re.compile(r"^([ \t]*\d+)\.", re.M)
-_DISCORD_MENTION = re.compile(r"@(everyone|here)", re.I)
-_DISCORD_TAG = re.compile(r"(<|@(?=everyone|here))", re.I)
-_DISCORD_LABEL_SPECIAL = re.compile(r"([\\*_~`|<>]|@(?=everyone|here))", re.I)
+# Escapes a cut must never split: Slack `&amp;`-style entities and Discord backslash pairs.
 _SLACK_ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _DISCORD_ESCAPE = re.compile(r"\\.")
 # Whole links, which a cut must never split: Slack `<url|label>` and Discord `[label](url)`.
 _SLACK_LINK = re.compile(r"<[^<>\n]*>")
 _DISCORD_LINK = re.compile(r"(?<!\\)\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)")
-
-
-def slack_escape(text: str) -> str:
-    """Slack mrkdwn: `&`, `<` and `>` become entities, so `<!channel>` or `<@U123>` stay text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_link(url: str, label: str) -> str:
-    """`<url|label>` with both parts escaped; `|` in a label would end it early, so it becomes a look-alike."""
-    return f"<{slack_escape(url)}|{slack_escape(label).replace('|', '∣')}>"
-
-
-def discord_escape(text: str) -> str:
-    """Discord markdown: the characters that would format backslashed; @everyone/@here broken with a zero-width space.
-
-    Only what formats is escaped (a hyphen or parenthesis mid-sentence stays as it is), so text that Discord shows
-    unrendered in some clients (notifications, search) is still readable. Pings are also prevented by
-    `allowed_mentions` on every request; this keeps them from even looking like one.
-    """
-    escaped = _DISCORD_INLINE.sub(r"\\\1", text)
-    escaped = _DISCORD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
-    escaped = _DISCORD_NUMBERED.sub(lambda m: m.group(1) + "\\.", escaped)
-    return _DISCORD_MENTION.sub("@\u200b\\1", escaped)
-
-
-def discord_plain(text: str) -> str:
-    """For places Discord shows without rendering markdown (embed titles), where a backslash would show.
-
-    Nothing is escaped; a zero-width space after `<` and `@` still breaks `<@…>` tags and @everyone/@here.
-    """
-    return _DISCORD_TAG.sub("\\1\u200b", text)
-
-
-def discord_label(text: str) -> str:
-    """The label of a `[label](url)` masked link, where backslash escapes are not rendered.
-
-    Brackets become parentheses (they would end the link); after every formatting character a zero-width space
-    breaks its pairing (`**`, `||`, `<@…>`), invisibly.
-    """
-    return _DISCORD_LABEL_SPECIAL.sub("\\1\u200b", text.replace("[", "(").replace("]", ")"))
 
 
 def shorten(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:

@@ -1,28 +1,30 @@
-"""Article Markdown -> Slack mrkdwn or Discord markdown paragraphs, escaped so nothing in it can ping or format.
+"""Article Markdown -> a chat platform's paragraphs, escaped so nothing in it can ping or format.
 
 Summaries are mostly plain paragraphs; emphasis, links, lists, quotes and
 headings are carried over simply, everything else becomes text. Every piece of
-text goes through the platform's escape, so `<!channel>` or `@everyone` in a
-summary stays inert and `Flückiger` stays `Flückiger`.
+text goes through the platform's escape (its `Dialect`, defined in chat/slack.py
+and chat/discord.py), so `<!channel>` or `@everyone` in a summary stays inert
+and `Flückiger` stays `Flückiger`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:  # imported when first needed: the bots, which never render Markdown, start faster
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
-from pprfeed.chat.escape import discord_escape, discord_label, slack_escape, slack_link
-
-_PARSER = MarkdownIt("commonmark")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
 @dataclass(frozen=True)
 class Dialect:
+    """How one platform writes text, emphasis, links, list bullets and quotes."""
+
     escape: Callable[[str], str]
     strong: str
     emphasis: str
@@ -31,18 +33,11 @@ class Dialect:
     quote: str = "> "
 
 
-def discord_url(url: str) -> str:
-    """A URL that cannot end a `[label](url)` link early: spaces and parentheses percent-encoded."""
-    return quote(url, safe=":/?#@!$&'*+,;=%~.-_[]")
+@functools.cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
 
-
-def discord_link(url: str, label: str) -> str:
-    """A Discord masked link; its label cannot end the link early or ping."""
-    return f"[{discord_label(label)}]({discord_url(url)})"
-
-
-SLACK = Dialect(escape=slack_escape, strong="*", emphasis="_", link=lambda url, label: slack_link(url, label))
-DISCORD = Dialect(escape=discord_escape, strong="**", emphasis="*", link=discord_link)
+    return MarkdownIt("commonmark")
 
 
 def to_paragraphs(markdown: str, dialect: Dialect) -> list[str]:
@@ -50,7 +45,7 @@ def to_paragraphs(markdown: str, dialect: Dialect) -> list[str]:
     paragraphs: list[str] = []
     prefixes: list[str] = []
     ordered: list[int | None] = []
-    tokens = _PARSER.parse(markdown)
+    tokens = _parser().parse(markdown)
     for index, token in enumerate(tokens):
         if token.type == "bullet_list_open":
             ordered.append(None)

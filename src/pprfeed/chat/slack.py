@@ -1,8 +1,10 @@
-"""An Issue -> Slack messages (Block Kit + plain-text fallback) as plain data, within Slack's limits by construction.
+"""Everything pprfeed sends to Slack, as plain data: issue posts (Block Kit + fallback text) and `/ppr-topic` answers.
 
+Pure: the model in, JSON-ready dicts out, within Slack's limits by construction.
 Every limit is measured on the escaped text. Text that must be shortened is cut
 at a word boundary (never inside an escape or a link) and followed by a link to
-the full summary, so nothing is ever cut silently.
+the full summary, so nothing is ever cut silently. Per-block limits are
+slack_sdk's own (its Block Kit models); the message-level ones are kept here.
 """
 
 from __future__ import annotations
@@ -10,33 +12,78 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten, slack_escape, slack_link
-from pprfeed.chat.markup import SLACK, to_paragraphs
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
+
+from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryResult
+from pprfeed.chat.answers import (
+    BUTTON_LABELS,
+    QUERY_ECHO,
+    Action,
+    ButtonState,
+    ResultContext,
+    button_state,
+    buttons,
+    heading,
+    page_footer,
+    page_of,
+    safe_url,
+    short_citation,
+    suggestion_names,
+    topics_of,
+)
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten
+from pprfeed.chat.markup import Dialect, to_paragraphs
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
-from pprfeed.model import Article, Issue
+from pprfeed.model import Article, Issue, month_title
 
 MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_HEADER_TEXT = 150
-MAX_CONTEXT_ELEMENTS = 10
+MAX_TEXT = SectionBlock.text_max_length
+"""3,000: a section's text, and any one text object's."""
+MAX_HEADER_TEXT = HeaderBlock.text_max_length
 MAX_MESSAGE_TEXT = 12_000
 """Slack accepts more, but messages beyond ~12,000 characters are truncated or rejected in practice."""
-MAX_FALLBACK_TEXT = 300
+MAX_FALLBACK_TEXT = 3000
+"""Slack cuts `text` at 40,000 characters; a notification line needs far less, so more is a bug."""
+POST_FALLBACK_TEXT = 300
+"""An issue post's notification line: the digest, the issue and the titles it carries, shortened."""
 MAX_LINK = 1000
 """Longest `<url|label>` put in a title or DOI line; a longer one (a hostile permalink) is left out."""
+ACTION_PREFIX = "ppr_topic_"
 
-SlackMessage = dict[str, Any]
+Message = dict[str, Any]
 
 
-def render_slack_issue(
+def slack_escape(text: str) -> str:
+    """Slack mrkdwn: `&`, `<` and `>` become entities, so `<!channel>` or `<@U123>` stay text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_link(url: str, label: str) -> str:
+    """`<url|label>` with both parts escaped; `|` in a label would end it early, so it becomes a look-alike."""
+    return f"<{slack_escape(url)}|{slack_escape(label).replace('|', '∣')}>"
+
+
+DIALECT = Dialect(escape=slack_escape, strong="*", emphasis="_", link=slack_link)
+
+
+def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
+    """`fit_linked` with Slack's links."""
+    return fit_linked(text, limit, slack_link, url, fallback_url, label)
+
+
+# --- issue posts -----------------------------------------------------------------------------------
+
+
+def issue_messages(
     issue: Issue, articles: Sequence[Article], topic_names: Mapping[str, str], site: SiteSettings
-) -> list[SlackMessage]:
+) -> list[Message]:
     """The messages that carry `articles` of `issue`, in order; every one within every Slack limit."""
     article_blocks = [_article_blocks(article, topic_names, site) for article in articles]
     opening = _opening_blocks(issue, site)
     # leave room for the "part k of n" context block and the fallback text
-    budget = MAX_MESSAGE_TEXT - MAX_FALLBACK_TEXT - 200
+    budget = MAX_MESSAGE_TEXT - POST_FALLBACK_TEXT - 200
     groups: list[list[dict[str, Any]]] = [list(opening)]
     titles: list[list[str]] = [[]]
     for article, blocks in zip(articles, article_blocks, strict=True):
@@ -60,7 +107,7 @@ def render_slack_issue(
             fallback += ": " + "; ".join(names)
         messages.append(
             {
-                "text": shorten(slack_escape(fallback), MAX_FALLBACK_TEXT),
+                "text": shorten(slack_escape(fallback), POST_FALLBACK_TEXT),
                 "blocks": blocks,
                 "unfurl_links": False,
                 "unfurl_media": False,
@@ -73,14 +120,14 @@ def _opening_blocks(issue: Issue, site: SiteSettings) -> list[dict[str, Any]]:
     header = shorten(f"{DIGEST_NAME} — {issue.title}", MAX_HEADER_TEXT)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if issue.intro.strip():
-        intro = "\n\n".join(to_paragraphs(issue.intro, SLACK))
+        intro = "\n\n".join(to_paragraphs(issue.intro, DIALECT))
         blocks.append(_section(fit(intro, 1500, site.base_url, label="Read the issue")))
     return blocks
 
 
 def _part_context(issue: Issue, number: int, total: int) -> dict[str, Any]:
     text = f"{slack_escape(f'{DIGEST_NAME} — {issue.title}')} · part {number} of {total}"
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
 def _article_blocks(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> list[dict[str, Any]]:
@@ -89,16 +136,16 @@ def _article_blocks(article: Article, topic_names: Mapping[str, str], site: Site
     if len(title_link) > MAX_LINK:
         title_link = shorten(slack_escape(article.title), 200)
     title_line = f"*{title_link}*"
-    citation = fit(slack_escape(article.citation), MAX_SECTION_TEXT - len(title_line) - 1, url, site.base_url)
+    citation = fit(slack_escape(article.citation), MAX_TEXT - len(title_line) - 1, url, site.base_url)
     blocks = [_section(f"{title_line}\n{citation}")]
-    summary = "\n\n".join(to_paragraphs(article.summary_md, SLACK))
+    summary = "\n\n".join(to_paragraphs(article.summary_md, DIALECT))
     if summary:
-        blocks.append(_section(fit(summary, MAX_SECTION_TEXT, url, site.base_url)))
-    implications = to_paragraphs(article.implications_md, SLACK)
+        blocks.append(_section(fit(summary, MAX_TEXT, url, site.base_url)))
+    implications = to_paragraphs(article.implications_md, DIALECT)
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
-        heading = "*Practice implications*\n"
-        blocks.append(_section(heading + fit(quoted, MAX_SECTION_TEXT - len(heading), url, site.base_url)))
+        title = "*Practice implications*\n"
+        blocks.append(_section(title + fit(quoted, MAX_TEXT - len(title), url, site.base_url)))
     context = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
@@ -112,9 +159,100 @@ def _article_blocks(article: Article, topic_names: Mapping[str, str], site: Site
     return blocks
 
 
-def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FULL_TEXT_LABEL) -> str:
-    """`fit_linked` with this platform's links."""
-    return fit_linked(text, limit, slack_link, url, fallback_url, label)
+# --- /ppr-topic answers ----------------------------------------------------------------------------
+
+
+def answer(result: QueryResult, page_number: int, context: ResultContext, shared: bool = False) -> Message:
+    """The message for a query: ephemeral with buttons, or (`shared`) the public copy without them."""
+    if result.kind is MatchKind.LIST:
+        return _help(context)
+    page = page_of(result, page_number)
+    blocks: list[dict[str, Any]] = [
+        _plain_context(f"You asked: “{shorten(slack_escape(result.query), QUERY_ECHO)}”"),
+        _section(f"*{shorten(slack_escape(heading(result)), MAX_TEXT - 100)}*"),
+    ]
+    blocks += [_section(context.entry("slack", article, _entry)) for article in page.articles]
+    notes = []
+    if result.suggestions:
+        notes.append(f"Did you mean: {suggestion_names(result)}?")
+    if result.kind is MatchKind.NONE:
+        notes.append(f"Try `{context.command} help` for the list of topics.")
+    blocks += [_section(shorten(slack_escape(note), MAX_TEXT - 100)) for note in notes]
+    footer = page_footer(page)
+    if shared:
+        footer = f"{footer} · shared from {context.command}".lstrip(" ·")
+    if footer:
+        blocks.append(_plain_context(shorten(slack_escape(footer), MAX_TEXT - 100)))
+    offered = [] if shared else buttons(page)
+    if offered:
+        blocks.append({"type": "actions", "elements": [_button(action, n, result.query) for action, n in offered]})
+    fallback = heading(result) + (f" (page {page.number + 1} of {page.count})" if page.total else "")
+    return {"text": shorten(slack_escape(fallback), MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _help(context: ResultContext) -> Message:
+    """No query, or `help`: how to ask, and every topic with its article count."""
+    intro = (
+        f"*PPRNet research summaries by topic*\nAsk `{context.command} <topic or words>`, for example "
+        f"`{context.command} alliance` or `{context.command} rupture repair`. Typos and prefixes are fine."
+    )
+    blocks: list[dict[str, Any]] = [_section(slack_escape(intro))]
+    lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    sections: list[list[str]] = [[]]
+    for line in lines:
+        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
+            sections.append([])
+        sections[-1].append(line)
+    room = MAX_BLOCKS - 2  # the intro, and a note if topics are left out
+    blocks += [_section("\n".join(section)) for section in sections[:room] if section]
+    left_out = sum(len(section) for section in sections[room:])
+    if left_out:
+        blocks.append(_plain_context(f"… and {left_out} more topics"))
+    return {"text": f"{len(context.topic_list)} topics — {context.command} help", "blocks": blocks}
+
+
+def _entry(article: Article, context: ResultContext) -> str:
+    title = shorten(slack_escape(article.title), 300).replace("|", "∣")
+    lines = [
+        f"*<{slack_escape(safe_url(article_url(article, context.site)))}|{title}>*",
+        f"{month_title(article.month)} · {shorten(slack_escape(short_citation(article.citation)), 200)}",
+    ]
+    topics = topics_of(article, context)
+    details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
+    if article.doi and article.doi_url:
+        label = shorten(slack_escape(f"doi:{article.doi}"), 300).replace("|", "∣")
+        link = f"<{slack_escape(safe_url(article.doi_url))}|{label}>"
+        details = f"{details} · {link}" if details else link
+    if details:
+        lines.append(details)
+    return "\n".join(lines)  # at most ~2,400 characters: titles, citations and topics are each capped above
+
+
+def action_id(action: Action) -> str:
+    return f"{ACTION_PREFIX}{action.value}"
+
+
+def button_value(page: int, query: str) -> str:
+    return f"{page}:{query[:MAX_QUERY_CHARS]}"
+
+
+def parse_action(action_id: str, value: str) -> ButtonState | None:
+    """The state behind a Slack button, or None when it is not one of ours or is malformed."""
+    if not action_id.startswith(ACTION_PREFIX):
+        return None
+    return button_state(action_id[len(ACTION_PREFIX) :], value)
+
+
+def _button(action: Action, page: int, query: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": BUTTON_LABELS[action], "emoji": True},
+        "action_id": action_id(action),
+        "value": button_value(page, query),
+    }
+
+
+# --- blocks and limits -----------------------------------------------------------------------------
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -123,6 +261,12 @@ def _section(text: str) -> dict[str, Any]:
 
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
+
+
+def _plain_context(text: str) -> dict[str, Any]:
+    # plain_text: Slack applies no formatting and resolves no mentions in it; `text` arrives escaped
+    # anyway (slack_escape), because Slack treats &, < and > as control characters in every text object
+    return {"type": "context", "elements": [{"type": "plain_text", "text": text, "emoji": False}]}
 
 
 def _texts(value: Any) -> list[str]:
@@ -144,37 +288,47 @@ def _size(blocks: Sequence[dict[str, Any]]) -> int:
     return sum(len(text) for text in _texts(list(blocks)))
 
 
-def message_size(message: SlackMessage) -> int:
+def message_size(message: Mapping[str, Any]) -> int:
     """Characters of text in a message: the blocks' text plus the fallback."""
-    return _size(message["blocks"]) + len(message["text"])
+    return _size(message.get("blocks", [])) + len(message.get("text", ""))
 
 
-def limit_problems(message: SlackMessage) -> list[str]:
-    """Every Slack limit this message breaks (empty for anything `render_slack_issue` made)."""
+def answer_problems(message: Mapping[str, Any]) -> list[str]:
+    """Every Block Kit limit `message` breaks (empty for anything `answer` made)."""
     problems = []
-    blocks = message["blocks"]
+    blocks = message.get("blocks", [])
     if len(blocks) > MAX_BLOCKS:
         problems.append(f"{len(blocks)} blocks (Slack allows {MAX_BLOCKS})")
     for number, block in enumerate(blocks, start=1):
-        kind = block["type"]
-        if kind == "header" and len(block["text"]["text"]) > MAX_HEADER_TEXT:
-            problems.append(
-                f"block {number}: header of {len(block['text']['text'])} characters (max {MAX_HEADER_TEXT})"
-            )
-        if kind == "section" and len(block["text"]["text"]) > MAX_SECTION_TEXT:
-            problems.append(
-                f"block {number}: section of {len(block['text']['text'])} characters (max {MAX_SECTION_TEXT})"
-            )
-        if kind == "context":
-            if len(block["elements"]) > MAX_CONTEXT_ELEMENTS:
-                problems.append(
-                    f"block {number}: {len(block['elements'])} context elements (max {MAX_CONTEXT_ELEMENTS})"
-                )
-            for element in block["elements"]:
-                if len(element["text"]) > MAX_SECTION_TEXT:
-                    problems.append(f"block {number}: context text of {len(element['text'])} characters")
+        problems += _block_problems(number, block)
+    if len(message.get("text", "")) > MAX_FALLBACK_TEXT:
+        problems.append(f"fallback text of {len(message['text'])} characters (max {MAX_FALLBACK_TEXT})")
+    return problems
+
+
+def post_problems(message: Mapping[str, Any]) -> list[str]:
+    """Every limit an issue post breaks (empty for anything `issue_messages` made): Block Kit's, the size of the
+    whole message, and link unfurling, which must be off."""
+    problems = answer_problems(message)
     if message_size(message) > MAX_MESSAGE_TEXT:
         problems.append(f"{message_size(message)} characters in all (keep under {MAX_MESSAGE_TEXT})")
     if message.get("unfurl_links") is not False or message.get("unfurl_media") is not False:
         problems.append("link unfurling is not off")
     return problems
+
+
+def _block_problems(number: int, block: Mapping[str, Any]) -> list[str]:
+    """The block's own limits, as slack_sdk's Block Kit models know them, and its text objects' length."""
+    where = f"block {number} ({block.get('type')}, {_size([dict(block)])} characters of text)"
+    try:
+        parsed = Block.parse(dict(block))
+        if parsed is None:
+            return [f"{where}: not a block type Slack knows"]
+        parsed.to_dict()  # validates the block and every element in it
+    except (SlackObjectFormationError, TypeError, KeyError) as exc:
+        return [f"{where}: {exc}"]
+    if block.get("type") != "context":
+        return []
+    # the models check a section's text, not the 3,000 characters of each text in a context
+    texts = [str(element.get("text") or "") for element in block.get("elements", [])]
+    return [f"{where}: a text of {len(text)} characters (max {MAX_TEXT})" for text in texts if len(text) > MAX_TEXT]

@@ -1,15 +1,31 @@
-"""`pprfeed build`: the feeds, OPML and HTML front door as a folder of static files."""
+"""`pprfeed build` and `pprfeed serve`: the feeds, OPML and HTML front door as a folder of static files."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
+import http.server
+import os
+import signal
 import sys
+import tempfile
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
-from pprfeed.archive.load import load_archive
 from pprfeed.cli.common import add_config_option, add_content_option, add_removed_option, print_diagnostics
-from pprfeed.config import load_settings
+from pprfeed.config import Settings, load_settings
+from pprfeed.text import plural
+
+if TYPE_CHECKING:  # imported by the commands that need them: the other commands never load feedgen or Jinja2
+    from pprfeed.site.build import BuildResult
+
+DEFAULT_PORT = 8000
+POLL_SECONDS = 1.0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,60 +34,171 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="write RSS, Atom and JSON feeds, OPML and HTML pages into a folder",
         description="Build every feed (the whole archive and each topic) in RSS 2.0, Atom 1.0 and JSON Feed 1.1, "
         "index.opml and a small HTML front door. The output folder is replaced atomically: if the archive has "
-        "problems or the build fails, the old folder is left exactly as it was.",
+        "problems or the build fails, the old folder is left exactly as it was. When --out is a symbolic link, "
+        "the folder it points to is replaced.",
     )
     add_content_option(build)
     build.add_argument("--out", metavar="DIR", default="feeds", help="the output folder (default: feeds/)")
     add_config_option(build)
-    add_removed_option(build, "--cache", takes_value=True)
+    add_removed_option(build, "--cache", takes_value=True)  # so that existing cron lines keep working
     add_removed_option(build, "--no-cache")
     build.set_defaults(handler=run_build)
 
+    serve = commands.add_parser(
+        "serve",
+        help="preview the site on this computer, rebuilt whenever a content file changes",
+        description="Build the site into a temporary folder with every link pointing at "
+        "http://127.0.0.1:PORT/, serve it there, and rebuild it whenever a content file, the settings file or a "
+        "template changes. The real output folder is never touched; nothing is posted or recorded.",
+    )
+    add_content_option(serve)
+    add_config_option(serve)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port to serve on (default: {DEFAULT_PORT})")
+    serve.set_defaults(handler=run_serve)
+
 
 def run_build(args: argparse.Namespace) -> int:
-    from pprfeed.site.build import build_site  # here, not above: the other commands never load the feed renderers
-    from pprfeed.site.output import OutputError
-
     out = Path(args.out)
     settings, diagnostics = load_settings(args.config)
     print_diagnostics(diagnostics)
     if settings is None:
         print(f"pprfeed build: fix the settings file; {out} was not changed", file=sys.stderr)
         return 1
-    archive, diagnostics = load_archive(args.content)
+    result = _build(args.content, settings, out, "build", args.debug)
+    if result is None:
+        return 1
+    shown = f"{out}/ (-> {os.path.realpath(out)}/)" if out.is_symlink() else f"{out}/"
+    print(f"{shown}: {_summary(result)}")
+    print(f"  preview it: pprfeed serve (a server on http://127.0.0.1:{DEFAULT_PORT}/, links pointing there)")
+    print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")
+    return 0
+
+
+def _build(content: str, settings: Settings, out: Path, command: str, debug: bool) -> BuildResult | None:
+    """Load and build, printing every problem; None when anything failed (`out` is then as it was)."""
+    from pprfeed.archive.load import load_archive
+    from pprfeed.site.build import OutputError, build_site
+    from pprfeed.site.pages import TemplateError
+
+    archive, diagnostics = load_archive(content)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)
         print(
-            f"pprfeed build: {args.content} has {errors} problem{'s' if errors != 1 else ''} "
+            f"pprfeed {command}: {content} has {plural(errors, 'problem')} "
             f"(see above, as `pprfeed check` shows them); {out} was not changed",
             file=sys.stderr,
         )
-        return 1
+        return None
     now = datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        result = build_site(archive, settings.site, out, now)
-    except OutputError as exc:
-        print(f"pprfeed build: {exc}", file=sys.stderr)
-        return 1
+        return build_site(archive, settings.site, out, now)
+    except (OutputError, TemplateError) as exc:
+        print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
     except Exception as exc:
-        if args.debug:
+        if debug:
             raise
         print(
-            f"pprfeed build: failed ({type(exc).__name__}: {exc}); {out} was left exactly as it was. "
+            f"pprfeed {command}: failed ({type(exc).__name__}: {exc}); {out} was left exactly as it was. "
             "Run again with --debug for the details.",
             file=sys.stderr,
         )
-        return 1
-    plan, stats = result.plan, result.written
-    print(
-        f"{out}/: {len(plan.feeds)} feed{'s' if len(plan.feeds) != 1 else ''} "
-        f"(all articles + {len(plan.feeds) - 1} topics) in RSS, Atom and JSON Feed, "
-        f"index.opml, index.html, {len(archive.topics)} topic pages, {plan.pages} article pages "
-        f"({stats.written} of {stats.files} files written, "
-        + (f"{stats.linked} taken from the previous build, " if stats.linked else "")
-        + f"{stats.removed} removed)"
+    return None
+
+
+def _summary(result: BuildResult) -> str:
+    feeds, stats = len(result.feeds), result.written
+    return (
+        f"{plural(feeds, 'feed')} (all articles + {plural(feeds - 1, 'topic')}) in RSS, Atom and JSON Feed, "
+        f"index.opml, index.html, {plural(result.topic_pages, 'topic page')}, {plural(result.pages, 'article page')} "
+        f"({stats.written} of {plural(stats.files, 'file')} new or changed, {stats.removed} removed)"
     )
-    print(f"  open {out / 'index.html'}, or serve it: python3 -m http.server -b 127.0.0.1 -d {out} 8000")
-    print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")
+
+
+# --- pprfeed serve ---------------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass  # a line per request would drown the rebuild lines
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="pprfeed-preview-") as scratch:
+        out = Path(scratch) / "site"
+        handler = functools.partial(_QuietHandler, directory=str(out))
+        try:
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+        except OSError as exc:
+            print(
+                f"pprfeed serve: cannot serve on 127.0.0.1:{args.port} ({exc.strerror}); pass --port", file=sys.stderr
+            )
+            return 1
+        address = f"http://127.0.0.1:{server.server_address[1]}/"
+        signal.signal(signal.SIGTERM, _interrupt)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            _preview(args, out, address)
+        except KeyboardInterrupt:
+            print("pprfeed serve: stopped", flush=True)
+        finally:
+            server.shutdown()
+            server.server_close()
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _preview(args: argparse.Namespace, out: Path, address: str) -> None:
+    """Build, then rebuild whenever a watched file changes, until interrupted."""
+    print(f"Serving a preview of {args.content}/ at {address} (Ctrl-C stops it)", flush=True)
+    seen: dict[str, tuple[int, int]] | None = None
+    while True:
+        settings, diagnostics = load_settings(args.config)
+        watched = [Path(args.content)] + (
+            [Path(settings.site.templates)] if settings and settings.site.templates else []
+        )
+        if settings is not None and settings.path is not None:
+            watched.append(settings.path)
+        elif args.config:
+            watched.append(Path(args.config))
+        state = _files_state(watched)
+        if state != seen:
+            started = time.monotonic()
+            print_diagnostics(diagnostics)
+            if settings is None:
+                print("pprfeed serve: fix the settings file; still serving the last good build", file=sys.stderr)
+            else:
+                site = dataclasses.replace(settings.site, base_url=address)
+                result = _build(args.content, dataclasses.replace(settings, site=site), out, "serve", args.debug)
+                if result is None:
+                    print("pprfeed serve: still serving the last good build", file=sys.stderr, flush=True)
+                else:
+                    took, stats = time.monotonic() - started, result.written
+                    what = (
+                        f"rebuilt in {took:.2f} s: {stats.written} of {plural(stats.files, 'file')} changed, "
+                        f"{stats.removed} removed"
+                        if seen
+                        else f"built in {took:.2f} s: {_summary(result)}"
+                    )
+                    print(f"{time.strftime('%H:%M:%S')} {what}", flush=True)
+            seen = state
+        time.sleep(POLL_SECONDS)
+
+
+def _files_state(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """Every file under `paths` with its modification time and size: a change to either is a change."""
+    state = {}
+    for top in paths:
+        for folder, _dirs, names in os.walk(top) if top.is_dir() else [(str(top.parent), [], [top.name])]:
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    info = os.stat(path)
+                except OSError:  # removed meanwhile: the next poll sees it gone
+                    continue
+                state[path] = (info.st_mtime_ns, info.st_size)
+    return state

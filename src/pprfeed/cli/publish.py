@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import logging
 import os
@@ -11,7 +10,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from pprfeed.cli.common import (
     print_diagnostics,
 )
 from pprfeed.config import PublishSettings, Settings, Target, load_publish_settings, load_settings
+from pprfeed.locks import exclusive_lock
 from pprfeed.model import Archive
 from pprfeed.text import plural
 
@@ -354,23 +354,17 @@ def _single_run(state_path: Path) -> Iterator[bool]:
 
     Yields False when another run holds the ledger: this one does nothing and is not a failure (exit 0, so
     cron sends no mail for an overlap)."""
-    lock_path = state_path.with_name(state_path.name + ".lock")
-    try:
-        state_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(lock_path, "w")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise UsageError(
-            f"the delivery ledger's folder {state_path.parent} cannot be used ({exc.strerror}); "
-            "set [state] path to a file in a folder you may write"
-        ) from None
-    with lock:
+    with ExitStack() as stack:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            held = stack.enter_context(exclusive_lock(state_path.with_name(state_path.name + ".lock")))
+        except OSError as exc:
+            raise UsageError(
+                f"the delivery ledger's folder {state_path.parent} cannot be used ({exc.strerror}); "
+                "set [state] path to a file in a folder you may write"
+            ) from None
+        if not held:
             log.warning("another `pprfeed publish` is running with the ledger %s; this run does nothing", state_path)
-            yield False
-            return
-        yield True
+        yield held
 
 
 def run_status(args: argparse.Namespace) -> int:

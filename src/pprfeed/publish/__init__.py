@@ -1,8 +1,10 @@
-"""The only modules that import slack_sdk or discord: thin adapters from rendered payloads to HTTP requests.
+"""Posting issues: `deliver.py` decides what is due and sends it exactly once, recording every part in `ledger.py`.
 
-Each adapter turns the SDK's outcomes into the project's own (`base.py`):
-a remote message id, or PermanentError / RateLimited / TransientError /
-CannotTell, with every secret redacted from the message.
+`slack.py` and `discord.py` are the only modules here that import slack_sdk or
+discord: thin adapters from the payloads chat/ made to HTTP requests. Each turns
+the SDK's outcomes into the project's own (`base.py`): a remote message id, or
+PermanentError / RateLimited / TransientError / CannotTell, with every secret
+redacted from the message.
 """
 
 from __future__ import annotations

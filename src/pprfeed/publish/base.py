@@ -55,7 +55,7 @@ class CannotTell(DeliveryError):
 
 
 class Poster(Protocol):
-    """One platform's adapter. Payloads are the plain data `render/` made."""
+    """One platform's adapter. Payloads are the plain data chat/slack.py or chat/discord.py made."""
 
     async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
         """Send one part; returns the remote message id (None where the platform gives none)."""

@@ -19,10 +19,9 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn, TypeVar
 
-from pprfeed.chat import discord as discord_render
-from pprfeed.chat import slack as slack_render
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Article, Issue
 from pprfeed.publish.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
@@ -32,6 +31,7 @@ from pprfeed.publish.targets import Target
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,22 @@ class _TargetStopped(Exception):
     pass
 
 
+class _GiveUp(Exception):
+    """Trying again in this run would not help; the message says why and what happens next."""
+
+
 # --- rendering and planning -------------------------------------------------------
+
+
+def _chat(platform: str) -> ModuleType:
+    """chat/slack.py or chat/discord.py, imported when a target needs it: a Slack-only setup never loads discord.py."""
+    if platform == "slack":
+        from pprfeed.chat import slack
+
+        return slack
+    from pprfeed.chat import discord
+
+    return discord
 
 
 def render_delivery(target: Target, issue: Issue, archive: Archive, site: SiteSettings) -> Delivery | None:
@@ -95,14 +110,12 @@ def render_delivery(target: Target, issue: Issue, archive: Archive, site: SiteSe
     if not articles:
         return None
     names = {topic.slug: topic.name for topic in archive.topics}
-    render = slack_render.render_slack_issue if target.platform == "slack" else discord_render.render_discord_issue
-    return Delivery(target, issue, articles, tuple(render(issue, articles, names, site)))
+    return Delivery(target, issue, articles, tuple(_chat(target.platform).issue_messages(issue, articles, names, site)))
 
 
 def limit_problems(target: Target, payload: dict[str, Any]) -> list[str]:
-    if target.platform == "slack":
-        return slack_render.limit_problems(payload)
-    return discord_render.limit_problems(payload)
+    """Every limit of the target's platform that `payload` breaks."""
+    return _chat(target.platform).post_problems(payload)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -302,9 +315,9 @@ class _Runner:
                     self.ledger.mark_sent(month, target.key, number, found or None, payload_hash(payload))
                     report.recovered.append((month, number))
                     continue
-            claim = self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce)
+            self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce)
             report.in_flight = ref
-            await self._send(poster, target, payload, ref, claim.claimed_epoch, report)
+            await self._send(poster, target, payload, ref, report)
             report.in_flight = None
 
     async def _resolve(
@@ -322,7 +335,7 @@ class _Runner:
         log.info("%s %s part %d: %s", target.key, ref.issue, ref.part, "found posted" if found else "not posted")
         return found
 
-    def _uncertain(self, target: Target, ref: PartRef, why: str, report: TargetReport) -> None:
+    def _uncertain(self, target: Target, ref: PartRef, why: str, report: TargetReport) -> NoReturn:
         message = (
             f"{target.key}: {ref.issue} part {ref.part} of {ref.parts} may or may not have been posted ({why}). "
             f"Look in the channel, then run `pprfeed publish --mark-sent {ref.issue} --target {target.key}` if it is "
@@ -333,80 +346,89 @@ class _Runner:
         report.in_flight = None
         raise _TargetStopped
 
-    def _fail(self, target: Target, ref: PartRef, message: str, report: TargetReport) -> None:
+    def _fail(self, target: Target, ref: PartRef, message: str, report: TargetReport) -> NoReturn:
         self.ledger.mark(ref.issue, target.key, ref.part, "failed", message)
         report.error = message
         report.in_flight = None
         raise _TargetStopped
 
-    async def _request(
-        self, poster: Poster, target: Target, payload: dict[str, Any], ref: PartRef, report: TargetReport
-    ) -> str | None:
-        report.posting = True
-        try:
-            remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
-        except (DeliveryError, asyncio.TimeoutError):
-            report.posting = False  # an outcome _send knows how to handle
-            raise
-        # anything else leaves `posting` set, so the target's runner records the part as uncertain
-        report.posting = False
-        return remote_id
-
-    def _waited_enough(self, exc: RateLimited, waits: int) -> bool:
-        """Rate limits are waited out, up to a point: past it the target stops and the next run retries."""
-        return waits > self.tuning.max_rate_limit_waits or exc.retry_after > self.tuning.max_retry_after
-
-    async def _send(
+    async def _retrying(
         self,
-        poster: Poster,
         target: Target,
-        payload: dict[str, Any],
-        ref: PartRef,
-        claimed: float,
-        report: TargetReport,
-    ) -> None:
-        attempts = 0
-        waits = 0
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        arrived: Callable[[], Awaitable[T | None]] | None = None,
+        note: Callable[[str], None] = lambda error: None,
+    ) -> T:
+        """`attempt()` until it succeeds, for posts and edits alike; raises _GiveUp (saying why) to stop this run.
+
+        A rate limit is waited out as asked, up to the caps; a timeout, 5xx or dropped connection is retried with
+        exponential backoff and jitter, up to `max_attempts` tries, and when the request may have reached the
+        platform `arrived()` looks first (a result other than None is the answer). `note` records each error.
+
+        discord.py's HTTP client retries some 5xx and waits out 429s by itself, but only for bot requests (its
+        repeats carry the part's nonce, which Discord dedupes); Slack's SDK retries are off and webhook posts are
+        plain requests, and only this loop looks for a message before sending it again.
+        """
+        attempts = waits = 0
         while True:
             try:
-                remote_id = await self._request(poster, target, payload, ref, report)
+                return await attempt()
             except RateLimited as exc:
                 waits += 1
-                if self._waited_enough(exc, waits):
-                    self._fail(target, ref, _gave_up_waiting(exc), report)
+                if waits > self.tuning.max_rate_limit_waits or exc.retry_after > self.tuning.max_retry_after:
+                    raise _GiveUp(f"{exc}; asked to wait {exc.retry_after:g} s — the next run retries") from None
                 log.warning("%s; waiting %.2f s as asked", exc, exc.retry_after)
-                self.ledger.note_error(ref.issue, target.key, ref.part, str(exc))
+                note(str(exc))
                 await self.sleep(exc.retry_after)
                 continue
             except PermanentError as exc:
-                self._fail(target, ref, str(exc), report)
+                raise _GiveUp(str(exc)) from None
             except asyncio.TimeoutError:
-                error: TransientError = TransientError(
-                    f"{target.key}: no answer within {self.tuning.timeout:g} s", maybe_sent=True
-                )
+                error = TransientError(f"{target.key}: no answer within {self.tuning.timeout:g} s", maybe_sent=True)
             except TransientError as exc:
                 error = exc
-            else:
-                self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id, payload_hash(payload))
-                report.sent.append((ref.issue, ref.part))
-                return
-            if error.maybe_sent:
-                # the request may have arrived: look before sending it again
-                record = self.ledger.parts(ref.issue, target.key)[ref.part]
-                found = await self._resolve(poster, target, ref, record, report)
+            if arrived is not None and error.maybe_sent:
+                found = await arrived()
                 if found is not None:
-                    self.ledger.mark_sent(ref.issue, target.key, ref.part, found or None, payload_hash(payload))
-                    report.sent.append((ref.issue, ref.part))
-                    return
+                    return found
             attempts += 1
             if attempts >= self.tuning.max_attempts:
-                self._fail(
-                    target, ref, f"{error} (gave up for this run after {attempts} tries; the next run retries)", report
-                )
-            self.ledger.note_error(ref.issue, target.key, ref.part, str(error))
+                raise _GiveUp(f"{error} (gave up for this run after {attempts} tries; the next run retries)")
+            note(str(error))
             delay = min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1))
+            delay *= 0.5 + random.random() / 2
             log.warning("%s; retrying in %.2f s", error, delay)
-            await self.sleep(delay * (0.5 + random.random() / 2))
+            await self.sleep(delay)
+
+    async def _send(
+        self, poster: Poster, target: Target, payload: dict[str, Any], ref: PartRef, report: TargetReport
+    ) -> None:
+        async def post() -> str:
+            report.posting = True
+            try:
+                remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
+            except (DeliveryError, asyncio.TimeoutError):
+                report.posting = False  # an outcome _retrying knows how to handle
+                raise
+            # anything else leaves `posting` set, so the target's runner records the part as uncertain
+            report.posting = False
+            return remote_id or ""
+
+        async def arrived() -> str | None:
+            # the request may have arrived: look before sending it again
+            record = self.ledger.parts(ref.issue, target.key)[ref.part]
+            return await self._resolve(poster, target, ref, record, report)
+
+        def note(error: str) -> None:
+            self.ledger.note_error(ref.issue, target.key, ref.part, error)
+
+        try:
+            remote_id = await self._retrying(target, post, arrived=arrived, note=note)
+        except _GiveUp as exc:
+            self._fail(target, ref, str(exc), report)
+        self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id or None, payload_hash(payload))
+        report.sent.append((ref.issue, ref.part))
 
     async def _update(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
         """Edit changed parts in place; parts the new text needs beyond the old ones are posted."""
@@ -454,34 +476,14 @@ class _Runner:
         ref: PartRef,
         report: TargetReport,
     ) -> None:
-        attempts = 0
-        waits = 0
-        while True:
-            try:
-                await asyncio.wait_for(poster.edit(target, remote_id, payload, ref), self.tuning.timeout)
-                return
-            except RateLimited as exc:
-                waits += 1
-                if self._waited_enough(exc, waits):
-                    report.error = f"editing {ref.issue} part {ref.part}: {_gave_up_waiting(exc)}"
-                    raise _TargetStopped from None
-                log.warning("%s; waiting %.2f s as asked", exc, exc.retry_after)
-                await self.sleep(exc.retry_after)
-                continue
-            except PermanentError as exc:
-                report.error = str(exc)
-                raise _TargetStopped from None
-            except (TransientError, asyncio.TimeoutError) as exc:
-                # an edit is idempotent: repeating it is always safe
-                attempts += 1
-                if attempts >= self.tuning.max_attempts:
-                    report.error = f"{target.key}: editing {ref.issue} part {ref.part} failed ({exc or 'timeout'})"
-                    raise _TargetStopped from None
-                await self.sleep(min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** (attempts - 1)))
+        async def edit() -> None:
+            await asyncio.wait_for(poster.edit(target, remote_id, payload, ref), self.tuning.timeout)
 
-
-def _gave_up_waiting(exc: RateLimited) -> str:
-    return f"{exc}; asked to wait {exc.retry_after:g} s — the next run retries"
+        try:
+            await self._retrying(target, edit)  # an edit is idempotent: repeating it is always safe
+        except _GiveUp as exc:
+            report.error = f"editing {ref.issue} part {ref.part}: {exc}"
+            raise _TargetStopped from None
 
 
 # --- status ------------------------------------------------------------------------

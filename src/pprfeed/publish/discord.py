@@ -1,8 +1,10 @@
 """Discord through discord.py: its HTTP client for bot channels (no gateway needed to post), discord.Webhook
 for editing webhook messages. Every request carries allowed_mentions none; bot posts carry a nonce with
 enforce_nonce, so a repeated request within Discord's nonce window returns the first message instead of posting
-twice. Webhook posts go out as one plain aiohttp request: discord.py's webhook adapter repeats a POST that got a
-5xx by itself, and a webhook message cannot be looked for afterwards, so a repeat could post twice.
+twice: that makes the repeats discord.py's HTTP client makes by itself (a 500, 502, 504 or 524, a 429 it waits
+out) safe, and deliver.py's own retries handle everything else. Webhook posts go out as one plain aiohttp
+request: discord.py's webhook adapter repeats a POST that got a 5xx by itself, and a webhook message cannot be
+looked for afterwards, so a repeat could post twice.
 """
 
 from __future__ import annotations

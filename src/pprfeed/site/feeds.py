@@ -1,9 +1,12 @@
 """Archive -> RSS 2.0, Atom 1.0 (feedgen), JSON Feed 1.1 and the OPML list of feeds.
 
-The only module that imports feedgen. Every date is set explicitly so the
-bytes depend on the archive alone, never on the clock; feedgen 1.0.0's two
-Atom quirks (link `rel` dropped on entries; `type="CDATA"` if asked for) are
-handled by post-processing its output, which tests/test_feeds.py checks.
+The only module that imports feedgen, and only through its public API. Every date
+is set explicitly so the bytes depend on the archive alone, never on the clock.
+Where feedgen 1.0's output needs mending (Atom entry links lose `rel` and `type`;
+RSS takes its channel <link> from the last link given and its atom:link rel=self
+from the Atom one), the mending is a feedgen extension (`_Mend`, `_MendEntry`),
+which receives the lxml tree before it is serialised; tests/test_feeds.py checks
+the result.
 """
 
 from __future__ import annotations
@@ -12,20 +15,25 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from email.utils import format_datetime
 from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from xml.etree import ElementTree
 
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url, topic_page_url
 from pprfeed.model import Archive, Article, Topic
-from pprfeed.site.html import escape_text, markdown_html, markdown_text
+from pprfeed.site.html import escape_text, markdown_html, markdown_text, parse_markdown
 
-if TYPE_CHECKING:  # imported by rss_and_atom: a rebuild that renders no RSS or Atom never loads them
-    from feedgen.feed import FeedGenerator
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,7 @@ ENTRY_ID_PREFIX = TAG_AUTHORITY + "article:"
 FEED_ID_PREFIX = TAG_AUTHORITY + "feed:"
 IMPLICATIONS_TITLE = "Practice Implications"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -127,8 +136,12 @@ class ArticleHtml:
     topics: tuple[Topic, ...]
 
     @cached_property
+    def _summary(self) -> list[Token]:
+        return parse_markdown(self.article.summary_md)
+
+    @cached_property
     def summary_html(self) -> str:
-        return markdown_html(self.article.summary_md, self.site.base_url)
+        return markdown_html(self._summary, self.site.base_url)
 
     @cached_property
     def implications_html(self) -> str:
@@ -136,7 +149,7 @@ class ArticleHtml:
 
     @cached_property
     def summary_text(self) -> str:
-        return markdown_text(self.article.summary_md)
+        return markdown_text(self._summary)
 
     def citation_html(self) -> str:
         doi = self.article.doi_url
@@ -160,21 +173,6 @@ class ArticleHtml:
 
 def article_html(archive: Archive, article: Article, site: SiteSettings) -> ArticleHtml:
     return ArticleHtml(article, site, tuple(archive.topic(slug) for slug in article.topics))
-
-
-class ArticleHtmlCache:
-    """One ArticleHtml per article per build, so an article in five feeds is rendered once."""
-
-    def __init__(self, archive: Archive, site: SiteSettings) -> None:
-        self.archive = archive
-        self.site = site
-        self._by_id: dict[str, ArticleHtml] = {}
-
-    def get(self, article: Article) -> ArticleHtml:
-        found = self._by_id.get(article.id)
-        if found is None or found.article is not article:
-            found = self._by_id[article.id] = article_html(self.archive, article, self.site)
-        return found
 
 
 # --- which feeds exist ---------------------------------------------------------------------------
@@ -242,66 +240,136 @@ def feed_updated(spec: FeedSpec, stamps: dict[str, Stamp]) -> datetime:
     return max((stamps[a.id].updated for a in spec.articles), default=EPOCH)
 
 
-# --- RSS and Atom (feedgen) ------------------------------------------------------------------
+# --- one build's entries ----------------------------------------------------------------------
 
 
 @dataclass
 class FeedContext:
+    """What the feeds of one build share: an article in five feeds is rendered once, not five times."""
+
     archive: Archive
     site: SiteSettings
     stamps: dict[str, Stamp]
-    html: ArticleHtmlCache
+    html: dict[str, ArticleHtml] = field(default_factory=dict)
+    """Article id -> its HTML; the article pages of the build take it from here too."""
+    entries: dict[str, FeedEntry] = field(default_factory=dict)
+    """Article id -> its feedgen entry, added to every RSS/Atom feed that carries the article."""
+    items: dict[str, str] = field(default_factory=dict)
+    """Article id -> its JSON Feed item, encoded."""
+
+    def rendered(self, article: Article) -> ArticleHtml:
+        found = self.html.get(article.id)
+        if found is None:
+            found = self.html[article.id] = article_html(self.archive, article, self.site)
+        return found
+
+    def entry(self, article: Article) -> FeedEntry:
+        found = self.entries.get(article.id)
+        if found is None:
+            found = self.entries[article.id] = _entry(
+                article, self.rendered(article), self.stamps[article.id], self.site
+            )
+        return found
+
+    def item(self, article: Article) -> str:
+        found = self.items.get(article.id)
+        if found is None:
+            found = self.items[article.id] = _json_item(
+                article, self.rendered(article), self.stamps[article.id], self.site
+            )
+        return found
+
+
+# --- RSS and Atom (feedgen) ------------------------------------------------------------------
+
+EXTENSION = "pprfeed"
+"""The name our mending extension is registered under (`generator.pprfeed`, `entry.pprfeed`)."""
+
+
+class _Mend(BaseExtension):
+    """RSS only: the channel <link> is the feed's human page, its atom:link rel=self the RSS file itself."""
+
+    def __init__(self) -> None:
+        self.page_url = ""
+        self.rss_url = ""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": DC_NS}  # for the entries' dc:creator (_MendEntry)
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
+        channel.find("link").text = self.page_url
+        for link in channel.iterfind(f"{{{ATOM_NS}}}link[@rel='self']"):
+            link.set("href", self.rss_url)
+            link.set("type", MEDIA_TYPES["rss"])
+        return feed
+
+
+class _MendEntry(BaseEntryExtension):
+    """Atom: the entry's link gets back its rel and type, and the DOI follows it as rel=related.
+    RSS: <dc:creator> names the author when there is no e-mail address for <author>, which must hold one."""
+
+    def __init__(self) -> None:
+        self.related: tuple[str, str] | None = None
+        """The DOI as a link: (its URL, its title)."""
+        self.creator: str | None = None
+
+    def extend_rss(self, entry: Any) -> Any:
+        if self.creator:
+            creator = entry.makeelement(f"{{{DC_NS}}}creator")
+            creator.text = self.creator
+            entry.append(creator)
+        return entry
+
+    def extend_atom(self, entry: Any) -> Any:
+        # feedgen builds its Atom tree un-namespaced (the namespace appears only once serialised)
+        links = entry.findall("link")
+        for link in links:
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+        if self.related and links:
+            href, title = self.related
+            related = entry.makeelement("link", rel="related", href=href)
+            related.set("title", title)
+            links[-1].addnext(related)
+        return entry
 
 
 def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     """The RSS 2.0 and Atom 1.0 documents of one feed."""
-    from feedgen.feed import FeedGenerator
-
     site = context.site
     generator = FeedGenerator()
-    generator.load_extension("dc", atom=False, rss=True)
+    generator.register_extension(EXTENSION, _Mend, _MendEntry, atom=False, rss=True)
+    mend: _Mend = getattr(generator, EXTENSION)
+    mend.page_url, mend.rss_url = spec.page_url, spec.url("rss", site)
     generator.id(spec.feed_id)
     generator.title(spec.title)
     generator.subtitle(spec.description)
     generator.language(site.language)
-    generator.author({"name": site.author, **({"email": site.author_email} if site.author_email else {})})
+    generator.author(_author(site))
     generator.generator("pprfeed")
     generator.updated(feed_updated(spec, context.stamps))
-    # the last link given is RSS's channel <link>: the human page; rel=self is the file's URL
     generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
     generator.link(href=spec.page_url, rel="alternate", type="text/html")
     for article in spec.articles:
-        _add_entry(generator, article, context)
-    rss = _fix_rss(_tree(generator, "rss"), spec.url("rss", site))
-    atom = _fix_atom(_tree(generator, "atom"), spec, context)
-    return rss, atom
+        generator.add_entry(context.entry(article), order="append")
+    return generator.rss_str(pretty=True), generator.atom_str(pretty=True)
 
 
-def _tree(generator: FeedGenerator, fmt: str) -> Any:
-    """feedgen's document as an lxml element, without serialising and parsing it again.
-
-    rss_str()/atom_str() are etree.tostring() of what _create_rss()/_create_atom() return;
-    feedgen 1.x has both. Should a release lack them, parse the public method's output.
-    """
-    from lxml import etree
-
-    create = getattr(generator, f"_create_{fmt}", None)
-    if create is not None:
-        return create()[0]
-    return etree.fromstring(getattr(generator, f"{fmt}_str")(pretty=True))
+def _author(site: SiteSettings) -> dict[str, str]:
+    return {"name": site.author, **({"email": site.author_email} if site.author_email else {})}
 
 
-def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext) -> None:
-    site = context.site
-    rendered = context.html.get(article)
-    stamp = context.stamps[article.id]
-    entry = generator.add_entry(order="append")
+def _entry(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSettings) -> FeedEntry:
+    entry = FeedEntry()
+    entry.register_extension(EXTENSION, _MendEntry, atom=True, rss=True)
+    mend: _MendEntry = getattr(entry, EXTENSION)
+    mend.related = (article.doi_url, f"doi:{article.doi}") if article.doi_url else None
+    mend.creator = None if site.author_email else site.author
     entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
     entry.title(article.title)
     entry.link(href=article_url(article, site), rel="alternate", type="text/html")
-    entry.author({"name": site.author, **({"email": site.author_email} if site.author_email else {})})
-    if not site.author_email:
-        entry.dc.dc_creator(site.author)  # RSS <author> must be an e-mail address; dc:creator takes a name
+    entry.author(_author(site))
     # feedgen's setters overlap; in this order RSS gets <description> (the plain-text summary,
     # escaped because readers treat it as HTML) and content:encoded, Atom gets content
     # type="html" and summary type="text"
@@ -312,40 +380,7 @@ def _add_entry(generator: FeedGenerator, article: Article, context: FeedContext)
         entry.category(term=topic.slug, scheme=topic_scheme(site), label=topic.name)
     entry.published(stamp.published)
     entry.updated(stamp.updated)
-
-
-def _fix_rss(root: Any, self_url: str) -> bytes:
-    """feedgen takes the atom:link rel=self from the Atom self link: point it at the RSS file."""
-    from lxml import etree
-
-    for link in root.iterfind(f"channel/{{{ATOM_NS}}}link[@rel='self']"):
-        link.set("href", self_url)
-        link.set("type", MEDIA_TYPES["rss"])
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-def _fix_atom(root: Any, spec: FeedSpec, context: FeedContext) -> bytes:
-    """Put back what feedgen 1.0.0 loses on Atom entries: the link's rel, and the DOI as rel=related."""
-    from lxml import etree
-
-    # feedgen builds its Atom tree un-namespaced, with a literal xmlns attribute on <feed>
-    # (the namespace appears only once serialised): name the elements as they are in the tree
-    ns = "" if root.tag == "feed" else f"{{{ATOM_NS}}}"
-    entries = root.findall(f"{ns}entry")
-    for element, article in zip(entries, spec.articles, strict=True):
-        links = element.findall(f"{ns}link")
-        for link in links:
-            link.set("rel", "alternate")
-            link.set("type", "text/html")
-        doi = article.doi_url
-        if doi and links:
-            related = etree.Element(f"{ns}link", rel="related", href=doi, title=f"doi:{article.doi}")
-            links[-1].addnext(related)
-        for content in element.iterfind(f"{ns}content"):
-            if content.get("type") == "CDATA":  # never valid Atom; we ask for "html", this guards against regressions
-                content.set("type", "html")
-    etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return entry
 
 
 # --- JSON Feed 1.1 ----------------------------------------------------------------------------
@@ -353,44 +388,46 @@ def _fix_atom(root: Any, spec: FeedSpec, context: FeedContext) -> bytes:
 
 def json_feed(spec: FeedSpec, context: FeedContext) -> bytes:
     site = context.site
-    author = {"name": site.author}
-    items = []
-    for article in spec.articles:
-        rendered = context.html.get(article)
-        topics = rendered.topics
-        stamp = context.stamps[article.id]
-        item: dict[str, object] = {
-            "id": entry_id(article),
-            "url": article_url(article, site),
-            "title": article.title,
-            "content_html": rendered.content_html,
-            "summary": rendered.summary_text,
-            "date_published": iso(stamp.published),
-            "date_modified": iso(stamp.updated),
-            "authors": [author],
-            "tags": [t.name for t in topics],
-            "language": site.language,
-            "_pprnet": {
-                "citation": article.citation,
-                "doi": article.doi,
-                "topics": [{"slug": t.slug, "name": t.name} for t in topics],
-            },
-        }
-        if article.doi_url:
-            item["external_url"] = article.doi_url
-        items.append(item)
-    document = {
+    head = {
         "version": JSON_FEED_VERSION,
         "title": spec.title,
         "home_page_url": spec.page_url,
         "feed_url": spec.url("json", site),
         "description": spec.description,
         "language": site.language,
-        "authors": [author],
-        "items": items,
+        "authors": [{"name": site.author}],
     }
-    # compact: json's C encoder only runs without indent, several times faster on 37 feeds
-    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    # the bytes of json.dumps(head | {"items": [...]}), each item encoded once per build, not once per feed
+    items = ",".join(context.item(article) for article in spec.articles)
+    return (_json(head)[:-1] + f',"items":[{items}]}}\n').encode("utf-8")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSettings) -> str:
+    topics = rendered.topics
+    item: dict[str, object] = {
+        "id": entry_id(article),
+        "url": article_url(article, site),
+        "title": article.title,
+        "content_html": rendered.content_html,
+        "summary": rendered.summary_text,
+        "date_published": iso(stamp.published),
+        "date_modified": iso(stamp.updated),
+        "authors": [{"name": site.author}],
+        "tags": [t.name for t in topics],
+        "language": site.language,
+        "_pprnet": {
+            "citation": article.citation,
+            "doi": article.doi,
+            "topics": [{"slug": t.slug, "name": t.name} for t in topics],
+        },
+    }
+    if article.doi_url:
+        item["external_url"] = article.doi_url
+    return _json(item)
 
 
 # --- OPML 2.0 -----------------------------------------------------------------------------------
@@ -406,7 +443,7 @@ def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = f"{site.title}: all feeds"
     newest = max((feed_updated(s, stamps) for s in specs), default=EPOCH)
-    ElementTree.SubElement(head, "dateModified").text = _rfc822(newest)
+    ElementTree.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc))
     ElementTree.SubElement(head, "ownerName").text = site.author
     ElementTree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ElementTree.SubElement(root, "body")
@@ -427,15 +464,3 @@ def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]
         )
     ElementTree.indent(root, space="  ")
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _rfc822(moment: datetime) -> str:
-    """RFC 822 date in English whatever the locale (strftime's %a/%b follow LC_TIME)."""
-    moment = moment.astimezone(timezone.utc)
-    return (
-        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M:%S} +0000"
-    )

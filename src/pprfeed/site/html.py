@@ -1,4 +1,4 @@
-"""Article Markdown -> the small, safe HTML that feeds and pages carry, and plain text.
+"""Article Markdown -> the small, safe HTML that feeds and pages carry, and plain text (markdown-it).
 
 Only p, a, em, strong, ul, ol, li, blockquote and h2-h4 ever come out. Raw HTML
 in the Markdown stays text (markdown-it's `html` option is off, so `<script>`
@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-if TYPE_CHECKING:  # imported when first needed: commands that render nothing never load it
-    from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
     from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset({"p", "a", "em", "strong", "ul", "ol", "li", "blockquote", "h2", "h3", "h4"})
@@ -36,8 +37,6 @@ _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
@@ -53,15 +52,22 @@ def safe_url(href: str, base_url: str) -> str | None:
     return absolute if scheme in SAFE_SCHEMES else None
 
 
-def markdown_html(markdown: str, base_url: str) -> str:
-    """The restricted HTML of `markdown`; relative links are resolved against `base_url`."""
-    return _render_blocks(_parser().parse(markdown), base_url)
+def parse_markdown(markdown: str) -> list[Token]:
+    """markdown-it's tokens for `markdown`: parse once, then take its HTML and its text from them."""
+    return _parser().parse(markdown)
 
 
-def markdown_text(markdown: str) -> str:
-    """Plain text of `markdown`: paragraphs separated by blank lines, no markup and no tag-like text."""
+def markdown_html(markdown: str | list[Token], base_url: str) -> str:
+    """The restricted HTML of `markdown` (or of its tokens); relative links are resolved against `base_url`."""
+    tokens = parse_markdown(markdown) if isinstance(markdown, str) else markdown
+    return _render_blocks(tokens, base_url)
+
+
+def markdown_text(markdown: str | list[Token]) -> str:
+    """Plain text of `markdown` (or of its tokens): paragraphs separated by blank lines, no markup, no tag-like text."""
+    tokens = parse_markdown(markdown) if isinstance(markdown, str) else markdown
     blocks: list[str] = []
-    for token in _parser().parse(markdown):
+    for token in tokens:
         if token.type == "inline":
             blocks.append(_inline_text(token.children or []))
         elif token.type in ("fence", "code_block"):

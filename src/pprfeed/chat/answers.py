@@ -1,0 +1,185 @@
+"""What the `/topic` bots answer, before any platform's markup: the query, its pages, its buttons, its wording.
+
+Pure: a `QueryResult` and a `ResultContext` in, plain values out; chat/slack.py
+and chat/discord.py turn them into each platform's payloads. Buttons carry
+their state in the button itself (Slack `value`, Discord `custom_id`: the
+action, the page and the query), so a click can be answered by any process,
+even one started after the message was sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from urllib.parse import quote
+
+from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryEngine, QueryResult
+from pprfeed.chat.escape import shorten
+from pprfeed.config import SiteSettings
+from pprfeed.model import Article, Topic
+from pprfeed.text import normalize, plural
+
+PAGE_SIZE = 5
+MAX_PAGE = 100_000
+"""Pages beyond this are not a real request: a button value was tampered with."""
+QUERY_ECHO = 200
+"""How much of the query is echoed back; the engine itself reads no more than MAX_QUERY_CHARS."""
+HELP_WORDS = {"", "help", "list", "topics", "?"}
+
+
+def ask(engine: QueryEngine, text: str) -> QueryResult:
+    """`help` (or nothing) lists the topics; anything else goes to the query engine."""
+    if normalize(text[:50]) in HELP_WORDS and len(text.strip()) <= 10:
+        return QueryResult("", MatchKind.LIST, (), ())
+    return engine.find(text)
+
+
+class Action(str, Enum):
+    PREVIOUS = "p"
+    NEXT = "n"
+    SHARE = "s"
+
+
+BUTTON_LABELS = {Action.PREVIOUS: "◀ Previous", Action.NEXT: "Next 5 ▶", Action.SHARE: "Share in channel"}
+
+
+@dataclass(frozen=True)
+class ResultContext:
+    """What rendering needs besides the result: built once per archive, not per request."""
+
+    site: SiteSettings
+    command: str
+    """How users invoke the bot here, e.g. `/ppr-topic` in Slack or `/topic` in Discord."""
+    topic_names: Mapping[str, str]
+    """Topic slug -> display name."""
+    topic_list: Sequence[tuple[Topic, int]]
+    """Every topic with its article count, for the help view."""
+    entries: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    """Rendered entries by (platform, article id): an article looks the same on every page that shows it."""
+
+    def entry(self, platform: str, article: Article, render: Callable[[Article, ResultContext], str]) -> str:
+        """`render(article, self)`, made once per platform and article."""
+        key = (platform, article.id)
+        found = self.entries.get(key)
+        if found is None:
+            found = self.entries[key] = render(article, self)
+        return found
+
+
+@dataclass(frozen=True)
+class ButtonState:
+    """What a button click asks for."""
+
+    action: Action
+    page: int
+    query: str
+
+
+def button_state(action_code: str, value: str) -> ButtonState | None:
+    """The state behind `<action code>` and `<page>:<query>`, or None when malformed."""
+    page_text, separator, query = value.partition(":")
+    if not separator or not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 12:
+        return None
+    try:
+        action = Action(action_code)
+    except ValueError:
+        return None
+    return ButtonState(action, min(int(page_text), MAX_PAGE), query[:MAX_QUERY_CHARS])
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    """0-based, clamped to the pages that exist."""
+    count: int
+    total: int
+    articles: tuple[Article, ...]
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.number + 1 < self.count
+
+
+def page_of(result: QueryResult, number: int) -> Page:
+    total = len(result.articles)
+    count = max(1, -(-total // PAGE_SIZE))
+    number = min(max(number, 0), count - 1)
+    start = number * PAGE_SIZE
+    return Page(number, count, total, result.articles[start : start + PAGE_SIZE])
+
+
+def buttons(page: Page) -> list[tuple[Action, int]]:
+    """The buttons a page offers, each with the page it asks for."""
+    offered: list[tuple[Action, int]] = []
+    if page.has_previous:
+        offered.append((Action.PREVIOUS, page.number - 1))
+    if page.has_next:
+        offered.append((Action.NEXT, page.number + 1))
+    if page.total:
+        offered.append((Action.SHARE, page.number))
+    return offered
+
+
+# --- wording both platforms share -------------------------------------------------------------
+
+
+def heading(result: QueryResult) -> str:
+    """The one-line answer, with no user text in it (that is echoed separately, inert)."""
+    names = ", ".join(topic.name for topic in result.topics)
+    count = plural(len(result.articles), "article")
+    if result.kind is MatchKind.TOPIC:
+        return f"{names} — {count}"
+    if result.kind is MatchKind.PREFIX:
+        return f"Topics starting with your query: {names} — {count}"
+    if result.kind is MatchKind.TYPO:
+        return f"No exact topic; the closest is {names} — {count}"
+    if result.kind is MatchKind.TEXT:
+        if result.topics:
+            return f"Nothing tagged {names} yet; {count} mention it"
+        return f"No topic by that name; {count} mention those words"
+    return "Nothing found"
+
+
+def page_footer(page: Page) -> str:
+    return f"Page {page.number + 1} of {page.count} · newest first" if page.total else ""
+
+
+def suggestion_names(result: QueryResult) -> str:
+    return ", ".join(topic.name for topic in result.suggestions)
+
+
+def topics_of(article: Article, context: ResultContext) -> str:
+    """The article's topics by name, comma-separated."""
+    return ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
+
+
+def safe_url(url: str) -> str:
+    """Percent-encode what would end a link early in Slack (`|`, `>`) or Discord (`)`), and spaces."""
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def short_citation(citation: str) -> str:
+    """`Norcross & Lambert (2018)`, `Flückiger et al. (2018)`; the citation itself when it has no year."""
+    year = _YEAR.search(citation)
+    if year is None:
+        return shorten(citation, 120)
+    surnames = [name.strip() for name in _SURNAME.findall(citation[: year.start()])]
+    if not surnames:
+        authors = citation[: year.start()].split(",")[0].strip() or citation[: year.start()].strip()
+    elif len(surnames) == 1:
+        authors = surnames[0]
+    elif len(surnames) == 2:
+        authors = f"{surnames[0]} & {surnames[1]}"
+    else:
+        authors = f"{surnames[0]} et al."
+    return shorten(f"{authors} ({year.group(1)})", 120)
+
+
+_YEAR = re.compile(r"\((\d{4}[a-z]?|in press|n\.\s?d\.)\)", re.I)
+_SURNAME = re.compile(r"([^\W\d_][^,&()]*?),\s*(?:[^\W\d_]{1,2}\.[\s-]*)+")
