@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import http.server
 import os
 import signal
 import sys
-import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,12 +115,15 @@ def _summary(result: BuildResult) -> str:
 # --- pprfeed serve ---------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass  # a line per request would drown the rebuild lines
-
-
 def run_serve(args: argparse.Namespace) -> int:
+    import http.server  # here, not above: every other command would pay for importing the HTTP server
+    import tempfile
+    import threading
+
+    class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            pass  # a line per request would drown the rebuild lines
+
     with tempfile.TemporaryDirectory(prefix="pprfeed-preview-") as scratch:
         out = Path(scratch) / "site"
         handler = functools.partial(_QuietHandler, directory=str(out))
