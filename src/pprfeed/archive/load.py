@@ -53,6 +53,8 @@ FIELD_LIMITS = {
     "permalink": 500,
     "contact_email": 254,
     "research_type": 100,
+    "gist": 280,
+    "short_citation": 120,
 }
 """Longest accepted front-matter values: past these, posts and feeds could not show them whole."""
 ARTICLE_KEYS = {
@@ -65,6 +67,9 @@ ARTICLE_KEYS = {
     "permalink": "the summary's page on the original blog (https://…)",
     "id": "the article's permanent id; set only to keep an id after renaming the file",
     "updated": "the date of the last correction (YYYY-MM-DD)",
+    "gist": "what chat digests say of the article (at most 280 characters; default: the practice implications' "
+    "first sentences)",
+    "short_citation": 'how chat digests cite it, e.g. "Cameron, Rodgers & Dagnan (2018)" (default: derived)',
 }
 REQUIRED_ARTICLE_KEYS = ("title", "topics", "citation")
 ISSUE_KEYS = {
@@ -742,7 +747,7 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
             )
         elif key != "topics" and (not isinstance(value, str) or not value.strip()):
             report.error(path, line_of(key), f'"{key}" is empty or not text', f'write {key} = "…": {ARTICLE_KEYS[key]}')
-    for key in ("doi", "research_type", "contact_email", "permalink", "id"):
+    for key in ("doi", "research_type", "contact_email", "permalink", "id", "gist", "short_citation"):
         if key in meta and (not isinstance(meta[key], str) or not meta[key].strip()):
             report.error(path, line_of(key), f'"{key}" is empty or not text', f'write {key} = "…" or remove the line')
 
@@ -866,6 +871,8 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
         contact_email=(email or "").strip() or None,
         permalink=(permalink or "").strip() or None,
         source=f"{ISSUES_DIR}/{month}/{path.name}",
+        gist=" ".join(str(meta.get("gist") or "").split()) or None,
+        short_citation=" ".join(str(meta.get("short_citation") or "").split()) or None,
     )
 
 

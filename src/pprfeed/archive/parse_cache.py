@@ -41,7 +41,7 @@ SEGMENT = "articles-{}.pickle"
 """One cache file per year of issues."""
 LEGACY_FILE = "articles.pickle"
 """The single cache file of format 1, removed on sight."""
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Raise when what is cached, or how an article is parsed, changes."""
 RACY_WINDOW_NS = 100_000_000
 """Files modified this close to the load are not cached: a second edit within the

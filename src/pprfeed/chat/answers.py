@@ -165,21 +165,26 @@ def safe_url(url: str) -> str:
 
 
 def short_citation(citation: str) -> str:
-    """`Norcross & Lambert (2018)`, `Flückiger et al. (2018)`; the citation itself when it has no year."""
+    """`Norcross & Lambert (2018)`, `Cameron, Rodgers & Dagnan (2018)`, `Flückiger et al. (2018)` (four or more);
+    the citation itself when it has no year."""
     year = _YEAR.search(citation)
     if year is None:
         return shorten(citation, 120)
-    surnames = [name.strip() for name in _SURNAME.findall(citation[: year.start()])]
+    names = citation[: year.start()]
+    surnames = [name.strip() for name in _SURNAME.findall(names)]
     if not surnames:
-        authors = citation[: year.start()].split(",")[0].strip() or citation[: year.start()].strip()
+        authors = names.split(",")[0].strip() or names.strip()
     elif len(surnames) == 1:
         authors = surnames[0]
-    elif len(surnames) == 2:
+    elif len(surnames) == 2 and not _ELIDED.search(names):
         authors = f"{surnames[0]} & {surnames[1]}"
-    else:
+    elif len(surnames) == 3 and not _ELIDED.search(names):
+        authors = f"{surnames[0]}, {surnames[1]} & {surnames[2]}"
+    else:  # four or more, or a list elided with ". . ."
         authors = f"{surnames[0]} et al."
     return shorten(f"{authors} ({year.group(1)})", 120)
 
 
+_ELIDED = re.compile(r"\.\s*\.\s*\.|…")
 _YEAR = re.compile(r"\((\d{4}[a-z]?|in press|n\.\s?d\.)\)", re.I)
 _SURNAME = re.compile(r"([^\W\d_][^,&()]*?),\s*(?:[^\W\d_]{1,2}\.[\s-]*)+")
