@@ -15,7 +15,7 @@ from pprfeed.model import Issue, Topic
 
 
 def posts(issue: Issue) -> list[dict]:
-    return discord.issue_messages(issue, issue.articles, NAMES, SITE)
+    return discord.issue_messages(issue, issue.articles, NAMES, SITE, "full")
 
 
 # --- issue posts -----------------------------------------------------------------------------------

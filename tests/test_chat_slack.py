@@ -15,7 +15,7 @@ from pprfeed.model import Issue
 
 
 def posts(issue: Issue) -> list[dict]:
-    return slack.issue_messages(issue, issue.articles, NAMES, SITE)
+    return slack.issue_messages(issue, issue.articles, NAMES, SITE, "full")
 
 
 # --- issue posts -----------------------------------------------------------------------------------

@@ -376,7 +376,8 @@ def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
         ),
     )
     archive = Archive(world.archive.topics, (long_issue, *world.archive.issues[1:]))
-    (delivery,) = plan_deliveries(archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    target = replace(DISCORD_T, format="full")
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
     assert len(delivery.payloads) >= 2
     # the first part goes through, then the channel refuses
     world.discord.fail(
@@ -387,7 +388,7 @@ def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
     (report,) = world.execute([delivery])
     assert report.error
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
-    (report,) = world.run([DISCORD_T], archive=archive)
+    (report,) = world.run([target], archive=archive)
     assert report.ok
     assert [n for _, n in report.sent] == list(range(2, len(delivery.payloads) + 1))
     contents = [m["content"] for m in world.discord.messages[DISCORD_CHANNEL]]
@@ -400,7 +401,7 @@ def test_update_edits_posted_messages_in_place(world: World) -> None:
     corrected_issue = replace(
         world.archive.issues[0],
         articles=tuple(
-            replace(a, summary_md=a.summary_md + " Corrected: Flückiger.") for a in world.archive.issues[0].articles
+            replace(a, implications_md="Corrected: Flückiger. " + a.implications_md) for a in world.archive.issues[0].articles
         ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
@@ -488,7 +489,9 @@ def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
     world.run([SLACK_T])
     corrected_issue = replace(
         world.archive.issues[0],
-        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+        articles=tuple(
+            replace(a, implications_md="Corrected. " + a.implications_md) for a in world.archive.issues[0].articles
+        ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
     world.tuning = replace(FAST, max_rate_limit_waits=2)
@@ -514,7 +517,9 @@ def test_edits_retry_server_errors_and_say_which_part_failed(world: World) -> No
     world.run([SLACK_T])
     corrected_issue = replace(
         world.archive.issues[0],
-        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+        articles=tuple(
+            replace(a, implications_md="Corrected. " + a.implications_md) for a in world.archive.issues[0].articles
+        ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
     world.slack.fail(lambda m, p: p == "/api/chat.update", status=500, body="oops", times=FAST.max_attempts + 1)

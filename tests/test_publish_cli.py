@@ -358,7 +358,10 @@ def test_a_correction_to_a_posted_issue_is_flagged_on_every_run_and_in_status(
     assert run("publish", *base) == 0
     capsys.readouterr()
     (article,) = (content / "issues" / "2018-11").glob("*.md")
-    article.write_text(article.read_text(encoding="utf-8") + "\nA correction: Flückiger et al.\n", encoding="utf-8")
+    corrected = article.read_text(encoding="utf-8").replace(
+        "## Practice Implications\n\n", "## Practice Implications\n\nA correction: Flückiger et al. "
+    )
+    article.write_text(corrected, encoding="utf-8")
 
     assert run("publish", *base) == 0  # a correction alone is not a failure: cron stays quiet
     out = capsys.readouterr().out
