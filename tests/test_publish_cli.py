@@ -169,7 +169,19 @@ def test_dry_run_previews_without_network_or_ledger(
     assert '"unfurl_links": false' in out
     documents = json.loads(out)  # one JSON document on standard output, the notes on standard error
     assert {d["target"] for d in documents} >= {f"slack:{SLACK_CHANNEL}"}
-    assert all("payload" in d for d in documents)
+    # what goes on the wire: the endpoint, and the body with the channel, metadata, nonce and flags
+    slack_post = next(d["request"] for d in documents if d["target"] == f"slack:{SLACK_CHANNEL}")
+    assert slack_post["endpoint"] == "chat.postMessage"
+    assert slack_post["body"]["channel"] == SLACK_CHANNEL
+    assert slack_post["body"]["link_names"] is False
+    assert len(slack_post["body"]["metadata"]["event_payload"]["nonce"]) == 25
+    discord_post = next(d["request"] for d in documents if d["target"] == f"discord:{DISCORD_CHANNEL}")
+    assert discord_post["endpoint"] == f"/channels/{DISCORD_CHANNEL}/messages"
+    assert discord_post["body"]["enforce_nonce"] is True
+    assert discord_post["body"]["allowed_mentions"] == {"parse": []}
+    hook_post = next(d["request"] for d in documents if d["target"] == "slack-webhook:SLACK_WEBHOOK_PRACTICE")
+    assert "metadata" not in hook_post["body"]
+    assert HOOK_SECRET not in json.dumps(hook_post)  # the webhook's URL is a secret: named by its variable only
     assert not (tmp_path / "state.sqlite3").exists()
     assert slack.requests == []
     assert discord.requests == []

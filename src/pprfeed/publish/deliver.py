@@ -189,6 +189,25 @@ def marker(target: Target, payload: dict[str, Any]) -> str:
     return str(payload.get("content") or "").split("\n", 1)[0] if target.platform == "discord" else ""
 
 
+def preview_refs(delivery: Delivery, ledger: Ledger) -> list[tuple[dict[str, Any], PartRef]]:
+    """Each part a run would send now, with the reference it would carry: the nonce the ledger holds for a part
+    already claimed, else one made now (a real run fixes its own when it claims the part); a reply's thread is
+    the recorded id of part 1, or `<ts of part 1>` until that is posted."""
+    target, month = delivery.target, delivery.issue.month
+    records = ledger.parts(month, target.key)
+    payloads = sent_payloads(target, delivery.payloads, records)
+    parent = records[1].remote_id if 1 in records and records[1].remote_id else "<ts of part 1>"
+    refs = []
+    for number, payload in enumerate(payloads, start=1):
+        record = records.get(number)
+        if record is not None and record.state == "sent":
+            continue
+        thread = parent if delivery.replies_from is not None and number >= delivery.replies_from else None
+        nonce = record.nonce if record else make_nonce(target.key, month, number)
+        refs.append((payload, PartRef(month, number, len(payloads), nonce, marker(target, payload), thread)))
+    return refs
+
+
 def plan_deliveries(
     archive: Archive,
     targets: Sequence[Target],
