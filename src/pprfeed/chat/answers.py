@@ -154,6 +154,19 @@ def suggestion_names(result: QueryResult) -> str:
     return ", ".join(topic.name for topic in result.suggestions)
 
 
+def help_topics(context: ResultContext) -> tuple[list[tuple[Topic, int]], list[Topic]]:
+    """The topics the help lists with their counts (those with articles, in vocabulary order), and the empty
+    ones, which it names in one line: a list of "— 0" lines would bury the topics that answer."""
+    listed = [(topic, count) for topic, count in context.topic_list if count]
+    return listed, [topic for topic, count in context.topic_list if not count]
+
+
+def empty_line(empty: Sequence[Topic]) -> str:
+    """`No articles yet on 2 topics: Grief, Sleep.`"""
+    names = ", ".join(shorten(topic.name, 100) for topic in empty)
+    return f"No articles yet on {plural(len(empty), 'topic')}: {names}."
+
+
 def topics_of(article: Article, context: ResultContext) -> str:
     """The article's topics by name, comma-separated."""
     return ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)

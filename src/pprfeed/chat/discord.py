@@ -28,7 +28,9 @@ from pprfeed.chat.answers import (
     ResultContext,
     button_state,
     buttons,
+    empty_line,
     heading,
+    help_topics,
     page_footer,
     page_of,
     safe_url,
@@ -313,22 +315,26 @@ def _help(context: ResultContext) -> DiscordAnswer:
         f"Ask `{context.command} query:<topic or words>`, for example `{context.command} alliance`. "
         "Typos and prefixes are fine; start typing to pick a topic."
     )
-    lines = [f"• {discord_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    listed, empty = help_topics(context)
+    lines = [f"• {discord_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
+    closing = shorten(discord_escape(empty_line(empty)), 1000) if empty else ""
     text = intro + "\n\n"
     shown = 0
     for line in lines:
-        if len(text) + len(line) + 1 > MAX_EMBED_DESCRIPTION - 40:
+        if len(text) + len(line) + 1 > MAX_EMBED_DESCRIPTION - 40 - len(closing):
             break
         text += line + "\n"
         shown += 1
     if shown < len(lines):
-        text += f"… and {len(lines) - shown} more topics"
+        text += f"… and {len(lines) - shown} more topics\n"
+    if closing:
+        text += "\n" + closing
     embed = {
         "type": "rich",
         "title": "PPRNet research summaries by topic",
         "description": text.rstrip("\n"),
         "color": EMBED_COLOUR,
-        "footer": {"text": f"{len(lines)} topics · article counts"},
+        "footer": {"text": f"{len(context.topic_list)} topics · article counts"},
     }
     return DiscordAnswer(embed)
 

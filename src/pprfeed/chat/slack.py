@@ -24,7 +24,9 @@ from pprfeed.chat.answers import (
     ResultContext,
     button_state,
     buttons,
+    empty_line,
     heading,
+    help_topics,
     page_footer,
     page_of,
     safe_url,
@@ -259,23 +261,27 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
 
 
 def _help(context: ResultContext) -> Message:
-    """No query, or `help`: how to ask, and every topic with its article count."""
+    """No query, or `help`: how to ask, the topics that have articles with their counts, then the empty ones
+    named in one line (they still answer, and can be subscribed to)."""
     intro = (
         f"*PPRNet research summaries by topic*\nAsk `{context.command} <topic or words>`, for example "
         f"`{context.command} alliance` or `{context.command} rupture repair`. Typos and prefixes are fine."
     )
     blocks: list[dict[str, Any]] = [_section(slack_escape(intro))]
-    lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    listed, empty = help_topics(context)
+    lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
     sections: list[list[str]] = [[]]
     for line in lines:
         if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
             sections.append([])
         sections[-1].append(line)
-    room = MAX_BLOCKS - 2  # the intro, and a note if topics are left out
+    room = MAX_BLOCKS - 3  # the intro, the empty topics, and a note if topics are left out
     blocks += [_section("\n".join(section)) for section in sections[:room] if section]
     left_out = sum(len(section) for section in sections[room:])
     if left_out:
         blocks.append(_plain_context(f"… and {left_out} more topics"))
+    if empty:
+        blocks.append(_plain_context(shorten(slack_escape(empty_line(empty)), MAX_TEXT)))
     return {"text": f"{len(context.topic_list)} topics — {context.command} help", "blocks": blocks}
 
 

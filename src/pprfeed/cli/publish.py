@@ -409,9 +409,14 @@ def run_status(args: argparse.Namespace) -> int:
             sent_times = [p.sent_at for p in issue.parts if p.sent_at]
             when = max(sent_times)[:19].replace("T", " ") if sent_times else ""
             ids = ", ".join(p.remote_id or "-" for p in issue.parts)
-            print(f"  {issue.issue}  {issue.state.upper():<11} {plural(len(issue.parts), 'part')}  {when}  ids: {ids}")
+            print(
+                f"  {issue.issue}  {issue.state.upper():<11} {plural(len(issue.parts), 'part')}  {when}  "
+                f"{issue.parts[0].format}  ids: {ids}"
+            )
             for part in issue.parts:
-                if part.state != "sent":
+                if part.state == "sent" and part.last_error:  # how it got there: split after a refusal, or by hand
+                    print(f"      part {part.part}: sent; {part.last_error}")
+                elif part.state != "sent":
                     attention += 1
                     why = part.last_error or ""
                     if part.state == "claimed":
