@@ -401,7 +401,8 @@ def test_update_edits_posted_messages_in_place(world: World) -> None:
     corrected_issue = replace(
         world.archive.issues[0],
         articles=tuple(
-            replace(a, implications_md="Corrected: Flückiger. " + a.implications_md) for a in world.archive.issues[0].articles
+            replace(a, implications_md="Corrected: Flückiger. " + a.implications_md)
+            for a in world.archive.issues[0].articles
         ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))

@@ -7,8 +7,9 @@
 - response_urls at /hooks/…: what a bot POSTs there arrives in `response_urls`.
 
 It checks what real Slack checks that matters here: the tokens, the channel,
-Block Kit limits, and block text past `max_block_text` (msg_blocks_too_long). Every request is recorded; `messages` holds what each
-channel shows. `signed_headers` signs a request the way Slack signs what it
+Block Kit limits, and block text past `max_block_text` (msg_blocks_too_long).
+Every request is recorded; `messages` holds what each channel shows (thread
+replies too, with their `thread_ts`). `signed_headers` signs a request the way Slack signs what it
 sends to an app.
 """
 
