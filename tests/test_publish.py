@@ -705,3 +705,19 @@ def test_invalid_blocks_splits_too(world: World) -> None:
     assert len(world.slack.messages[SLACK_CHANNEL]) == 2
     first, _ = world.ledger.records(SLACK_T.key)
     assert first.last_error == "split in two: Slack answered invalid_blocks"
+
+
+def test_a_split_digest_stays_in_the_channel_and_its_replies_in_the_first_half_s_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=200, body={"ok": False, "error": "msg_blocks_too_long"}
+    )
+    (report,) = world.run([target])
+    assert report.ok, report
+    first, second, *replies = world.slack.messages[SLACK_CHANNEL]
+    assert "thread_ts" not in first
+    assert "thread_ts" not in second  # the channel shows the digest, in two messages now
+    assert replies
+    assert all(reply["thread_ts"] == first["ts"] for reply in replies)
+    assert world.run([target]) == []
+    assert plan_updates(world.archive, [target], world.ledger, SITE, TODAY) == []

@@ -189,6 +189,17 @@ def marker(target: Target, payload: dict[str, Any]) -> str:
     return str(payload.get("content") or "").split("\n", 1)[0] if target.platform == "discord" else ""
 
 
+def _replies_from(delivery: Delivery, records: Mapping[int, PartRecord]) -> int | None:
+    """The first reply's part number once split messages are counted as the two parts they were sent as."""
+    first = delivery.replies_from
+    if first is None:
+        return None
+    for number in sorted(records):
+        if number < first and (records[number].last_error or "").startswith(SPLIT_NOTE):
+            first += 1
+    return first
+
+
 def preview_refs(delivery: Delivery, ledger: Ledger) -> list[tuple[dict[str, Any], PartRef]]:
     """Each part a run would send now, with the reference it would carry: the nonce the ledger holds for a part
     already claimed, else one made now (a real run fixes its own when it claims the part); a reply's thread is
@@ -197,12 +208,13 @@ def preview_refs(delivery: Delivery, ledger: Ledger) -> list[tuple[dict[str, Any
     records = ledger.parts(month, target.key)
     payloads = sent_payloads(target, delivery.payloads, records)
     parent = records[1].remote_id if 1 in records and records[1].remote_id else "<ts of part 1>"
+    replies_from = _replies_from(delivery, records)
     refs = []
     for number, payload in enumerate(payloads, start=1):
         record = records.get(number)
         if record is not None and record.state == "sent":
             continue
-        thread = parent if delivery.replies_from is not None and number >= delivery.replies_from else None
+        thread = parent if replies_from is not None and number >= replies_from else None
         nonce = record.nonce if record else make_nonce(target.key, month, number)
         refs.append((payload, PartRef(month, number, len(payloads), nonce, marker(target, payload), thread)))
     return refs
@@ -380,7 +392,7 @@ class _Runner:
         records = self.ledger.parts(month, target.key)
         payloads = sent_payloads(target, delivery.payloads, records)
         halves_at = {n + k for n, r in records.items() if (r.last_error or "").startswith(SPLIT_NOTE) for k in (0, 1)}
-        replies_from = delivery.replies_from
+        replies_from = _replies_from(delivery, records)
         number = 0
         while number < len(payloads):
             number += 1
