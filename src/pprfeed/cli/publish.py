@@ -345,7 +345,7 @@ def describe_payload(payload: dict[str, Any]) -> str:
     body = "\n".join(lines)
     if payload.get("blocks"):  # Slack shows &amp; &lt; &gt; as the characters
         body = body.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return f"{body}\n({len(body):,} characters shown; --json prints the exact payload)\n"
+    return f"{body}\n({len(body):,} characters shown; --json prints each request as it would be sent)\n"
 
 
 @contextmanager
