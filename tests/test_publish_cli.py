@@ -109,6 +109,22 @@ def test_publish_then_status_then_nothing_more(
     assert HOOK_SECRET not in status
 
 
+def test_status_names_slack_s_answer_on_a_part_sent_in_two_halves(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=200, body={"ok": False, "error": "msg_blocks_too_long"}
+    )
+    assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    capsys.readouterr()
+    assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
+    status = capsys.readouterr().out
+    assert "part 1: sent; split in two: Slack answered msg_blocks_too_long" in status
+    assert "  digest  ids: " in status
+
+
 def test_failures_name_the_target_exit_non_zero_and_never_show_secrets(
     tmp_path: Path,
     fakes: tuple[FakeSlack, FakeDiscord],
