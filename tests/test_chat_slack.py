@@ -19,7 +19,7 @@ from chatkit import (
 )
 from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
 from pprfeed.chat import slack
-from pprfeed.chat.answers import Action, ButtonState
+from pprfeed.chat.answers import Action, ButtonState, ask
 from pprfeed.chat.markup import to_paragraphs
 from pprfeed.links import article_url
 from pprfeed.model import Issue
@@ -208,6 +208,9 @@ def test_help_lists_the_topics_with_articles_and_names_the_empty_ones_in_one_lin
     last = message["blocks"][-1]["elements"][0]["text"]
     assert last.startswith(f"No articles yet on {len(empty)} topics: ")
     assert all(slack.slack_escape(topic.name) in last for topic in empty)
+    # named in one line, but still topics: asking for one answers with that topic
+    engine = QueryEngine(archive)
+    assert all(ask(engine, topic.name).topics == (topic,) for topic in empty)
 
 
 def test_help_says_how_many_topics_are_left_out() -> None:
