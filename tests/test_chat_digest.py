@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from chatkit import NAMES, SITE, article, issue_of, prose
 from pprfeed.chat import discord, slack
-from pprfeed.chat.digest import MAX_GIST, citation_of, gist
+from pprfeed.chat.digest import MAX_GIST, citation_of, gist, sentence_ends
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Issue
 
@@ -226,3 +226,17 @@ def test_a_refused_slack_message_splits_at_an_article_into_two_valid_halves() ->
         validate_slack(half)
         assert half["text"] == message["text"]
     assert slack.split_message(dict(message, blocks=message["blocks"][:1])) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Use the WAI (e.g. at session 3). Then repair.", "Use the WAI (e.g. at session 3)."),
+        ("As Flückiger et al. Found, it holds. Then more.", "As Flückiger et al. Found, it holds."),
+        ("The effect (g = .57) held. It did.", "The effect (g = .57) held."),
+        ("Ask “why?” Then listen.", "Ask “why?”"),
+        ("Scores rose by 2.5 points. Then fell.", "Scores rose by 2.5 points."),
+    ],
+)
+def test_sentences_end_where_a_reader_would_say(text: str, first: str) -> None:
+    assert text[: sentence_ends(text)[0]] == first

@@ -18,9 +18,21 @@ from pprfeed.model import Article, Issue
 MAX_GIST = 280
 """Characters of a digest's gist, the front-matter `gist` included (`pprfeed check` holds it there)."""
 _PLAIN = Dialect(escape=lambda text: text, strong="", emphasis="", link=lambda url, label: label)
-# a sentence ends at . ! or ? (a closing quote or bracket may follow) before a space and a capital or digit;
-# "e.g. the" and "(g = .57)" do not end one
-_SENTENCE_END = re.compile(r"(?<![A-Z]\.[a-z])(?<!\be\.g)(?<!\bi\.e)(?<!\bet al)[.!?][\"”’)\]]*(?=\s+[\"“(]?[A-Z0-9])")
+# a sentence ends at . ! or ? (a closing quote or bracket may follow) before a space and a capital, a digit or
+# an opening quote or bracket; "(g = .57)" does not end one, nor does an abbreviation such as "e.g." or "et al."
+_SENTENCE_END = re.compile(r"[.!?][\"”’)\]]*(?=\s+[\"“(\[]?[A-Z0-9])")
+_ABBREVIATIONS = {"e.g", "i.e", "al", "vs", "cf", "dr", "prof", "no", "fig"}
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends (the last one at the end of the text)."""
+    ends = []
+    for match in _SENTENCE_END.finditer(text):
+        word = text[: match.start()].rsplit(None, 1)[-1].lstrip("(").lower() if match.start() else ""
+        if match.group()[0] == "." and word in _ABBREVIATIONS:
+            continue
+        ends.append(match.end())
+    return [*ends, len(text)]
 
 
 def gist(article: Article) -> str:
@@ -33,8 +45,7 @@ def gist(article: Article) -> str:
     if not paragraphs:
         return ""
     text = " ".join(paragraphs[0].split())
-    ends = [match.end() for match in _SENTENCE_END.finditer(text)]
-    ends.append(len(text))
+    ends = sentence_ends(text)
     first = ends[0]
     if first > MAX_GIST:
         return shorten(text, MAX_GIST)

@@ -1,7 +1,7 @@
 """Everything pprfeed sends to Discord, as plain data: issue posts (content + embeds) and `/topic` answers.
 
 Pure: the model in, JSON-ready dicts out, within Discord's limits by construction.
-One embed per article; an issue that does not fit one message (10 embeds,
+An issue post is a digest or the full text (chat/digest.py), one embed per article; an issue that does not fit one message (10 embeds,
 6,000 embed characters) is split into several, each saying "part k of n".
 Every limit is measured on the escaped text; shortened text ends with a link
 to the full summary. `allowed_mentions` is empty on every message, so nothing

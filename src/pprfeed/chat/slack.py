@@ -1,5 +1,7 @@
 """Everything pprfeed sends to Slack, as plain data: issue posts (Block Kit + fallback text) and `/ppr-topic` answers.
 
+An issue post is a digest (per article: linked title, gist, short citation,
+topics, a link to the summary; chat/digest.py says what) or the full text.
 Pure: the model in, JSON-ready dicts out, within Slack's limits by construction.
 Every limit is measured on the escaped text. Text that must be shortened is cut
 at a word boundary (never inside an escape or a link) and followed by a link to
