@@ -240,3 +240,16 @@ def test_a_refused_slack_message_splits_at_an_article_into_two_valid_halves() ->
 )
 def test_sentences_end_where_a_reader_would_say(text: str, first: str) -> None:
     assert text[: sentence_ends(text)[0]] == first
+
+
+def test_bot_answers_neutralise_formatting_in_titles_too(archive: Archive) -> None:
+    from chatkit import context_for
+    from pprfeed.archive.search import QueryEngine
+
+    item = replace(archive.articles[0], title="*Bold* _soft_ title")
+    changed = Archive(archive.topics, (replace(archive.issues[0], articles=(item,)), *archive.issues[1:]))
+    result = QueryEngine(changed).find(changed.topic(item.topics[0]).name)  # the query itself is echoed
+    assert item in result.articles[:5]
+    entries = str(slack.answer(result, 0, context_for(changed))) + str(discord.answer(result, 0, context_for(changed)))
+    assert "∗Bold∗ ˍsoftˍ title" in entries
+    assert "*Bold*" not in entries

@@ -1,8 +1,9 @@
 """Everything pprfeed sends to Discord, as plain data: issue posts (content + embeds) and `/topic` answers.
 
 Pure: the model in, JSON-ready dicts out, within Discord's limits by construction.
-An issue post is a digest or the full text (chat/digest.py), one embed per article; an issue that does not fit one message (10 embeds,
-6,000 embed characters) is split into several, each saying "part k of n".
+An issue post is a digest or the full text (chat/digest.py), one embed per
+article; an issue that does not fit one message (10 embeds, 6,000 embed
+characters) is split into several, each saying "part k of n".
 Every limit is measured on the escaped text; shortened text ends with a link
 to the full summary. `allowed_mentions` is empty on every message, so nothing
 can ping even if escaping were bypassed.
@@ -340,10 +341,11 @@ def _help(context: ResultContext) -> DiscordAnswer:
 
 
 def _entry(article: Article, context: ResultContext) -> str:
-    title = shorten(discord_label(article.title), 250)
+    title = shorten(discord_label(neutralise(article.title)), 250)
+    citation = article.short_citation or short_citation(article.citation)
     lines = [
         f"**[{title}]({safe_url(article_url(article, context.site))})**",
-        f"{month_title(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
+        f"{month_title(article.month)} · {shorten(discord_escape(citation), 130)}",
     ]
     topics = topics_of(article, context)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""

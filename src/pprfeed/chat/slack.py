@@ -288,10 +288,11 @@ def _help(context: ResultContext) -> Message:
 
 
 def _entry(article: Article, context: ResultContext) -> str:
-    title = shorten(slack_escape(article.title), 300).replace("|", "∣")
+    title = shorten(slack_escape(neutralise(article.title)), 300).replace("|", "∣")
+    citation = neutralise(article.short_citation or short_citation(article.citation))
     lines = [
         f"*<{slack_escape(safe_url(article_url(article, context.site)))}|{title}>*",
-        f"{month_title(article.month)} · {shorten(slack_escape(short_citation(article.citation)), 200)}",
+        f"{month_title(article.month)} · {shorten(slack_escape(citation), 200)}",
     ]
     topics = topics_of(article, context)
     details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
