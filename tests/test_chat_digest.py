@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from chatkit import NAMES, SITE, article, issue_of, prose
+from chatkit import NAMES, SITE, article, context_for, hostile_article, issue_of, prose
+from pprfeed.archive.search import QueryEngine
 from pprfeed.chat import discord, slack
 from pprfeed.chat.digest import MAX_GIST, citation_of, gist, sentence_ends
 from pprfeed.links import article_url
@@ -243,9 +244,6 @@ def test_sentences_end_where_a_reader_would_say(text: str, first: str) -> None:
 
 
 def test_bot_answers_neutralise_formatting_in_titles_too(archive: Archive) -> None:
-    from chatkit import context_for
-    from pprfeed.archive.search import QueryEngine
-
     item = replace(archive.articles[0], title="*Bold* _soft_ title")
     changed = Archive(archive.topics, (replace(archive.issues[0], articles=(item,)), *archive.issues[1:]))
     result = QueryEngine(changed).find(changed.topic(item.topics[0]).name)  # the query itself is echoed
@@ -253,3 +251,15 @@ def test_bot_answers_neutralise_formatting_in_titles_too(archive: Archive) -> No
     entries = str(slack.answer(result, 0, context_for(changed))) + str(discord.answer(result, 0, context_for(changed)))
     assert "∗Bold∗ ˍsoftˍ title" in entries
     assert "*Bold*" not in entries
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_limit_holds_for_hostile_articles_in_a_digest(platform: str) -> None:
+    issue = issue_of(*(hostile_article(n) for n in range(12)), intro=prose(5000))
+    messages = PLATFORMS[platform].issue_messages(issue, issue.articles, NAMES, SITE)
+    for message in messages:
+        assert PLATFORMS[platform].post_problems(message) == []
+        if platform == "slack":
+            validate_slack(message)
+        else:
+            assert within_discord_limits(message) == []
