@@ -17,7 +17,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
@@ -237,25 +237,56 @@ def plan_deliveries(
     published = archive.published(today)
     known = ledger.known_targets()
     due: list[Delivery] = []
+    render = _Renders(archive, site)
     for target in targets:
-        begun = ledger.formats(target.key)  # a half-delivered issue resumes in the layout it was begun in
-        rendered = [
-            delivery
-            for issue in published.issues
-            if (delivery := render_delivery(target, issue, archive, site, begun.get(issue.month)))
-        ]
+        # only the issues still due are rendered: a cron run over a long archive renders one issue, not all
+        matching = [issue for issue in published.issues if any(target.wants(a.topics) for a in issue.articles)]
         if target.key not in known:
-            keep = {d.issue.month for d in rendered[: target.backfill]}
+            keep = {issue.month for issue in matching[: target.backfill]}
             skipped = {issue.month for issue in published.issues} - keep
             if record_new_targets:
                 ledger.add_target(target.key, sorted(skipped))
         else:
             skipped = ledger.skipped(target.key)
         delivered = ledger.delivered(target.key)
-        for delivery in reversed(rendered):  # oldest first
-            if delivery.issue.month not in skipped and delivery.issue.month not in delivered:
-                due.append(delivery)
+        begun = ledger.formats(target.key)  # a half-delivered issue resumes in the layout it was begun in
+        for issue in reversed(matching):  # oldest first
+            if issue.month not in skipped and issue.month not in delivered:
+                delivery = render(target, issue, begun.get(issue.month))
+                if delivery is not None:
+                    due.append(delivery)
     return due
+
+
+class _Renders:
+    """`render_delivery`, once per platform, layout, issue and choice of articles: a hundred channels of one
+    platform without topic filters get the same payloads, rendered once."""
+
+    def __init__(self, archive: Archive, site: SiteSettings) -> None:
+        self.archive = archive
+        self.site = site
+        self.made: dict[tuple[str, str, str, tuple[str, ...]], Delivery | None] = {}
+        self.hashes: dict[int, str] = {}
+        self.owned: set[int] = set()
+
+    def __call__(self, target: Target, issue: Issue, layout: str | None = None) -> Delivery | None:
+        layout = layout or layout_for(target)
+        chosen = tuple(article.id for article in issue.articles if target.wants(article.topics))
+        key = (target.platform, layout, issue.month, chosen)
+        if key not in self.made:
+            self.made[key] = render_delivery(target, issue, self.archive, self.site, layout)
+            self.owned.update(id(payload) for payload in getattr(self.made[key], "payloads", ()))
+        made = self.made[key]
+        return None if made is None else replace(made, target=target)
+
+    def hash(self, payload: dict[str, Any]) -> str:
+        """`payload_hash`, once per payload made here (the targets that share a rendering share its payloads)."""
+        found = self.hashes.get(id(payload))
+        if found is None:
+            found = payload_hash(payload)
+            if id(payload) in self.owned:  # kept alive by self.made, so its id is never reused
+                self.hashes[id(payload)] = found
+        return found
 
 
 def plan_resend(
@@ -277,6 +308,7 @@ def plan_updates(
 ) -> list[Delivery]:
     """Issues already (partly) posted whose rendered text changed since: `publish --update` edits them."""
     issues = {issue.month: issue for issue in archive.published(today).issues}
+    render = _Renders(archive, site)
     changed = []
     for target in targets:
         by_issue: dict[str, list[PartRecord]] = {}
@@ -288,11 +320,11 @@ def plan_updates(
             if issue is None or not sent:
                 continue
             # an edit keeps the post's own layout: a digest is never rewritten into the full text, nor back
-            delivery = render_delivery(target, issue, archive, site, records[0].format)
+            delivery = render(target, issue, records[0].format)
             if delivery is None:
                 continue
             numbered = {record.part: record for record in records}
-            hashes = [payload_hash(p) for p in sent_payloads(target, delivery.payloads, numbered)]
+            hashes = [render.hash(p) for p in sent_payloads(target, delivery.payloads, numbered)]
             stale = any(r.part > len(hashes) or hashes[r.part - 1] != r.payload_hash for r in sent)
             if stale or len(hashes) > max(r.parts for r in records):
                 changed.append(delivery)
