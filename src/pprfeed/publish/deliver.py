@@ -137,6 +137,8 @@ def render_delivery(
     if not articles:
         return None
     layout = layout or layout_for(target)
+    if layout not in LAYOUTS:
+        raise ValueError(f"{target.key}: issue {issue.month} is recorded in an unknown format {layout!r}")
     names = {topic.slug: topic.name for topic in archive.topics}
     chat = _chat(target.platform)
     if layout == "full-thread":
