@@ -1,6 +1,6 @@
 """Fan-out benchmark: one new issue to 50 Slack + 50 Discord channels, 50 ms added to every request.
 
-    .venv/bin/python bench/fanout.py [--channels 50] [--latency 0.05] [--concurrency 16]
+    .venv/bin/python bench/fanout.py [--channels 50] [--latency 0.05] [--concurrency 16] [--format full]
 
 Runs the real publish path (plan, ledger with claims on disk, slack-sdk and
 discord.py clients) against the local fakes from tests/fakes. The channels
@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--channels", type=int, default=50, help="channels per platform")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
     parser.add_argument("--concurrency", type=int, default=Tuning().concurrency)
+    parser.add_argument(
+        "--format", choices=("digest", "full"), default="digest", help="the targets' format (full: Slack threads)"
+    )
     args = parser.parse_args()
 
     slack_ids = [f"C{n:08d}" for n in range(args.channels)]
@@ -53,8 +56,8 @@ def main() -> int:
     try:
         content = work / "content"
         shutil.copytree(ROOT / "content", content)
-        targets = [Target("slack", "channel", c, backfill=0) for c in slack_ids]
-        targets += [Target("discord", "channel", c, backfill=0) for c in discord_ids]
+        targets = [Target("slack", "channel", c, backfill=0, format=args.format) for c in slack_ids]
+        targets += [Target("discord", "channel", c, backfill=0, format=args.format) for c in discord_ids]
         secrets = Secrets({"SLACK_BOT_TOKEN": SLACK_TOKEN, "DISCORD_BOT_TOKEN": DISCORD_TOKEN})
         site = SiteSettings()
         ledger = Ledger(work / "state.sqlite3")
@@ -101,7 +104,7 @@ def main() -> int:
         print(
             f"fan-out: 1 new issue ({len(plan[0].issue.articles)} articles) to {len(slack_ids)} Slack + "
             f"{len(discord_ids)} Discord channels, {args.latency * 1000:.0f} ms added per request, "
-            f"concurrency {args.concurrency}"
+            f"concurrency {args.concurrency}, format {args.format}"
         )
         print(
             f"  messages posted: {messages} (Slack {parts[targets[0].key]} per channel, "

@@ -90,6 +90,16 @@ def big_archive(articles: int, topics: int = 3) -> Archive:
     return Archive(topics=vocabulary, issues=(Issue("2020-01", date(2020, 1, 1), tuple(made)),))
 
 
+def many_topic_archive(topics: int) -> Archive:
+    """`topics` topics with long names, the first half with one article each, the others with none."""
+    vocabulary = tuple(Topic(f"topic-{n}", f"Topic number {n} " + "x" * 150) for n in range(topics))
+    made = tuple(
+        article(n, "words", topics=(topic.slug,), id=f"2020-01-m{n}", slug=f"m{n}", month="2020-01")
+        for n, topic in enumerate(vocabulary[: topics // 2])
+    )
+    return Archive(topics=vocabulary, issues=(Issue("2020-01", date(2020, 1, 1), made),))
+
+
 def context_for(archive: Archive, command: str = "/ppr-topic") -> ResultContext:
     engine = QueryEngine(archive)
     return ResultContext(SiteSettings(), command, {t.slug: t.name for t in archive.topics}, engine.topic_list())

@@ -1,4 +1,5 @@
-"""bots/: the Slack manifests, the Discord set-up notes and the systemd units agree with the code."""
+"""bots/: the Slack manifests (the /ppr-topic bot's and the publisher's), the Discord set-up notes and the systemd
+units agree with the code."""
 
 from __future__ import annotations
 
@@ -31,6 +32,22 @@ def test_slack_manifests_ask_for_the_configured_command_and_one_scope():
     assert socket["settings"]["socket_mode_enabled"] is True
     assert "url" not in socket["features"]["slash_commands"][0]
     assert "request_url" not in socket["settings"]["interactivity"]
+
+
+def test_the_publisher_manifest_asks_for_posting_and_reading_back_only():
+    app = manifest("manifest-publisher.yml")
+    assert app["oauth_config"]["scopes"] == {"bot": ["chat:write", "channels:history", "groups:history"]}
+    assert "slash_commands" not in app["features"]
+    assert "interactivity" not in app["settings"]
+    assert app["features"]["bot_user"]["display_name"]
+
+
+def test_every_manifest_in_bots_slack_is_tested():
+    assert sorted(path.name for path in (BOTS / "slack").glob("*.yml")) == [
+        "manifest-publisher.yml",
+        "manifest-socket.yml",
+        "manifest.yml",
+    ]
 
 
 def test_discord_notes_give_the_invite_with_minimal_permissions():

@@ -6,7 +6,18 @@ from __future__ import annotations
 import discord as discord_py
 import pytest
 
-from chatkit import NAMES, SITE, all_text, article, big_archive, context_for, hostile_article, issue_of, prose
+from chatkit import (
+    NAMES,
+    SITE,
+    all_text,
+    article,
+    big_archive,
+    context_for,
+    hostile_article,
+    issue_of,
+    many_topic_archive,
+    prose,
+)
 from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
 from pprfeed.chat import discord
 from pprfeed.chat.answers import Action
@@ -15,7 +26,7 @@ from pprfeed.model import Issue, Topic
 
 
 def posts(issue: Issue) -> list[dict]:
-    return discord.issue_messages(issue, issue.articles, NAMES, SITE)
+    return discord.issue_messages(issue, issue.articles, NAMES, SITE, "full")
 
 
 # --- issue posts -----------------------------------------------------------------------------------
@@ -216,10 +227,25 @@ def test_links_in_answers_cannot_be_broken_by_odd_urls() -> None:
     assert "](https://example.org/a%28b%29%7Cc%3Ed%20e)" in description
 
 
+def test_help_lists_the_topics_with_articles_and_names_the_empty_ones_in_one_line(archive) -> None:
+    context = context_for(archive, "/topic")
+    help_answer = discord.answer(QueryResult("", MatchKind.LIST, (), ()), 0, context)
+    assert discord.answer_problems(help_answer) == []
+    description = help_answer.embed["description"]
+    with_articles = [(topic, count) for topic, count in context.topic_list if count]
+    assert description.count("• ") == len(with_articles)
+    assert "— 0" not in description
+    empty = [topic for topic, count in context.topic_list if not count]
+    last = description.split("\n")[-1]
+    assert last.startswith(f"No articles yet on {len(empty)} topics: ")
+    assert all(discord.discord_escape(topic.name) in last for topic in empty)
+
+
 def test_help_says_how_many_topics_are_left_out() -> None:
-    huge = discord.answer(QueryResult("", MatchKind.LIST, (), ()), 0, context_for(big_archive(2, topics=3000)))
+    huge = discord.answer(QueryResult("", MatchKind.LIST, (), ()), 0, context_for(many_topic_archive(3000)))
     assert discord.answer_problems(huge) == []
     assert "more topics" in huge.embed["description"]
+    assert "No articles yet on 1500 topics: " in huge.embed["description"]
 
 
 def test_autocomplete_choices_respect_discord_limits() -> None:

@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import re
 
-from chatkit import NAMES, SITE, all_text, article, big_archive, context_for, hostile_article, issue_of, prose
+from chatkit import (
+    NAMES,
+    SITE,
+    all_text,
+    article,
+    big_archive,
+    context_for,
+    hostile_article,
+    issue_of,
+    many_topic_archive,
+    prose,
+)
 from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
 from pprfeed.chat import slack
-from pprfeed.chat.answers import Action, ButtonState
+from pprfeed.chat.answers import Action, ButtonState, ask
 from pprfeed.chat.markup import to_paragraphs
 from pprfeed.links import article_url
 from pprfeed.model import Issue
 
 
 def posts(issue: Issue) -> list[dict]:
-    return slack.issue_messages(issue, issue.articles, NAMES, SITE)
+    return slack.issue_messages(issue, issue.articles, NAMES, SITE, "full")
 
 
 # --- issue posts -----------------------------------------------------------------------------------
@@ -183,11 +194,28 @@ def test_links_in_answers_cannot_be_broken_by_odd_urls() -> None:
     assert "<https://doi.org/10.1000/%28weird%29%7Cdoi%3E" in entry
 
 
-def test_help_lists_every_topic_or_says_how_many_are_left_out() -> None:
-    listing = QueryResult("", MatchKind.LIST, (), ())
-    small = slack.answer(listing, 0, context_for(big_archive(2, topics=37)))
-    assert slack.answer_problems(small) == []
-    assert sum(b["text"]["text"].count("• ") for b in small["blocks"] if b["type"] == "section") == 37
-    huge = slack.answer(listing, 0, context_for(big_archive(2, topics=3000)))
-    assert slack.answer_problems(huge) == []
-    assert "more topics" in huge["blocks"][-1]["elements"][0]["text"]
+def test_help_lists_the_topics_with_articles_and_names_the_empty_ones_in_one_line(archive) -> None:
+    context = context_for(archive)
+    message = slack.answer(QueryResult("", MatchKind.LIST, (), ()), 0, context)
+    assert slack.answer_problems(message) == []
+    listed = "\n".join(b["text"]["text"] for b in message["blocks"][1:] if b["type"] == "section")
+    with_articles = [(topic, count) for topic, count in context.topic_list if count]
+    assert listed.count("• ") == len(with_articles)
+    assert "— 0" not in listed
+    for topic, count in with_articles:
+        assert f"• {slack.slack_escape(topic.name)} — {count}" in listed
+    empty = [topic for topic, count in context.topic_list if not count]
+    last = message["blocks"][-1]["elements"][0]["text"]
+    assert last.startswith(f"No articles yet on {len(empty)} topics: ")
+    assert all(slack.slack_escape(topic.name) in last for topic in empty)
+    # named in one line, but still topics: asking for one answers with that topic
+    engine = QueryEngine(archive)
+    assert all(ask(engine, topic.name).topics == (topic,) for topic in empty)
+
+
+def test_help_says_how_many_topics_are_left_out() -> None:
+    huge = many_topic_archive(3000)
+    message = slack.answer(QueryResult("", MatchKind.LIST, (), ()), 0, context_for(huge))
+    assert slack.answer_problems(message) == []
+    assert "more topics" in message["blocks"][-2]["elements"][0]["text"]
+    assert message["blocks"][-1]["elements"][0]["text"].startswith("No articles yet on 1500 topics: ")

@@ -594,3 +594,15 @@ def test_a_pipe_named_like_an_article_does_not_hang_the_check(tmp_path: Path) ->
     os.mkfifo(root / "issues/2018-01/b.md")
     problem = only(problems(root), root / "issues/2018-01/b.md")
     assert "not a regular file" in problem.message
+
+
+def test_gist_and_short_citation_are_read_and_the_gist_held_to_280_characters(tmp_path: Path) -> None:
+    extra = 'gist = "Ask about the alliance   early."\nshort_citation = "Someone (2018)"\n'
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/a.md": article(extra=extra)}))
+    assert diagnostics == [] and archive is not None
+    (item,) = archive.articles
+    assert (item.gist, item.short_citation) == ("Ask about the alliance early.", "Someone (2018)")
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(extra=f'gist = "{"g" * 281}"\n')})
+    problem = only(problems(root), root / "issues/2018-01/a.md")
+    assert problem.line == 5
+    assert problem.message == "gist is 281 characters long (at most 280)"

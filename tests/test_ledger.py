@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pprfeed.publish.ledger import Ledger
+from pprfeed.publish.ledger import SCHEMA, Ledger
 
 
 def test_a_part_goes_from_claimed_to_sent_and_the_issue_counts_as_delivered(tmp_path: Path) -> None:
@@ -68,3 +68,32 @@ def test_read_only_ledger_never_writes(tmp_path: Path) -> None:
         assert ledger.known_targets() == {"slack:C1"}
         with pytest.raises((RuntimeError, sqlite3.OperationalError)):
             ledger.add_target("slack:C2", [])
+
+
+def test_a_ledger_from_before_formats_gains_the_column_and_its_posts_are_the_full_text(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA)  # the schema as it was: no format column
+    old.execute(
+        "INSERT INTO parts (issue, target, part, parts, state, nonce, payload_hash, claimed_at, updated_at) "
+        "VALUES ('2018-11', 'slack:C1', 1, 1, 'sent', 'n', 'h', '2026-01-01T00:00:00+00:00', '2026-01-01')"
+    )
+    old.commit()
+    old.close()
+    with Ledger(path, read_only=True) as before:  # a dry run reads it without changing it
+        assert before.formats("slack:C1") == {"2018-11": "full"}
+    with Ledger(path) as migrated:
+        assert migrated.formats("slack:C1") == {"2018-11": "full"}
+        migrated.claim("2019-01", "slack:C1", 1, 1, "h2", "n2", "digest")
+        assert migrated.formats("slack:C1") == {"2018-11": "full", "2019-01": "digest"}
+    with Ledger(path) as reopened:  # the migration runs once; opening again changes nothing
+        assert reopened.formats("slack:C1") == {"2018-11": "full", "2019-01": "digest"}
+
+
+def test_a_split_note_survives_the_errors_recorded_after_it(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 2, "h", "n", "digest", note="split in two: Slack answered x")
+        ledger.note_error("2018-11", "slack:C1", 1, "HTTP 500")
+        ledger.mark("2018-11", "slack:C1", 1, "failed", "gave up")
+        (record,) = ledger.records()
+        assert record.last_error == "split in two: Slack answered x — gave up"

@@ -15,6 +15,7 @@ from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord, rate_limited
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
+from pprfeed.chat import slack as slack_chat
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Issue
 from pprfeed.publish.deliver import (
@@ -376,7 +377,8 @@ def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
         ),
     )
     archive = Archive(world.archive.topics, (long_issue, *world.archive.issues[1:]))
-    (delivery,) = plan_deliveries(archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    target = replace(DISCORD_T, format="full")
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
     assert len(delivery.payloads) >= 2
     # the first part goes through, then the channel refuses
     world.discord.fail(
@@ -387,7 +389,7 @@ def test_a_half_delivered_issue_resumes_where_it_stopped(world: World) -> None:
     (report,) = world.execute([delivery])
     assert report.error
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
-    (report,) = world.run([DISCORD_T], archive=archive)
+    (report,) = world.run([target], archive=archive)
     assert report.ok
     assert [n for _, n in report.sent] == list(range(2, len(delivery.payloads) + 1))
     contents = [m["content"] for m in world.discord.messages[DISCORD_CHANNEL]]
@@ -400,7 +402,8 @@ def test_update_edits_posted_messages_in_place(world: World) -> None:
     corrected_issue = replace(
         world.archive.issues[0],
         articles=tuple(
-            replace(a, summary_md=a.summary_md + " Corrected: Flückiger.") for a in world.archive.issues[0].articles
+            replace(a, implications_md="Corrected: Flückiger. " + a.implications_md)
+            for a in world.archive.issues[0].articles
         ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
@@ -488,7 +491,9 @@ def test_edits_wait_out_rate_limits_only_up_to_the_cap(world: World) -> None:
     world.run([SLACK_T])
     corrected_issue = replace(
         world.archive.issues[0],
-        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+        articles=tuple(
+            replace(a, implications_md="Corrected. " + a.implications_md) for a in world.archive.issues[0].articles
+        ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
     world.tuning = replace(FAST, max_rate_limit_waits=2)
@@ -514,7 +519,9 @@ def test_edits_retry_server_errors_and_say_which_part_failed(world: World) -> No
     world.run([SLACK_T])
     corrected_issue = replace(
         world.archive.issues[0],
-        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+        articles=tuple(
+            replace(a, implications_md="Corrected. " + a.implications_md) for a in world.archive.issues[0].articles
+        ),
     )
     corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
     world.slack.fail(lambda m, p: p == "/api/chat.update", status=500, body="oops", times=FAST.max_attempts + 1)
@@ -561,3 +568,156 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
     (record,) = world.ledger.records(DISCORD_T.key)
     assert record.state == "uncertain"
     assert broken.uncertain
+
+
+# --- formats: digest, full text in a thread, full text in parts -------------------------------------------------
+
+
+def test_full_format_on_a_slack_channel_puts_the_full_text_in_the_digest_s_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (report,) = world.run([target])
+    assert report.ok, report
+    digest, *replies = world.slack.messages[SLACK_CHANNEL]
+    assert "thread_ts" not in digest
+    assert replies
+    assert all(reply["thread_ts"] == digest["ts"] for reply in replies)
+    assert world.slack.thread(SLACK_CHANNEL, digest["ts"]) == replies
+    # exactly once covers every reply: each is a part of its own in the ledger, and a rerun sends nothing
+    records = world.ledger.records(target.key)
+    assert [r.part for r in records] == list(range(1, len(replies) + 2))
+    assert {r.format for r in records} == {"full-thread"}
+    assert world.run([target]) == []
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 1 + len(replies)
+
+
+def test_a_reply_interrupted_after_slack_stored_it_is_found_in_its_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        accept_then=True,
+        delay=0.6,
+    )
+    (report,) = world.run([target])
+    assert report.ok, report
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 2  # the digest and one reply: not posted twice
+    assert any(r.path == "/api/conversations.replies" for r in world.slack.requests)
+
+
+def test_update_edits_the_replies_in_the_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.run([target])
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    (report,) = world.run([target], archive=corrected, update=True)
+    assert report.ok, report
+    assert report.edited == [(corrected_issue.month, 2)]  # the summary is in the reply, not in the digest
+    digest, reply = world.slack.messages[SLACK_CHANNEL]
+    assert reply["edited"] is True
+    assert "Corrected." in str(reply["blocks"])
+
+
+@pytest.mark.parametrize("target", [SLACK_HOOK, DISCORD_T, DISCORD_HOOK], ids=["slack-webhook", "discord", "hook"])
+def test_full_format_elsewhere_posts_the_full_text_in_parts_without_threads(world: World, target: Target) -> None:
+    (report,) = world.run([replace(target, format="full")])
+    assert report.ok, report
+    (record,) = world.ledger.records(target.key)
+    assert record.format == "full"
+    requests = [r for r in world.slack.requests + world.discord.requests if r.method == "POST"]
+    assert requests
+    assert all("thread_ts" not in str(r.body) for r in requests)
+    assert "Practice implications" in str([r.body for r in requests])
+
+
+def test_update_never_rewrites_an_earlier_post_into_another_format(world: World) -> None:
+    world.run([SLACK_T, DISCORD_T])
+    later = newer_issue(world.archive, summary_extra=" Corrected.")
+    as_full = [replace(SLACK_T, format="full"), replace(DISCORD_T, format="full")]
+    # the earlier digests did not change as digests: nothing to edit, although the targets now want full text
+    assert plan_updates(world.archive, as_full, world.ledger, SITE, TODAY) == []
+    reports = world.run(as_full, archive=later, update=True)
+    assert all(report.ok and not report.edited for report in reports), reports
+    # the issue posted from now on comes in the new format
+    by_issue = {(r.target, r.issue): r.format for r in world.ledger.records()}
+    assert by_issue[(SLACK_T.key, world.archive.issues[0].month)] == "digest"
+    assert by_issue[(SLACK_T.key, "2019-01")] == "full-thread"
+    assert by_issue[(DISCORD_T.key, "2019-01")] == "full"
+
+
+def test_an_issue_with_none_of_a_channel_s_topics_is_not_posted_there(world: World) -> None:
+    taken = {slug for issue in world.archive.issues for a in issue.articles for slug in a.topics}
+    unused = next(topic.slug for topic in world.archive.topics if topic.slug not in taken)
+    assert world.run([replace(SLACK_T, topics=(unused,), backfill=10)]) == []
+    assert world.slack.posts() == []
+
+
+# --- Slack's msg_blocks_too_long and invalid_blocks ------------------------------------------------------------
+
+
+def six_articles(world: World) -> Archive:
+    articles = tuple(a for issue in world.archive.issues for a in issue.articles)
+    issue = Issue("2019-01", date(2019, 1, 15), articles)
+    return Archive(world.archive.topics, (issue, *world.archive.issues))
+
+
+@pytest.mark.parametrize("target", [SLACK_T, SLACK_HOOK], ids=["channel", "webhook"])
+def test_a_message_slack_refuses_as_too_long_is_sent_in_two_halves_once(world: World, target: Target) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(target, backfill=1)], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    world.slack.max_block_text = slack_chat.message_size(payload) - 1  # lower than Slack's, to be hit
+    (report,) = world.execute([delivery])
+    assert report.ok, report
+    assert report.sent == [("2019-01", 1), ("2019-01", 2)]
+    shown = world.slack.messages[SLACK_CHANNEL] if target.kind == "channel" else world.slack.webhooks["practice"]
+    assert [block for message in shown for block in message["blocks"]] == payload["blocks"]
+    # `status` says what happened, and the next runs neither resend nor see a change to edit
+    first, second = world.ledger.records(target.key)
+    assert first.state == second.state == "sent"
+    assert first.last_error == "split in two: Slack answered msg_blocks_too_long"
+    assert world.run([target], archive=archive) == []
+    assert plan_updates(archive, [target], world.ledger, SITE, TODAY) == []
+    assert len(shown) == 2
+
+
+def test_a_half_slack_still_refuses_fails_the_target_naming_the_error(world: World) -> None:
+    archive = six_articles(world)
+    world.slack.max_block_text = 10
+    (report,) = world.run([SLACK_T], archive=archive)
+    assert report.error
+    assert "msg_blocks_too_long" in report.error
+    assert world.slack.messages[SLACK_CHANNEL] == []
+    (first,) = world.ledger.records(SLACK_T.key)
+    assert first.state == "failed"
+    assert (first.last_error or "").startswith("split in two: Slack answered msg_blocks_too_long — ")
+
+
+def test_invalid_blocks_splits_too(world: World) -> None:
+    archive = six_articles(world)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=200, body={"ok": False, "error": "invalid_blocks"}
+    )
+    (report,) = world.run([SLACK_T], archive=archive)
+    assert report.ok, report
+    assert len(world.slack.messages[SLACK_CHANNEL]) == 2
+    first, _ = world.ledger.records(SLACK_T.key)
+    assert first.last_error == "split in two: Slack answered invalid_blocks"
+
+
+def test_a_split_digest_stays_in_the_channel_and_its_replies_in_the_first_half_s_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=200, body={"ok": False, "error": "msg_blocks_too_long"}
+    )
+    (report,) = world.run([target])
+    assert report.ok, report
+    first, second, *replies = world.slack.messages[SLACK_CHANNEL]
+    assert "thread_ts" not in first
+    assert "thread_ts" not in second  # the channel shows the digest, in two messages now
+    assert replies
+    assert all(reply["thread_ts"] == first["ts"] for reply in replies)
+    assert world.run([target]) == []
+    assert plan_updates(world.archive, [target], world.ledger, SITE, TODAY) == []

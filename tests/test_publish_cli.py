@@ -109,6 +109,22 @@ def test_publish_then_status_then_nothing_more(
     assert HOOK_SECRET not in status
 
 
+def test_status_names_slack_s_answer_on_a_part_sent_in_two_halves(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeDiscord], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=200, body={"ok": False, "error": "msg_blocks_too_long"}
+    )
+    assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    capsys.readouterr()
+    assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
+    status = capsys.readouterr().out
+    assert "part 1: sent; split in two: Slack answered msg_blocks_too_long" in status
+    assert "  digest  ids: " in status
+
+
 def test_failures_name_the_target_exit_non_zero_and_never_show_secrets(
     tmp_path: Path,
     fakes: tuple[FakeSlack, FakeDiscord],
@@ -169,7 +185,19 @@ def test_dry_run_previews_without_network_or_ledger(
     assert '"unfurl_links": false' in out
     documents = json.loads(out)  # one JSON document on standard output, the notes on standard error
     assert {d["target"] for d in documents} >= {f"slack:{SLACK_CHANNEL}"}
-    assert all("payload" in d for d in documents)
+    # what goes on the wire: the endpoint, and the body with the channel, metadata, nonce and flags
+    slack_post = next(d["request"] for d in documents if d["target"] == f"slack:{SLACK_CHANNEL}")
+    assert slack_post["endpoint"] == "chat.postMessage"
+    assert slack_post["body"]["channel"] == SLACK_CHANNEL
+    assert slack_post["body"]["link_names"] is False
+    assert len(slack_post["body"]["metadata"]["event_payload"]["nonce"]) == 25
+    discord_post = next(d["request"] for d in documents if d["target"] == f"discord:{DISCORD_CHANNEL}")
+    assert discord_post["endpoint"] == f"/channels/{DISCORD_CHANNEL}/messages"
+    assert discord_post["body"]["enforce_nonce"] is True
+    assert discord_post["body"]["allowed_mentions"] == {"parse": []}
+    hook_post = next(d["request"] for d in documents if d["target"] == "slack-webhook:SLACK_WEBHOOK_PRACTICE")
+    assert "metadata" not in hook_post["body"]
+    assert HOOK_SECRET not in json.dumps(hook_post)  # the webhook's URL is a secret: named by its variable only
     assert not (tmp_path / "state.sqlite3").exists()
     assert slack.requests == []
     assert discord.requests == []
@@ -358,7 +386,10 @@ def test_a_correction_to_a_posted_issue_is_flagged_on_every_run_and_in_status(
     assert run("publish", *base) == 0
     capsys.readouterr()
     (article,) = (content / "issues" / "2018-11").glob("*.md")
-    article.write_text(article.read_text(encoding="utf-8") + "\nA correction: Flückiger et al.\n", encoding="utf-8")
+    corrected = article.read_text(encoding="utf-8").replace(
+        "## Practice Implications\n\n", "## Practice Implications\n\nA correction: Flückiger et al. "
+    )
+    article.write_text(corrected, encoding="utf-8")
 
     assert run("publish", *base) == 0  # a correction alone is not a failure: cron stays quiet
     out = capsys.readouterr().out

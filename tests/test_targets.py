@@ -145,3 +145,31 @@ def test_the_publishing_settings_live_in_config_and_import_nothing_of_publish() 
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_format_is_digest_unless_a_target_asks_for_full(tmp_path: Path, archive: Archive) -> None:
+    text = """\
+[slack]
+[[slack.channels]]
+id = "C0123456789"
+[[slack.channels]]
+id = "C0123456780"
+format = "full"
+[[slack.channels]]
+id = "C0123456781"
+format = "fulltext"
+"""
+    file = tmp_path / "pprfeed.toml"
+    file.write_text(text, encoding="utf-8")
+    settings, _ = load_settings(file)
+    assert settings is not None
+    publishing, problems = load_publish_settings(settings, archive, {}, need_secrets=False)
+    assert publishing is None
+    (problem,) = [str(d) for d in problems]
+    assert problem.startswith(f'{file}:9: [[slack.channels]] format "fulltext" is not one of digest, full')
+    file.write_text(text.replace('format = "fulltext"\n', ""), encoding="utf-8")
+    settings, _ = load_settings(file)
+    assert settings is not None
+    publishing, problems = load_publish_settings(settings, archive, {}, need_secrets=False)
+    assert publishing is not None, problems
+    assert [target.format for target in publishing.targets] == ["digest", "full", "digest"]

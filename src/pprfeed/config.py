@@ -264,8 +264,10 @@ PLATFORM_FIELDS: dict[str, type | tuple[type, ...]] = {
     "channels": list,
     "webhooks": list,
 }
-CHANNEL_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "topics": list, "backfill": int}
-WEBHOOK_FIELDS: dict[str, type | tuple[type, ...]] = {"url_env": str, "topics": list, "backfill": int}
+CHANNEL_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "topics": list, "backfill": int, "format": str}
+WEBHOOK_FIELDS: dict[str, type | tuple[type, ...]] = {"url_env": str, "topics": list, "backfill": int, "format": str}
+POST_FORMATS = ("digest", "full")
+"""A target's `format`: the digest of each issue (the default), or the full text as well."""
 
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{6,}")
 _DISCORD_SNOWFLAKE = re.compile(r"[0-9]{15,21}")
@@ -285,6 +287,8 @@ class Target:
     topics: tuple[str, ...] = ()
     """Topic slugs; empty means every article."""
     backfill: int = DEFAULT_BACKFILL
+    format: str = "digest"
+    """One of POST_FORMATS; applies to issues posted from now on (the ledger keeps each post's own)."""
 
     @property
     def key(self) -> str:
@@ -400,7 +404,8 @@ def load_publish_settings(
                 )
                 continue
             filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
-            targets.append(Target(platform, "channel", channel_id, *filters))
+            post_format = _post_format(values, f"{platform}.channels", text, where, file, report)
+            targets.append(Target(platform, "channel", channel_id, *filters, format=post_format))
         webhooks = _entries(table, "webhooks", platform, section, file, report)
         for index, entry in enumerate(webhooks):
             where = _entry_line(text, f"{platform}.webhooks", index)
@@ -415,7 +420,8 @@ def load_publish_settings(
                 )
                 continue
             filters = _filters(values, f"{platform}.webhooks", topics, text, where, file, report)
-            targets.append(Target(platform, "webhook", name, *filters))
+            post_format = _post_format(values, f"{platform}.webhooks", text, where, file, report)
+            targets.append(Target(platform, "webhook", name, *filters, format=post_format))
             line = key_line(_block(text, where), "url_env") if where else None
             _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
         if channels and any(t.platform == platform and t.kind == "channel" for t in targets):
@@ -532,6 +538,21 @@ def _filters(
         if topic.slug not in wanted:
             wanted.append(topic.slug)
     return tuple(wanted), backfill
+
+
+def _post_format(values: dict[str, Any], section: str, text: str, where: int | None, file: Path, report: Report) -> str:
+    """A target's `format` (default "digest"); anything else is reported with the line it is on."""
+    value = values.get("format", POST_FORMATS[0])
+    if value not in POST_FORMATS:
+        report.error(
+            file,
+            key_line(_block(text, where), "format"),
+            f'[[{section}]] format "{value}" is not one of {", ".join(POST_FORMATS)}',
+            'write format = "digest" (a short digest of each issue, the default) or format = "full" (the full text '
+            "too: in a thread under the digest on Slack bot channels, as further messages elsewhere)",
+        )
+        return POST_FORMATS[0]
+    return str(value)
 
 
 def _read_secret(

@@ -57,6 +57,10 @@ class Article:
     """The article's page on the original blog, when known."""
     source: str = ""
     """Path of the content file, relative to the content folder."""
+    gist: str | None = None
+    """What chat digests say of it, when the editor wrote it (else the practice implications' first sentences)."""
+    short_citation: str | None = None
+    """`Cameron, Rodgers & Dagnan (2018)`, when the editor wrote it (else derived from the citation)."""
 
     @property
     def doi_url(self) -> str | None:

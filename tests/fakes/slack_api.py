@@ -1,13 +1,15 @@
 """A fake Slack: the Web API, incoming webhooks, response_urls and Socket Mode, on one local server.
 
-- Web API under /api/: chat.postMessage, chat.update, conversations.history, auth.test (bot token),
+- Web API under /api/: chat.postMessage (threads too), chat.update, conversations.history and .replies,
+  auth.test (bot token),
   apps.connections.open (app-level token) handing out the Socket Mode websocket at /link.
 - Incoming webhooks at /services/T000/B000/<name> (`webhook_url`).
 - response_urls at /hooks/…: what a bot POSTs there arrives in `response_urls`.
 
 It checks what real Slack checks that matters here: the tokens, the channel,
-Block Kit limits. Every request is recorded; `messages` holds what each
-channel shows. `signed_headers` signs a request the way Slack signs what it
+Block Kit limits, and block text past `max_block_text` (msg_blocks_too_long).
+Every request is recorded; `messages` holds what each channel shows (thread
+replies too, with their `thread_ts`). `signed_headers` signs a request the way Slack signs what it
 sends to an app.
 """
 
@@ -24,6 +26,9 @@ from aiohttp import WSMsgType, web
 from .server import BODY, FakeServer, Inbox
 
 TOKEN = "xoxb-fake-token-0123456789"
+MAX_BLOCK_TEXT = 11_300
+"""Where real Slack starts refusing block text with msg_blocks_too_long, at the lowest reported (it is not
+documented: slackapi/bolt-js#2867, #2509)."""
 
 
 class FakeSlack(FakeServer):
@@ -40,6 +45,8 @@ class FakeSlack(FakeServer):
         self.response_urls: Inbox[dict[str, Any]] = Inbox()
         """Each POST to /hooks/…, as {"path", "json"}."""
         self.socket_mode = SocketMode(self)
+        self.max_block_text = MAX_BLOCK_TEXT
+        """Characters of block text beyond which a post is refused with msg_blocks_too_long."""
         self._ts = 0
 
     @property
@@ -92,6 +99,8 @@ class FakeSlack(FakeServer):
             return _error("message_not_found")
         if method == "conversations.history":
             return self._history(channel, body)
+        if method == "conversations.replies":
+            return self._history(channel, body, thread=str(body.get("ts", "")))
         return _error("unknown_method")
 
     def _post(self, channel: str, body: dict[str, Any]) -> web.Response:
@@ -99,8 +108,13 @@ class FakeSlack(FakeServer):
         problem = block_problem(blocks)
         if problem:
             return _error("invalid_blocks", detail=problem)
+        if block_text(blocks) > self.max_block_text:
+            return _error("msg_blocks_too_long")
         if len(str(body.get("text", ""))) > 40_000:
             return _error("msg_too_long")
+        thread = body.get("thread_ts")
+        if thread is not None and not any(m["ts"] == thread for m in self.messages[channel]):
+            return _error("thread_not_found")
         message = {
             "type": "message",
             "ts": self._next_ts(),
@@ -110,17 +124,30 @@ class FakeSlack(FakeServer):
             "unfurl_links": body.get("unfurl_links"),
             "unfurl_media": body.get("unfurl_media"),
             "bot_id": "B000",
+            **({"thread_ts": thread} if thread is not None else {}),
         }
         with self.lock:
             self.messages[channel].append(message)
         return web.json_response({"ok": True, "channel": channel, "ts": message["ts"], "message": message})
 
-    def _history(self, channel: str, body: dict[str, Any]) -> web.Response:
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread of message `ts`, oldest first."""
+        return [m for m in self.messages[channel] if m.get("thread_ts") == ts]
+
+    def _history(self, channel: str, body: dict[str, Any], thread: str | None = None) -> web.Response:
+        """conversations.history (the channel, without thread replies) or, with `thread`, conversations.replies
+        (the parent and its replies)."""
         oldest = float(body.get("oldest") or 0)
         limit = int(body.get("limit") or 100)
         start = int(body.get("cursor") or 0)
         with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
-        newest_first = [m for m in reversed(self.messages[channel]) if float(m["ts"]) > oldest]
+        if thread is None:
+            shown_here = [m for m in self.messages[channel] if "thread_ts" not in m]
+        else:
+            shown_here = [m for m in self.messages[channel] if thread in (m["ts"], m.get("thread_ts"))]
+            if not shown_here:
+                return _error("thread_not_found")
+        newest_first = [m for m in reversed(shown_here) if float(m["ts"]) > oldest]
         page = newest_first[start : start + limit]
         shown = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in page]
         more = start + limit < len(newest_first)
@@ -144,6 +171,8 @@ class FakeSlack(FakeServer):
         problem = block_problem(body.get("blocks") or [])
         if problem:
             return web.Response(status=400, text="invalid_blocks")
+        if block_text(body.get("blocks") or []) > self.max_block_text:
+            return web.Response(status=400, text="msg_blocks_too_long")
         with self.lock:
             self.webhooks[name].append(body)
         return web.Response(text="ok")
@@ -218,6 +247,15 @@ def block_problem(blocks: list[dict[str, Any]]) -> str | None:
         if block["type"] == "section" and len(text) > 3000:
             return "section longer than 3000"
     return None
+
+
+def block_text(value: Any) -> int:
+    """Characters of text in blocks, as Slack counts them towards msg_blocks_too_long."""
+    if isinstance(value, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else block_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(block_text(item) for item in value)
+    return 0
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:

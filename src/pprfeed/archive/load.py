@@ -47,6 +47,8 @@ FIELD_LIMITS = {
     "permalink": 500,
     "contact_email": 254,
     "research_type": 100,
+    "gist": 280,
+    "short_citation": 120,
 }
 """Longest accepted front-matter values: past these, posts and feeds could not show them whole."""
 ARTICLE_KEYS = {
@@ -59,9 +61,12 @@ ARTICLE_KEYS = {
     "permalink": "the summary's page on the original blog (https://…)",
     "id": "the article's permanent id; set only to keep an id after renaming the file",
     "updated": "the date of the last correction (YYYY-MM-DD)",
+    "gist": "what chat digests say of the article (at most 280 characters; default: the practice implications' "
+    "first sentences)",
+    "short_citation": 'how chat digests cite it, e.g. "Cameron, Rodgers & Dagnan (2018)" (default: derived)',
 }
 REQUIRED_ARTICLE_KEYS = ("title", "topics", "citation")
-OPTIONAL_TEXT_KEYS = ("doi", "research_type", "contact_email", "permalink", "id")
+OPTIONAL_TEXT_KEYS = ("doi", "research_type", "contact_email", "permalink", "id", "gist", "short_citation")
 ISSUE_KEYS = {
     "intro": "a short introduction shown above the articles",
     "published": "the publication date (YYYY-MM-DD); defaults to the first of the month",
@@ -487,7 +492,14 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
         contact_email=front.text_value("contact_email"),
         permalink=front.text_value("permalink"),
         source=f"{ISSUES_DIR}/{month}/{path.name}",
+        gist=_one_line(front.text_value("gist")),
+        short_citation=_one_line(front.text_value("short_citation")),
     )
+
+
+def _one_line(text: str | None) -> str | None:
+    """A chat-only field on one line, however the editor wrapped it."""
+    return " ".join(text.split()) if text else None
 
 
 def _split_front_matter(text: str, path: Path, report: Report) -> tuple[str, str, int] | None:

@@ -154,6 +154,19 @@ def suggestion_names(result: QueryResult) -> str:
     return ", ".join(topic.name for topic in result.suggestions)
 
 
+def help_topics(context: ResultContext) -> tuple[list[tuple[Topic, int]], list[Topic]]:
+    """The topics the help lists with their counts (those with articles, in vocabulary order), and the empty
+    ones, which it names in one line: a list of "— 0" lines would bury the topics that answer."""
+    listed = [(topic, count) for topic, count in context.topic_list if count]
+    return listed, [topic for topic, count in context.topic_list if not count]
+
+
+def empty_line(empty: Sequence[Topic]) -> str:
+    """`No articles yet on 2 topics: Grief, Sleep.`"""
+    names = ", ".join(shorten(topic.name, 100) for topic in empty)
+    return f"No articles yet on {plural(len(empty), 'topic')}: {names}."
+
+
 def topics_of(article: Article, context: ResultContext) -> str:
     """The article's topics by name, comma-separated."""
     return ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
@@ -165,21 +178,26 @@ def safe_url(url: str) -> str:
 
 
 def short_citation(citation: str) -> str:
-    """`Norcross & Lambert (2018)`, `Flückiger et al. (2018)`; the citation itself when it has no year."""
+    """`Norcross & Lambert (2018)`, `Cameron, Rodgers & Dagnan (2018)`, `Flückiger et al. (2018)` (four or more);
+    the citation itself when it has no year."""
     year = _YEAR.search(citation)
     if year is None:
         return shorten(citation, 120)
-    surnames = [name.strip() for name in _SURNAME.findall(citation[: year.start()])]
+    names = citation[: year.start()]
+    surnames = [name.strip() for name in _SURNAME.findall(names)]
     if not surnames:
-        authors = citation[: year.start()].split(",")[0].strip() or citation[: year.start()].strip()
+        authors = names.split(",")[0].strip() or names.strip()
     elif len(surnames) == 1:
         authors = surnames[0]
-    elif len(surnames) == 2:
+    elif len(surnames) == 2 and not _ELIDED.search(names):
         authors = f"{surnames[0]} & {surnames[1]}"
-    else:
+    elif len(surnames) == 3 and not _ELIDED.search(names):
+        authors = f"{surnames[0]}, {surnames[1]} & {surnames[2]}"
+    else:  # four or more, or a list elided with ". . ."
         authors = f"{surnames[0]} et al."
     return shorten(f"{authors} ({year.group(1)})", 120)
 
 
+_ELIDED = re.compile(r"\.\s*\.\s*\.|…")
 _YEAR = re.compile(r"\((\d{4}[a-z]?|in press|n\.\s?d\.)\)", re.I)
 _SURNAME = re.compile(r"([^\W\d_][^,&()]*?),\s*(?:[^\W\d_]{1,2}\.[\s-]*)+")

@@ -1,8 +1,9 @@
 """Everything pprfeed sends to Discord, as plain data: issue posts (content + embeds) and `/topic` answers.
 
 Pure: the model in, JSON-ready dicts out, within Discord's limits by construction.
-One embed per article; an issue that does not fit one message (10 embeds,
-6,000 embed characters) is split into several, each saying "part k of n".
+An issue post is a digest or the full text (chat/digest.py), one embed per
+article; an issue that does not fit one message (10 embeds, 6,000 embed
+characters) is split into several, each saying "part k of n".
 Every limit is measured on the escaped text; shortened text ends with a link
 to the full summary. `allowed_mentions` is empty on every message, so nothing
 can ping even if escaping were bypassed.
@@ -11,7 +12,7 @@ can ping even if escaping were bypassed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,9 @@ from pprfeed.chat.answers import (
     ResultContext,
     button_state,
     buttons,
+    empty_line,
     heading,
+    help_topics,
     page_footer,
     page_of,
     safe_url,
@@ -36,7 +39,9 @@ from pprfeed.chat.answers import (
     suggestion_names,
     topics_of,
 )
-from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten
+from pprfeed.chat.digest import citation_of, gist, topic_line
+from pprfeed.chat.digest import heading as digest_heading
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, neutralise, shorten
 from pprfeed.chat.markup import Dialect, to_paragraphs
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
@@ -63,6 +68,9 @@ MAX_DOI = 200
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 EMBED_COLOUR = 0x2B6CB0
 ID_PREFIX = "ppr"
+INTRO_DIGEST = 600
+"""Characters of the issue's intro a digest shows before its "Read the issue" link."""
+SUMMARY_LABEL = "Read the summary"
 
 Message = dict[str, Any]
 
@@ -126,14 +134,31 @@ def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FU
 
 
 def issue_messages(
-    issue: Issue, articles: Sequence[Article], topic_names: Mapping[str, str], site: SiteSettings
+    issue: Issue,
+    articles: Sequence[Article],
+    topic_names: Mapping[str, str],
+    site: SiteSettings,
+    format: str = "digest",
 ) -> list[Message]:
-    """The messages that carry `articles` of `issue`, in order; every one within every Discord limit."""
+    """The messages that carry `articles` of `issue` as a digest or in full (chat/digest.py FORMATS), in
+    order; every one within every Discord limit."""
+    heading = f"{DIGEST_NAME} — {digest_heading(issue, len(articles))}"
+    if format == "digest":
+        embeds = [_digest_embed(article, topic_names, site) for article in articles]
+        return _pack(issue, heading, embeds, site, INTRO_DIGEST)
+    if format == "full":
+        embeds = [_article_embed(issue, article, topic_names, site) for article in articles]
+        return _pack(issue, heading, embeds, site, MAX_CONTENT)
+    raise ValueError(f"unknown format {format!r}")
+
+
+def _pack(
+    issue: Issue, heading: str, embeds: Sequence[dict[str, Any]], site: SiteSettings, intro_room: int
+) -> list[Message]:
     groups: list[list[dict[str, Any]]] = [[]]
     room = MAX_EMBEDS_TOTAL
-    for article in articles:
-        embed = _article_embed(issue, article, topic_names, site)
-        size = embed_size(embed)
+    for embed in embeds:
+        size = embeds_size([embed])
         if (len(groups[-1]) >= MAX_EMBEDS or size > room) and groups[-1]:
             groups.append([])  # one article's embed alone always fits: see _article_embed's budgets
             room = MAX_EMBEDS_TOTAL
@@ -141,20 +166,53 @@ def issue_messages(
         room -= size
     total = len(groups)
     return [
-        {"content": _content(issue, number, total, site), "embeds": group, "allowed_mentions": dict(NO_MENTIONS)}
+        {
+            "content": _content(issue, heading, number, total, site, intro_room),
+            "embeds": group,
+            "allowed_mentions": dict(NO_MENTIONS),
+        }
         for number, group in enumerate(groups, start=1)
     ]
 
 
-def _content(issue: Issue, number: int, total: int, site: SiteSettings) -> str:
+def _content(issue: Issue, heading: str, number: int, total: int, site: SiteSettings, intro_room: int) -> str:
     """The message text: the issue's heading (unique per part, so a lost reply can be found again) and intro."""
-    title = f"**{discord_escape(f'{DIGEST_NAME} — {issue.title}')}**"
+    title = f"**{discord_escape(heading)}**"
     if total > 1:
         title += f" · part {number} of {total}"
     if number > 1 or not issue.intro.strip():
         return title
     intro = "\n\n".join(to_paragraphs(issue.intro, DIALECT))
-    return title + "\n" + fit(intro, MAX_CONTENT - len(title) - 1, site.base_url, label="Read the issue")
+    room = min(intro_room, MAX_CONTENT - len(title) - 1)
+    return title + "\n" + _fit16(lambda limit: fit(intro, limit, site.base_url, label="Read the issue"), room)
+
+
+def _title(article: Article) -> str:
+    """An embed title: its `*`, `_`, `~` and backticks cannot format, and nothing in it can ping."""
+    return _fit16(lambda limit: shorten(discord_plain(neutralise(article.title)), limit), MAX_EMBED_TITLE)
+
+
+def _digest_embed(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> dict[str, Any]:
+    """Linked title; citation, gist and a link to the summary; the topics in the footer."""
+    url = article_url(article, site)
+    lines = [f"*{discord_escape(neutralise(citation_of(article)))}*"]
+    text = gist(article)
+    if text:
+        lines.append(discord_escape(text))
+    link = discord_link(url, SUMMARY_LABEL)
+    lines.append(link if len(link) <= MAX_EMBED_URL else discord_link(site.base_url, SUMMARY_LABEL))
+    embed: dict[str, Any] = {
+        "title": _title(article),
+        "url": discord_url(url),
+        "description": "\n".join(lines),
+        "color": EMBED_COLOUR,
+    }
+    if len(embed["url"]) > MAX_EMBED_URL:
+        del embed["url"]
+    topics = topic_line(article, topic_names)
+    if topics:
+        embed["footer"] = {"text": shorten(discord_plain(topics), 300)}
+    return embed
 
 
 def _article_embed(
@@ -162,17 +220,18 @@ def _article_embed(
 ) -> dict[str, Any]:
     url = article_url(article, site)
     home = site.base_url
-    citation = "*" + fit(discord_escape(article.citation), 600, url, home) + "*"
+    citation = "*" + fit(discord_escape(neutralise(article.citation)), 600, url, home) + "*"
     implications = to_paragraphs(article.implications_md, DIALECT)
     implication_text = ""
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
-        implication_text = "**Practice implications**\n" + fit(quoted, 1500, url, home)
+        implication_text = "**Practice implications**\n" + _fit16(lambda limit: fit(quoted, limit, url, home), 1500)
     summary = "\n\n".join(to_paragraphs(article.summary_md, DIALECT))
-    room = MAX_EMBED_DESCRIPTION - len(citation) - len(implication_text) - 4
-    description = "\n\n".join(part for part in (citation, fit(summary, room, url, home), implication_text) if part)
+    room = MAX_EMBED_DESCRIPTION - utf16_len(citation) - utf16_len(implication_text) - 4
+    summary_text = _fit16(lambda limit: fit(summary, limit, url, home), room)
+    description = "\n\n".join(part for part in (citation, summary_text, implication_text) if part)
     embed: dict[str, Any] = {
-        "title": shorten(discord_plain(article.title), MAX_EMBED_TITLE),
+        "title": _title(article),
         "url": discord_url(url),
         "description": description,
         "color": EMBED_COLOUR,
@@ -183,7 +242,7 @@ def _article_embed(
     fields = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
-        fields.append({"name": "Topics", "value": shorten(discord_escape(", ".join(names)), 400)})
+        fields.append({"name": "Topics", "value": _fit16(lambda n: shorten(discord_escape(", ".join(names)), n), 400)})
     if article.doi and article.doi_url:
         doi = discord_link(article.doi_url, shorten(article.doi, 100))
         if len(doi) > MAX_FIELD_VALUE:  # the DOI as text, shortened where it is harmless to cut
@@ -192,6 +251,20 @@ def _article_embed(
     if fields:
         embed["fields"] = fields
     return embed
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units: what Discord's JavaScript-side limits may count (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit16(make: Callable[[int], str], limit: int) -> str:
+    """`make(limit)`, asked for less until it fits `limit` in code points and in UTF-16 code units alike."""
+    text = make(limit)
+    while utf16_len(text) > limit and limit > 0:
+        limit -= utf16_len(text) - limit
+        text = make(max(limit, 0))
+    return text
 
 
 # --- /topic answers --------------------------------------------------------------------------------
@@ -243,31 +316,36 @@ def _help(context: ResultContext) -> DiscordAnswer:
         f"Ask `{context.command} query:<topic or words>`, for example `{context.command} alliance`. "
         "Typos and prefixes are fine; start typing to pick a topic."
     )
-    lines = [f"• {discord_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    listed, empty = help_topics(context)
+    lines = [f"• {discord_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
+    closing = shorten(discord_escape(empty_line(empty)), 1000) if empty else ""
     text = intro + "\n\n"
     shown = 0
     for line in lines:
-        if len(text) + len(line) + 1 > MAX_EMBED_DESCRIPTION - 40:
+        if len(text) + len(line) + 1 > MAX_EMBED_DESCRIPTION - 40 - len(closing):
             break
         text += line + "\n"
         shown += 1
     if shown < len(lines):
-        text += f"… and {len(lines) - shown} more topics"
+        text += f"… and {len(lines) - shown} more topics\n"
+    if closing:
+        text += "\n" + closing
     embed = {
         "type": "rich",
         "title": "PPRNet research summaries by topic",
         "description": text.rstrip("\n"),
         "color": EMBED_COLOUR,
-        "footer": {"text": f"{len(lines)} topics · article counts"},
+        "footer": {"text": f"{len(context.topic_list)} topics · article counts"},
     }
     return DiscordAnswer(embed)
 
 
 def _entry(article: Article, context: ResultContext) -> str:
-    title = shorten(discord_label(article.title), 250)
+    title = shorten(discord_label(neutralise(article.title)), 250)
+    citation = article.short_citation or short_citation(article.citation)
     lines = [
         f"**[{title}]({safe_url(article_url(article, context.site))})**",
-        f"{month_title(article.month)} · {shorten(discord_escape(short_citation(article.citation)), 130)}",
+        f"{month_title(article.month)} · {shorten(discord_escape(citation), 130)}",
     ]
     topics = topics_of(article, context)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
@@ -323,22 +401,33 @@ def choices(topics: Sequence[Topic], counts: Mapping[str, int]) -> list[dict[str
 
 
 # --- limits ----------------------------------------------------------------------------------------
+# Discord documents its limits in characters; its servers may count code points or UTF-16 code units (an
+# emoji is one or two). Every check here counts UTF-16 code units, never fewer than code points: both hold.
 
 
 def embed_size(embed: Mapping[str, Any]) -> int:
-    """Characters Discord counts towards the 6,000 of a message (title, description, fields, footer, author)."""
+    """Characters Discord counts towards the 6,000 of a message (title, description, fields, footer, author),
+    in code points, as discord.py's `len(Embed)` counts them."""
     return len(Embed.from_dict(dict(embed)))
 
 
+def embed_size16(embed: Mapping[str, Any]) -> int:
+    """The same characters in UTF-16 code units."""
+    counted = [embed.get("title") or "", embed.get("description") or ""]
+    counted += [(embed.get("footer") or {}).get("text") or "", (embed.get("author") or {}).get("name") or ""]
+    counted += [str(field.get(key) or "") for field in embed.get("fields", []) for key in ("name", "value")]
+    return sum(utf16_len(text) for text in counted)
+
+
 def embeds_size(embeds: Sequence[Mapping[str, Any]]) -> int:
-    return sum(embed_size(embed) for embed in embeds)
+    return sum(max(embed_size(embed), embed_size16(embed)) for embed in embeds)
 
 
 def post_problems(message: Mapping[str, Any]) -> list[str]:
     """Every Discord limit an issue post breaks (empty for anything `issue_messages` made)."""
     problems = []
-    if len(message.get("content") or "") > MAX_CONTENT:
-        problems.append(f"content of {len(message['content'])} characters (max {MAX_CONTENT})")
+    if utf16_len(message.get("content") or "") > MAX_CONTENT:
+        problems.append(f"content of {utf16_len(message['content'])} characters (max {MAX_CONTENT})")
     embeds = message.get("embeds", [])
     if len(embeds) > MAX_EMBEDS:
         problems.append(f"{len(embeds)} embeds (max {MAX_EMBEDS})")
@@ -354,8 +443,8 @@ def post_problems(message: Mapping[str, Any]) -> list[str]:
 def answer_problems(answer: DiscordAnswer) -> list[str]:
     """Every Discord limit an answer's embed and buttons break (empty for anything `answer` made)."""
     problems = _embed_problems(1, answer.embed)
-    if embed_size(answer.embed) > MAX_EMBEDS_TOTAL:
-        problems.append(f"{embed_size(answer.embed)} characters in the embed (max {MAX_EMBEDS_TOTAL})")
+    if embeds_size([answer.embed]) > MAX_EMBEDS_TOTAL:
+        problems.append(f"{embeds_size([answer.embed])} characters in the embed (max {MAX_EMBEDS_TOTAL})")
     for button in answer.buttons:
         if len(button.custom_id) > MAX_CUSTOM_ID:
             problems.append(f"custom_id of {len(button.custom_id)} characters (max {MAX_CUSTOM_ID})")
@@ -366,18 +455,20 @@ def answer_problems(answer: DiscordAnswer) -> list[str]:
 
 def _embed_problems(number: int, embed: Mapping[str, Any]) -> list[str]:
     problems = []
-    if len(embed.get("title", "")) > MAX_EMBED_TITLE:
-        problems.append(f"embed {number}: title of {len(embed['title'])} characters (max {MAX_EMBED_TITLE})")
-    if len(embed.get("description", "")) > MAX_EMBED_DESCRIPTION:
-        problems.append(
-            f"embed {number}: description of {len(embed['description'])} characters (max {MAX_EMBED_DESCRIPTION})"
-        )
+    title = utf16_len(embed.get("title", ""))
+    if title > MAX_EMBED_TITLE:
+        problems.append(f"embed {number}: title of {title} characters (max {MAX_EMBED_TITLE})")
+    description = utf16_len(embed.get("description", ""))
+    if description > MAX_EMBED_DESCRIPTION:
+        problems.append(f"embed {number}: description of {description} characters (max {MAX_EMBED_DESCRIPTION})")
     fields = embed.get("fields", [])
     if len(fields) > MAX_FIELDS:
         problems.append(f"embed {number}: {len(fields)} fields (max {MAX_FIELDS})")
     for field in fields:
-        if len(field["name"]) > MAX_FIELD_NAME or len(field["value"]) > MAX_FIELD_VALUE:
+        if utf16_len(field["name"]) > MAX_FIELD_NAME or utf16_len(field["value"]) > MAX_FIELD_VALUE:
             problems.append(f"embed {number}: field {field['name'][:20]!r} too long")
-    if len(embed.get("footer", {}).get("text", "")) > MAX_FOOTER:
+    if utf16_len(embed.get("footer", {}).get("text", "")) > MAX_FOOTER:
         problems.append(f"embed {number}: footer too long")
+    if len(embed.get("url", "")) > MAX_EMBED_URL:
+        problems.append(f"embed {number}: url of {len(embed['url'])} characters (max {MAX_EMBED_URL})")
     return problems

@@ -68,3 +68,13 @@ def fit_linked(
         if link_url and len(more) <= limit // 2:
             return shorten(text, limit - len(more)) + more
     return shorten(text, limit)
+
+
+# Slack mrkdwn has no escape for its formatting characters, and Discord does not render a backslash escape
+# everywhere (link labels): in titles and citations each becomes a look-alike that formats nothing.
+_LOOK_ALIKES = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+
+
+def neutralise(text: str) -> str:
+    """`*`, `_`, `~` and backticks as look-alikes, so a title or citation can never turn into formatting."""
+    return text.translate(_LOOK_ALIKES)

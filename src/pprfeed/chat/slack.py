@@ -1,5 +1,7 @@
 """Everything pprfeed sends to Slack, as plain data: issue posts (Block Kit + fallback text) and `/ppr-topic` answers.
 
+An issue post is a digest (per article: linked title, gist, short citation,
+topics, a link to the summary; chat/digest.py says what) or the full text.
 Pure: the model in, JSON-ready dicts out, within Slack's limits by construction.
 Every limit is measured on the escaped text. Text that must be shortened is cut
 at a word boundary (never inside an escape or a link) and followed by a link to
@@ -24,7 +26,9 @@ from pprfeed.chat.answers import (
     ResultContext,
     button_state,
     buttons,
+    empty_line,
     heading,
+    help_topics,
     page_footer,
     page_of,
     safe_url,
@@ -32,7 +36,9 @@ from pprfeed.chat.answers import (
     suggestion_names,
     topics_of,
 )
-from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, shorten
+from pprfeed.chat.digest import citation_of, gist, topic_line
+from pprfeed.chat.digest import heading as digest_heading
+from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, neutralise, shorten
 from pprfeed.chat.markup import Dialect, to_paragraphs
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
@@ -42,8 +48,15 @@ MAX_BLOCKS = 50
 MAX_TEXT = SectionBlock.text_max_length
 """3,000: a section's text, and any one text object's."""
 MAX_HEADER_TEXT = HeaderBlock.text_max_length
-MAX_MESSAGE_TEXT = 12_000
-"""Slack accepts more, but messages beyond ~12,000 characters are truncated or rejected in practice."""
+MAX_MESSAGE_TEXT = 8_000
+"""Characters of block text in one issue post. Slack refuses more than an undocumented limit, reported between
+about 11,300 and 13,200 (`msg_blocks_too_long`, slackapi/bolt-js#2867 and #2509): this leaves a margin, and a
+refused part is split (publish/deliver.py)."""
+PART_CONTEXT = 250
+"""Block text kept free in each message for its "part k of n" line."""
+INTRO_DIGEST = 600
+INTRO_FULL = 1500
+SUMMARY_LABEL = "Read the summary"
 MAX_FALLBACK_TEXT = 3000
 """Slack cuts `text` at 40,000 characters; a notification line needs far less, so more is a bug."""
 POST_FALLBACK_TEXT = 300
@@ -77,13 +90,32 @@ def fit(text: str, limit: int, url: str, fallback_url: str = "", label: str = FU
 
 
 def issue_messages(
-    issue: Issue, articles: Sequence[Article], topic_names: Mapping[str, str], site: SiteSettings
+    issue: Issue,
+    articles: Sequence[Article],
+    topic_names: Mapping[str, str],
+    site: SiteSettings,
+    format: str = "digest",
 ) -> list[Message]:
-    """The messages that carry `articles` of `issue`, in order; every one within every Slack limit."""
-    article_blocks = [_article_blocks(article, topic_names, site) for article in articles]
-    opening = _opening_blocks(issue, site)
-    # leave room for the "part k of n" context block and the fallback text
-    budget = MAX_MESSAGE_TEXT - POST_FALLBACK_TEXT - 200
+    """The messages that carry `articles` of `issue` as a digest or in full (chat/digest.py FORMATS), in
+    order; every one within every Slack limit."""
+    heading = f"{DIGEST_NAME} — {digest_heading(issue, len(articles))}"
+    if format == "digest":
+        blocks = [_digest_blocks(article, topic_names, site) for article in articles]
+        return _pack(heading, _opening_blocks(issue, heading, site, INTRO_DIGEST), articles, blocks)
+    if format == "full":
+        blocks = [_article_blocks(article, topic_names, site) for article in articles]
+        return _pack(heading, _opening_blocks(issue, heading, site, INTRO_FULL), articles, blocks)
+    raise ValueError(f"unknown format {format!r}")
+
+
+def _pack(
+    heading: str,
+    opening: list[dict[str, Any]],
+    articles: Sequence[Article],
+    article_blocks: Sequence[list[dict[str, Any]]],
+) -> list[Message]:
+    """The articles' blocks in as few messages as the limits allow, each part saying which it is."""
+    budget = MAX_MESSAGE_TEXT - PART_CONTEXT  # room for the "part k of n" context block
     groups: list[list[dict[str, Any]]] = [list(opening)]
     titles: list[list[str]] = [[]]
     for article, blocks in zip(articles, article_blocks, strict=True):
@@ -98,45 +130,85 @@ def issue_messages(
     messages = []
     for number, (blocks, names) in enumerate(zip(groups, titles, strict=True), start=1):
         if total > 1:  # later parts say at their top what they continue; the first says it at its end
-            context = _part_context(issue, number, total)
+            context = _part_context(heading, number, total)
             blocks = [*blocks, context] if number == 1 else [context, *blocks]
-        fallback = f"{DIGEST_NAME} — {issue.title}"
-        if total > 1:
-            fallback += f" (part {number} of {total})"
-        if names:
-            fallback += ": " + "; ".join(names)
-        messages.append(
-            {
-                "text": shorten(slack_escape(fallback), POST_FALLBACK_TEXT),
-                "blocks": blocks,
-                "unfurl_links": False,
-                "unfurl_media": False,
-            }
-        )
+        messages.append(_message(heading, blocks, names, number, total))
     return messages
 
 
-def _opening_blocks(issue: Issue, site: SiteSettings) -> list[dict[str, Any]]:
-    header = shorten(f"{DIGEST_NAME} — {issue.title}", MAX_HEADER_TEXT)
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
+def _message(heading: str, blocks: list[dict[str, Any]], titles: list[str], number: int, total: int) -> Message:
+    fallback = heading + (f" (part {number} of {total})" if total > 1 else "")
+    if titles:
+        fallback += ": " + "; ".join(titles)
+    return {
+        "text": shorten(slack_escape(neutralise(fallback)), POST_FALLBACK_TEXT),
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def split_message(message: Mapping[str, Any]) -> list[Message] | None:
+    """`message` as two messages of about half its blocks each (at an article's divider where one is near the
+    middle), for a part Slack refused as too long; None when it holds a single block and cannot be split."""
+    blocks = list(message.get("blocks", []))
+    if len(blocks) < 2:
+        return None
+    middle = len(blocks) // 2
+    dividers = [i + 1 for i, block in enumerate(blocks[:-1]) if block.get("type") == "divider"]
+    cut = min(dividers, key=lambda i: abs(i - middle)) if dividers else middle
+    if not 0 < cut < len(blocks) or abs(cut - middle) > len(blocks) // 4 + 1:
+        cut = middle
+    base = {key: value for key, value in message.items() if key != "blocks"}
+    return [dict(base, blocks=blocks[:cut]), dict(base, blocks=blocks[cut:])]
+
+
+def _opening_blocks(issue: Issue, heading: str, site: SiteSettings, intro_room: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [_header(heading)]
     if issue.intro.strip():
         intro = "\n\n".join(to_paragraphs(issue.intro, DIALECT))
-        blocks.append(_section(fit(intro, 1500, site.base_url, label="Read the issue")))
+        blocks.append(_section(fit(intro, intro_room, site.base_url, label="Read the issue")))
     return blocks
 
 
-def _part_context(issue: Issue, number: int, total: int) -> dict[str, Any]:
-    text = f"{slack_escape(f'{DIGEST_NAME} — {issue.title}')} · part {number} of {total}"
-    return {"type": "context", "elements": [_mrkdwn(text)]}
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": shorten(text, MAX_HEADER_TEXT), "emoji": False}}
+
+
+def _part_context(heading: str, number: int, total: int) -> dict[str, Any]:
+    return _plain_context(f"{shorten(slack_escape(heading), 200)} · part {number} of {total}")
+
+
+def _title_line(article: Article, url: str) -> str:
+    """The title in bold, linked to its page; its own `*`, `_`, `~` and backticks cannot format."""
+    title = shorten(neutralise(article.title), 200)
+    link = slack_link(url, title)
+    return f"*{link if len(link) <= MAX_LINK else slack_escape(title)}*"
+
+
+def _digest_blocks(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> list[dict[str, Any]]:
+    """Linked title; the gist (plain text: nothing in it formats or pings); citation, topics, the link."""
+    url = article_url(article, site)
+    blocks: list[dict[str, Any]] = [_section(_title_line(article, url))]
+    text = gist(article)
+    if text:
+        blocks.append({"type": "section", "text": _plain(slack_escape(text))})
+    about = [shorten(slack_escape(citation_of(article)), 200)]
+    topics = topic_line(article, topic_names)
+    if topics:
+        about.append(shorten("Topics: " + slack_escape(topics), 400))
+    read = slack_link(url, SUMMARY_LABEL)
+    elements = [_plain(" · ".join(about))]
+    elements.append(_mrkdwn(read if len(read) <= MAX_LINK else slack_link(site.base_url, SUMMARY_LABEL)))
+    blocks += [{"type": "context", "elements": elements}, {"type": "divider"}]
+    return blocks
 
 
 def _article_blocks(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> list[dict[str, Any]]:
+    """The full text: at most ARTICLE_TEXT characters of block text, so an article alone always fits a message."""
     url = article_url(article, site)
-    title_link = slack_link(url, shorten(article.title, 200))
-    if len(title_link) > MAX_LINK:
-        title_link = shorten(slack_escape(article.title), 200)
-    title_line = f"*{title_link}*"
-    citation = fit(slack_escape(article.citation), MAX_TEXT - len(title_line) - 1, url, site.base_url)
+    title_line = _title_line(article, url)
+    citation = fit(slack_escape(neutralise(article.citation)), 1200 - len(title_line) - 1, url, site.base_url)
     blocks = [_section(f"{title_line}\n{citation}")]
     summary = "\n\n".join(to_paragraphs(article.summary_md, DIALECT))
     if summary:
@@ -145,14 +217,14 @@ def _article_blocks(article: Article, topic_names: Mapping[str, str], site: Site
     if implications:
         quoted = "\n".join("> " + line for paragraph in implications for line in paragraph.split("\n"))
         title = "*Practice implications*\n"
-        blocks.append(_section(title + fit(quoted, MAX_TEXT - len(title), url, site.base_url)))
+        blocks.append(_section(title + fit(quoted, 2500 - len(title), url, site.base_url)))
     context = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
-        context.append(_mrkdwn(shorten("Topics: " + slack_escape(", ".join(names)), 1000)))
+        context.append(_mrkdwn(shorten("Topics: " + slack_escape(", ".join(names)), 400)))
     if article.doi and article.doi_url:
-        doi = slack_link(article.doi_url, shorten(article.doi, 200))
-        context.append(_mrkdwn("DOI: " + (doi if len(doi) <= MAX_LINK else shorten(slack_escape(article.doi), 200))))
+        doi = slack_link(article.doi_url, shorten(article.doi, 100))
+        context.append(_mrkdwn("DOI: " + (doi if len(doi) <= 400 else shorten(slack_escape(article.doi), 200))))
     if context:
         blocks.append({"type": "context", "elements": context})
     blocks.append({"type": "divider"})
@@ -191,31 +263,36 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
 
 
 def _help(context: ResultContext) -> Message:
-    """No query, or `help`: how to ask, and every topic with its article count."""
+    """No query, or `help`: how to ask, the topics that have articles with their counts, then the empty ones
+    named in one line (they still answer, and can be subscribed to)."""
     intro = (
         f"*PPRNet research summaries by topic*\nAsk `{context.command} <topic or words>`, for example "
         f"`{context.command} alliance` or `{context.command} rupture repair`. Typos and prefixes are fine."
     )
     blocks: list[dict[str, Any]] = [_section(slack_escape(intro))]
-    lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in context.topic_list]
+    listed, empty = help_topics(context)
+    lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
     sections: list[list[str]] = [[]]
     for line in lines:
         if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
             sections.append([])
         sections[-1].append(line)
-    room = MAX_BLOCKS - 2  # the intro, and a note if topics are left out
+    room = MAX_BLOCKS - 3  # the intro, the empty topics, and a note if topics are left out
     blocks += [_section("\n".join(section)) for section in sections[:room] if section]
     left_out = sum(len(section) for section in sections[room:])
     if left_out:
         blocks.append(_plain_context(f"… and {left_out} more topics"))
+    if empty:
+        blocks.append(_plain_context(shorten(slack_escape(empty_line(empty)), MAX_TEXT)))
     return {"text": f"{len(context.topic_list)} topics — {context.command} help", "blocks": blocks}
 
 
 def _entry(article: Article, context: ResultContext) -> str:
-    title = shorten(slack_escape(article.title), 300).replace("|", "∣")
+    title = shorten(slack_escape(neutralise(article.title)), 300).replace("|", "∣")
+    citation = neutralise(article.short_citation or short_citation(article.citation))
     lines = [
         f"*<{slack_escape(safe_url(article_url(article, context.site)))}|{title}>*",
-        f"{month_title(article.month)} · {shorten(slack_escape(short_citation(article.citation)), 200)}",
+        f"{month_title(article.month)} · {shorten(slack_escape(citation), 200)}",
     ]
     topics = topics_of(article, context)
     details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
@@ -263,10 +340,14 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
 
 
-def _plain_context(text: str) -> dict[str, Any]:
+def _plain(text: str) -> dict[str, Any]:
     # plain_text: Slack applies no formatting and resolves no mentions in it; `text` arrives escaped
     # anyway (slack_escape), because Slack treats &, < and > as control characters in every text object
-    return {"type": "context", "elements": [{"type": "plain_text", "text": text, "emoji": False}]}
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def _plain_context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_plain(text)]}
 
 
 def _texts(value: Any) -> list[str]:
@@ -289,8 +370,8 @@ def _size(blocks: Sequence[dict[str, Any]]) -> int:
 
 
 def message_size(message: Mapping[str, Any]) -> int:
-    """Characters of text in a message: the blocks' text plus the fallback."""
-    return _size(message.get("blocks", [])) + len(message.get("text", ""))
+    """Characters of block text in a message, as Slack counts them for `msg_blocks_too_long`."""
+    return _size(message.get("blocks", []))
 
 
 def answer_problems(message: Mapping[str, Any]) -> list[str]:
@@ -311,7 +392,9 @@ def post_problems(message: Mapping[str, Any]) -> list[str]:
     whole message, and link unfurling, which must be off."""
     problems = answer_problems(message)
     if message_size(message) > MAX_MESSAGE_TEXT:
-        problems.append(f"{message_size(message)} characters in all (keep under {MAX_MESSAGE_TEXT})")
+        problems.append(f"{message_size(message)} characters of block text (keep under {MAX_MESSAGE_TEXT})")
+    if len(message.get("text", "")) > POST_FALLBACK_TEXT:
+        problems.append(f"fallback text of {len(message['text'])} characters (max {POST_FALLBACK_TEXT})")
     if message.get("unfurl_links") is not False or message.get("unfurl_media") is not False:
         problems.append("link unfurling is not off")
     return problems

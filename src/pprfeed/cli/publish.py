@@ -30,6 +30,7 @@ from pprfeed.text import plural
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use it: `pprfeed build` starts faster
+    from pprfeed.publish.base import PartRef
     from pprfeed.publish.deliver import Delivery, TargetReport
     from pprfeed.publish.ledger import Ledger
 
@@ -50,7 +51,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="show what would be sent to each target, message by message, limits checked; no network, no ledger",
     )
     publish.add_argument(
-        "--json", action="store_true", help="with --dry-run: print each message's exact JSON payload instead"
+        "--json",
+        action="store_true",
+        help="with --dry-run: print each request as it would go on the wire instead (endpoint, channel, "
+        "metadata, flags; a nonce not yet in the ledger is made for the preview, and a real run makes its own)",
     )
     publish.add_argument(
         "--update", action="store_true", help="also edit already-posted messages whose issue text changed since"
@@ -247,7 +251,8 @@ def _parts(parts: list[tuple[str, int]]) -> str:
 def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
-    from pprfeed.publish.deliver import limit_problems, plan_deliveries, plan_updates
+    from pprfeed.publish import wire_request
+    from pprfeed.publish.deliver import limit_problems, plan_deliveries, plan_updates, preview_refs
 
     # with --json, standard output is one JSON document; everything said about it goes to standard error
     say = sys.stderr if args.json else sys.stdout
@@ -262,32 +267,42 @@ def _dry_run(
     with _ledger(publishing.state_path, read_only=True) as ledger:
         deliveries = plan_deliveries(archive, targets, ledger, settings.site, today, record_new_targets=False)
         updates = plan_updates(archive, targets, ledger, settings.site, today) if args.update else []
+        posts = {id(delivery): preview_refs(delivery, ledger) for delivery in deliveries}
     problems = 0
     documents: list[dict[str, Any]] = []
     for label, plan in (("edit", updates), ("post", deliveries)):
         for delivery in plan:
             total = len(delivery.payloads)
-            for number, payload in enumerate(delivery.payloads, start=1):
+            parts: list[tuple[dict[str, Any], PartRef | None]] = [(payload, None) for payload in delivery.payloads]
+            if label == "post":
+                parts = list(posts[id(delivery)])
+            for number, (payload, ref) in enumerate(parts, start=1):
+                number = ref.part if ref else number
                 issues = limit_problems(delivery.target, payload)
                 problems += len(issues)
                 verdict = "limits OK" if not issues else "OVER LIMITS: " + "; ".join(issues)
+                reply = " (a reply in its thread)" if ref and ref.thread else ""
                 print(
                     f"=== would {label} to {delivery.target.key}: {delivery.issue.title} ({delivery.issue.month}), "
-                    f"message {number} of {total}, {plural(len(delivery.articles), 'article')} — {verdict}",
+                    f"message {number} of {total}{reply}, {plural(len(delivery.articles), 'article')}, "
+                    f"{delivery.layout} — {verdict}",
                     file=say,
                 )
                 if args.json:
-                    documents.append(
-                        {
-                            "action": label,
-                            "target": delivery.target.key,
-                            "issue": delivery.issue.month,
-                            "part": number,
-                            "parts": total,
-                            "limit_problems": issues,
-                            "payload": payload,
-                        }
-                    )
+                    document: dict[str, Any] = {
+                        "action": label,
+                        "target": delivery.target.key,
+                        "issue": delivery.issue.month,
+                        "format": delivery.layout,
+                        "part": number,
+                        "parts": total,
+                        "limit_problems": issues,
+                    }
+                    if ref is not None:
+                        document["request"] = wire_request(delivery.target, payload, ref)
+                    else:  # an edit sends the message's text and blocks (or content and embeds) only
+                        document["payload"] = payload
+                    documents.append(document)
                 else:
                     print(describe_payload(payload))
     if args.json:
@@ -330,7 +345,7 @@ def describe_payload(payload: dict[str, Any]) -> str:
     body = "\n".join(lines)
     if payload.get("blocks"):  # Slack shows &amp; &lt; &gt; as the characters
         body = body.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return f"{body}\n({len(body):,} characters shown; --json prints the exact payload)\n"
+    return f"{body}\n({len(body):,} characters shown; --json prints each request as it would be sent)\n"
 
 
 @contextmanager
@@ -394,9 +409,14 @@ def run_status(args: argparse.Namespace) -> int:
             sent_times = [p.sent_at for p in issue.parts if p.sent_at]
             when = max(sent_times)[:19].replace("T", " ") if sent_times else ""
             ids = ", ".join(p.remote_id or "-" for p in issue.parts)
-            print(f"  {issue.issue}  {issue.state.upper():<11} {plural(len(issue.parts), 'part')}  {when}  ids: {ids}")
+            print(
+                f"  {issue.issue}  {issue.state.upper():<11} {plural(len(issue.parts), 'part')}  {when}  "
+                f"{issue.parts[0].format}  ids: {ids}"
+            )
             for part in issue.parts:
-                if part.state != "sent":
+                if part.state == "sent" and part.last_error:  # how it got there: split after a refusal, or by hand
+                    print(f"      part {part.part}: sent; {part.last_error}")
+                elif part.state != "sent":
                     attention += 1
                     why = part.last_error or ""
                     if part.state == "claimed":

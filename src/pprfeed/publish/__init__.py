@@ -9,8 +9,10 @@ redacted from the message.
 
 from __future__ import annotations
 
-from pprfeed.publish.base import Poster
-from pprfeed.publish.targets import PublishSettings
+from typing import Any
+
+from pprfeed.publish.base import PartRef, Poster
+from pprfeed.publish.targets import PublishSettings, Target
 
 
 def open_posters(settings: PublishSettings, timeout: float) -> dict[str, Poster]:
@@ -26,3 +28,20 @@ def open_posters(settings: PublishSettings, timeout: float) -> dict[str, Poster]
 
         posters["discord"] = DiscordPoster(settings.discord, settings.secrets, timeout)
     return posters
+
+
+def wire_request(target: Target, payload: dict[str, Any], ref: PartRef) -> dict[str, Any]:
+    """The request that would post `payload` as part `ref` to `target`: method, endpoint and JSON body, the body
+    built by the adapter that sends it (the webhook's URL, a secret, is named by its variable only)."""
+    if target.platform == "slack":
+        from .slack import wire_body as slack_body
+
+        endpoint = f"webhook {target.address}" if target.kind == "webhook" else "chat.postMessage"
+        return {"method": "POST", "endpoint": endpoint, "body": slack_body(target, payload, ref)}
+    from .discord import wire_body as discord_body
+
+    if target.kind == "webhook":
+        endpoint = f"webhook {target.address} /webhooks/<id>/<token>?wait=true"
+    else:
+        endpoint = f"/channels/{target.address}/messages"
+    return {"method": "POST", "endpoint": endpoint, "body": discord_body(target, payload, ref)}

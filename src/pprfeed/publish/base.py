@@ -22,6 +22,8 @@ class PartRef:
     nonce: str
     marker: str = ""
     """A line that identifies this part's message where the platform keeps no metadata (Discord's heading)."""
+    thread: str | None = None
+    """The remote id of the message this part replies to in its thread (Slack `thread_ts`), if it is a reply."""
 
 
 class DeliveryError(Exception):

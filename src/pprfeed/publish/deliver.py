@@ -17,7 +17,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Article, Issue
 from pprfeed.publish.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
-from pprfeed.publish.ledger import Ledger, PartRecord, now
+from pprfeed.publish.ledger import SPLIT_NOTE, Ledger, PartRecord, now
 from pprfeed.publish.targets import Target
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,14 @@ class Tuning:
     """A Retry-After longer than this fails the target for now; the next run tries again."""
 
 
+LAYOUTS = ("digest", "full", "full-thread")
+"""How a delivery is laid out, as the ledger records it: the digest alone; the full text in parts one after
+another (webhooks, Discord, and every post made before digests existed); the digest with the full text as
+thread replies under it (Slack bot channels)."""
+SPLIT_CODES = ("msg_blocks_too_long", "invalid_blocks")
+"""Slack's answers to a message whose blocks hold too much: not posted, so its halves may be sent instead."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One issue for one target, rendered: payloads[k] is part k+1."""
@@ -59,6 +67,10 @@ class Delivery:
     issue: Issue
     articles: tuple[Article, ...]
     payloads: tuple[dict[str, Any], ...]
+    layout: str = "digest"
+    """One of LAYOUTS: the target's `format` for a new post, the recorded one for a post already begun."""
+    replies_from: int | None = None
+    """With "full-thread": the first part posted as a reply in the thread of part 1."""
 
 
 @dataclass
@@ -89,6 +101,11 @@ class _TargetStopped(Exception):
 class _GiveUp(Exception):
     """Trying again in this run would not help; the message says why and what happens next."""
 
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        """The platform's error code, when it refused the request."""
+
 
 # --- rendering and planning -------------------------------------------------------
 
@@ -104,13 +121,54 @@ def _chat(platform: str) -> ModuleType:
     return discord
 
 
-def render_delivery(target: Target, issue: Issue, archive: Archive, site: SiteSettings) -> Delivery | None:
-    """The issue as `target` gets it (only the articles its topic filter wants), or None if none match."""
+def layout_for(target: Target) -> str:
+    """The layout a new post to `target` gets: threads exist only where a bot posts into a Slack channel."""
+    if target.format != "full":
+        return "digest"
+    return "full-thread" if target.platform == "slack" and target.kind == "channel" else "full"
+
+
+def render_delivery(
+    target: Target, issue: Issue, archive: Archive, site: SiteSettings, layout: str | None = None
+) -> Delivery | None:
+    """The issue as `target` gets it (only the articles its topic filter wants), or None if none match;
+    in `layout`, by default the target's."""
     articles = tuple(article for article in issue.articles if target.wants(article.topics))
     if not articles:
         return None
+    layout = layout or layout_for(target)
+    if layout not in LAYOUTS:
+        raise ValueError(f"{target.key}: issue {issue.month} is recorded in an unknown format {layout!r}")
     names = {topic.slug: topic.name for topic in archive.topics}
-    return Delivery(target, issue, articles, tuple(_chat(target.platform).issue_messages(issue, articles, names, site)))
+    chat = _chat(target.platform)
+    if layout == "full-thread":
+        digest = chat.issue_messages(issue, articles, names, site, "digest")
+        full = chat.issue_messages(issue, articles, names, site, "full")
+        return Delivery(target, issue, articles, tuple(digest + full), layout, replies_from=len(digest) + 1)
+    payloads = chat.issue_messages(issue, articles, names, site, layout)
+    return Delivery(target, issue, articles, tuple(payloads), layout)
+
+
+def split_payload(target: Target, payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A refused Slack message as two, or None when it cannot be split (or the platform is not Slack)."""
+    if target.platform != "slack":
+        return None
+    from pprfeed.chat.slack import split_message
+
+    return split_message(payload)
+
+
+def sent_payloads(
+    target: Target, payloads: Sequence[dict[str, Any]], records: Mapping[int, PartRecord]
+) -> list[dict[str, Any]]:
+    """The payloads as their parts are numbered in the ledger: a message Slack refused as too long was sent
+    as two halves (its first part's note says so), and every later part is one further on."""
+    laid_out: list[dict[str, Any]] = []
+    for payload in payloads:
+        record = records.get(len(laid_out) + 1)
+        halves = split_payload(target, payload) if record and (record.last_error or "").startswith(SPLIT_NOTE) else None
+        laid_out += halves or [payload]
+    return laid_out
 
 
 def limit_problems(target: Target, payload: dict[str, Any]) -> list[str]:
@@ -133,6 +191,37 @@ def marker(target: Target, payload: dict[str, Any]) -> str:
     return str(payload.get("content") or "").split("\n", 1)[0] if target.platform == "discord" else ""
 
 
+def _replies_from(delivery: Delivery, records: Mapping[int, PartRecord]) -> int | None:
+    """The first reply's part number once split messages are counted as the two parts they were sent as."""
+    first = delivery.replies_from
+    if first is None:
+        return None
+    for number in sorted(records):
+        if number < first and (records[number].last_error or "").startswith(SPLIT_NOTE):
+            first += 1
+    return first
+
+
+def preview_refs(delivery: Delivery, ledger: Ledger) -> list[tuple[dict[str, Any], PartRef]]:
+    """Each part a run would send now, with the reference it would carry: the nonce the ledger holds for a part
+    already claimed, else one made now (a real run fixes its own when it claims the part); a reply's thread is
+    the recorded id of part 1, or `<ts of part 1>` until that is posted."""
+    target, month = delivery.target, delivery.issue.month
+    records = ledger.parts(month, target.key)
+    payloads = sent_payloads(target, delivery.payloads, records)
+    parent = records[1].remote_id if 1 in records and records[1].remote_id else "<ts of part 1>"
+    replies_from = _replies_from(delivery, records)
+    refs = []
+    for number, payload in enumerate(payloads, start=1):
+        record = records.get(number)
+        if record is not None and record.state == "sent":
+            continue
+        thread = parent if replies_from is not None and number >= replies_from else None
+        nonce = record.nonce if record else make_nonce(target.key, month, number)
+        refs.append((payload, PartRef(month, number, len(payloads), nonce, marker(target, payload), thread)))
+    return refs
+
+
 def plan_deliveries(
     archive: Archive,
     targets: Sequence[Target],
@@ -150,20 +239,56 @@ def plan_deliveries(
     published = archive.published(today)
     known = ledger.known_targets()
     due: list[Delivery] = []
+    render = _Renders(archive, site)
     for target in targets:
-        rendered = [d for d in (render_delivery(target, issue, archive, site) for issue in published.issues) if d]
+        # only the issues still due are rendered: a cron run over a long archive renders one issue, not all
+        matching = [issue for issue in published.issues if any(target.wants(a.topics) for a in issue.articles)]
         if target.key not in known:
-            keep = {d.issue.month for d in rendered[: target.backfill]}
+            keep = {issue.month for issue in matching[: target.backfill]}
             skipped = {issue.month for issue in published.issues} - keep
             if record_new_targets:
                 ledger.add_target(target.key, sorted(skipped))
         else:
             skipped = ledger.skipped(target.key)
         delivered = ledger.delivered(target.key)
-        for delivery in reversed(rendered):  # oldest first
-            if delivery.issue.month not in skipped and delivery.issue.month not in delivered:
-                due.append(delivery)
+        begun = ledger.formats(target.key)  # a half-delivered issue resumes in the layout it was begun in
+        for issue in reversed(matching):  # oldest first
+            if issue.month not in skipped and issue.month not in delivered:
+                delivery = render(target, issue, begun.get(issue.month))
+                if delivery is not None:
+                    due.append(delivery)
     return due
+
+
+class _Renders:
+    """`render_delivery`, once per platform, layout, issue and choice of articles: a hundred channels of one
+    platform without topic filters get the same payloads, rendered once."""
+
+    def __init__(self, archive: Archive, site: SiteSettings) -> None:
+        self.archive = archive
+        self.site = site
+        self.made: dict[tuple[str, str, str, tuple[str, ...]], Delivery | None] = {}
+        self.hashes: dict[int, str] = {}
+        self.owned: set[int] = set()
+
+    def __call__(self, target: Target, issue: Issue, layout: str | None = None) -> Delivery | None:
+        layout = layout or layout_for(target)
+        chosen = tuple(article.id for article in issue.articles if target.wants(article.topics))
+        key = (target.platform, layout, issue.month, chosen)
+        if key not in self.made:
+            self.made[key] = render_delivery(target, issue, self.archive, self.site, layout)
+            self.owned.update(id(payload) for payload in getattr(self.made[key], "payloads", ()))
+        made = self.made[key]
+        return None if made is None else replace(made, target=target)
+
+    def hash(self, payload: dict[str, Any]) -> str:
+        """`payload_hash`, once per payload made here (the targets that share a rendering share its payloads)."""
+        found = self.hashes.get(id(payload))
+        if found is None:
+            found = payload_hash(payload)
+            if id(payload) in self.owned:  # kept alive by self.made, so its id is never reused
+                self.hashes[id(payload)] = found
+        return found
 
 
 def plan_resend(
@@ -185,6 +310,7 @@ def plan_updates(
 ) -> list[Delivery]:
     """Issues already (partly) posted whose rendered text changed since: `publish --update` edits them."""
     issues = {issue.month: issue for issue in archive.published(today).issues}
+    render = _Renders(archive, site)
     changed = []
     for target in targets:
         by_issue: dict[str, list[PartRecord]] = {}
@@ -195,10 +321,12 @@ def plan_updates(
             sent = [r for r in records if r.state == "sent"]
             if issue is None or not sent:
                 continue
-            delivery = render_delivery(target, issue, archive, site)
+            # an edit keeps the post's own layout: a digest is never rewritten into the full text, nor back
+            delivery = render(target, issue, records[0].format)
             if delivery is None:
                 continue
-            hashes = [payload_hash(p) for p in delivery.payloads]
+            numbered = {record.part: record for record in records}
+            hashes = [render.hash(p) for p in sent_payloads(target, delivery.payloads, numbered)]
             stale = any(r.part > len(hashes) or hashes[r.part - 1] != r.payload_hash for r in sent)
             if stale or len(hashes) > max(r.parts for r in records):
                 changed.append(delivery)
@@ -296,29 +424,47 @@ class _Runner:
         self._check_limits(delivery, report)
         target, month = delivery.target, delivery.issue.month
         records = self.ledger.parts(month, target.key)
-        total = len(delivery.payloads)
-        for number, payload in enumerate(delivery.payloads, start=1):
+        payloads = sent_payloads(target, delivery.payloads, records)
+        halves_at = {n + k for n, r in records.items() if (r.last_error or "").startswith(SPLIT_NOTE) for k in (0, 1)}
+        replies_from = _replies_from(delivery, records)
+        number = 0
+        while number < len(payloads):
+            number += 1
+            payload = payloads[number - 1]
             record = records.get(number)
             if record is not None and record.state == "sent":
                 continue  # a half-delivered issue resumes where it stopped
+            total = len(payloads)
+            thread = None
+            if replies_from is not None and number >= replies_from:
+                thread = self.ledger.parts(month, target.key)[1].remote_id
             ref = PartRef(
                 month,
                 number,
                 total,
                 record.nonce if record else make_nonce(target.key, month, number),
                 marker(target, payload),
+                thread,
             )
+            note = record.last_error if record and (record.last_error or "").startswith(SPLIT_NOTE) else None
             if record is not None and record.state in ("claimed", "uncertain"):
                 # the last run may have posted this part: look before sending it again
                 found = await self._resolve(poster, target, ref, record, report)
                 if found is not None:
-                    self.ledger.mark_sent(month, target.key, number, found or None, payload_hash(payload))
+                    self.ledger.mark_sent(month, target.key, number, found or None, payload_hash(payload), note)
                     report.recovered.append((month, number))
                     continue
-            self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce)
+            self.ledger.claim(month, target.key, number, total, payload_hash(payload), ref.nonce, delivery.layout, note)
             report.in_flight = ref
-            await self._send(poster, target, payload, ref, report)
+            halves = await self._send(poster, target, payload, ref, report, note, number not in halves_at)
             report.in_flight = None
+            if halves is not None:  # refused as too long, so not posted: its halves take its place
+                payloads[number - 1 : number] = halves
+                halves_at |= {number, number + 1}
+                if replies_from is not None and number < replies_from:
+                    replies_from += 1
+                records = self.ledger.parts(month, target.key)
+                number -= 1
 
     async def _resolve(
         self, poster: Poster, target: Target, ref: PartRef, record: PartRecord, report: TargetReport
@@ -383,7 +529,7 @@ class _Runner:
                 await self.sleep(exc.retry_after)
                 continue
             except PermanentError as exc:
-                raise _GiveUp(str(exc)) from None
+                raise _GiveUp(str(exc), exc.code) from None
             except asyncio.TimeoutError:
                 error = TransientError(f"{target.key}: no answer within {self.tuning.timeout:g} s", maybe_sent=True)
             except TransientError as exc:
@@ -402,8 +548,19 @@ class _Runner:
             await self.sleep(delay)
 
     async def _send(
-        self, poster: Poster, target: Target, payload: dict[str, Any], ref: PartRef, report: TargetReport
-    ) -> None:
+        self,
+        poster: Poster,
+        target: Target,
+        payload: dict[str, Any],
+        ref: PartRef,
+        report: TargetReport,
+        note: str | None = None,
+        can_split: bool = False,
+    ) -> list[dict[str, Any]] | None:
+        """Post one part and record it sent (keeping `note`); or, when Slack refused it as too long (so it was
+        not posted) and `can_split`, record why and return its two halves to send in its place. A half is never
+        split again: if Slack refuses it too, the target fails with Slack's answer."""
+
         async def post() -> str:
             report.posting = True
             try:
@@ -420,23 +577,31 @@ class _Runner:
             record = self.ledger.parts(ref.issue, target.key)[ref.part]
             return await self._resolve(poster, target, ref, record, report)
 
-        def note(error: str) -> None:
+        def note_error(error: str) -> None:
             self.ledger.note_error(ref.issue, target.key, ref.part, error)
 
         try:
-            remote_id = await self._retrying(target, post, arrived=arrived, note=note)
+            remote_id = await self._retrying(target, post, arrived=arrived, note=note_error)
         except _GiveUp as exc:
-            self._fail(target, ref, str(exc), report)
-        self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id or None, payload_hash(payload))
+            halves = split_payload(target, payload) if exc.code in SPLIT_CODES and can_split else None
+            if halves is None:
+                self._fail(target, ref, str(exc), report)
+            log.warning("%s: %s part %d refused (%s); sending it as two messages", target.key, ref.issue, ref.part, exc)
+            # not posted; the note, which the first half keeps, is how every later run numbers the issue's parts
+            self.ledger.mark(ref.issue, target.key, ref.part, "failed", f"{SPLIT_NOTE}: Slack answered {exc.code}")
+            return halves
+        self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id or None, payload_hash(payload), note)
         report.sent.append((ref.issue, ref.part))
+        return None
 
     async def _update(self, poster: Poster, delivery: Delivery, report: TargetReport) -> None:
         """Edit changed parts in place; parts the new text needs beyond the old ones are posted."""
         self._check_limits(delivery, report)
         target, month = delivery.target, delivery.issue.month
         records = self.ledger.parts(month, target.key)
-        total = len(delivery.payloads)
-        for number, payload in enumerate(delivery.payloads, start=1):
+        payloads = sent_payloads(target, delivery.payloads, records)
+        total = len(payloads)
+        for number, payload in enumerate(payloads, start=1):
             record = records.get(number)
             if record is None or record.state != "sent":
                 continue

@@ -52,6 +52,15 @@ _FIXES = {
 }
 
 
+def wire_body(target: Target, payload: dict[str, Any], ref: PartRef) -> dict[str, Any]:
+    """The JSON body of the request that posts this part: a bot's POST /channels/<id>/messages, or a webhook's
+    POST /webhooks/<id>/<token>?wait=true. `publish --dry-run --json` prints it."""
+    if target.kind == "webhook":
+        body = {key: value for key, value in payload.items() if key in ("content", "embeds")}
+        return dict(body, allowed_mentions={"parse": []})
+    return dict(payload, nonce=ref.nonce, enforce_nonce=True, allowed_mentions={"parse": []})
+
+
 def _no_mentions() -> discord.AllowedMentions:
     return discord.AllowedMentions.none()
 
@@ -118,7 +127,7 @@ class DiscordPoster:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
-    async def _execute_webhook(self, target: Target, payload: dict[str, Any]) -> str:
+    async def _execute_webhook(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str:
         """One POST, never repeated here: a 5xx or a lost answer may mean Discord has the message already."""
         match = _WEBHOOK_URL.search(self.secrets.get(target.address))
         if match is None:
@@ -128,8 +137,7 @@ class DiscordPoster:
                 "bad_webhook_url",
             )
         url = f"{self.settings.api_base_url.rstrip('/')}/webhooks/{match['id']}/{match['token']}"
-        body = {key: value for key, value in payload.items() if key in ("content", "embeds")}
-        body["allowed_mentions"] = {"parse": []}
+        body = wire_body(target, payload, ref)
         log.debug("%s: POST %s", target.key, self._safe(url))
         try:
             async with self._requests().post(url, json=body, params={"wait": "true"}) as response:
@@ -167,9 +175,9 @@ class DiscordPoster:
 
     async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
         if target.kind == "webhook":
-            return await self._execute_webhook(target, payload)
+            return await self._execute_webhook(target, payload, ref)
         http = await self._bot(target)
-        body = dict(payload, nonce=ref.nonce, enforce_nonce=True, allowed_mentions={"parse": []})
+        body = wire_body(target, payload, ref)
         data = await self._guard(
             target, http.send_message(target.address, params=MultipartParameters(body, None, None))
         )

@@ -51,6 +51,26 @@ CREATE TABLE IF NOT EXISTS parts (
 """
 
 STATES = ("claimed", "sent", "failed", "uncertain")
+SPLIT_NOTE = "split in two"
+"""How the note on the first of two parts made from one refused message starts (publish/deliver.py)."""
+LEGACY_FORMAT = "full"
+"""The layout of every part recorded before the ledger kept one: the full text, in parts one after another."""
+
+
+def add_format_column(db: sqlite3.Connection) -> None:
+    """Migration: `parts.format`, the layout each delivery was posted in (publish/deliver.py LAYOUTS), so a
+    correction edits a post in the layout it has, whatever the target's `format` says today."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(parts)")}
+    if "format" not in columns:
+        db.execute(f"ALTER TABLE parts ADD COLUMN format TEXT NOT NULL DEFAULT '{LEGACY_FORMAT}'")
+
+
+# an error recorded on a split part is added to its note, never put in its place: the note is how later runs
+# know that this part and the next are the halves of one rendered message
+_KEEP_SPLIT_NOTE = (
+    f"CASE WHEN last_error LIKE '{SPLIT_NOTE}%' "
+    "THEN substr(last_error, 1, instr(last_error || ' — ', ' — ') - 1) || ' — ' || ? ELSE ? END"
+)
 
 
 def now() -> str:
@@ -72,6 +92,8 @@ class PartRecord:
     claimed_at: str
     sent_at: str | None
     updated_at: str
+    format: str = LEGACY_FORMAT
+    """The delivery's layout (a read-only ledger written before this column existed has none: the legacy one)."""
 
     @property
     def claimed_epoch(self) -> float:
@@ -90,6 +112,7 @@ class Ledger:
             else:  # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
                 self.db = sqlite3.connect(":memory:", isolation_level=None)
                 self.db.executescript(SCHEMA)
+                add_format_column(self.db)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -97,6 +120,7 @@ class Ledger:
             # a claim must be on disk before its request leaves, whatever happens to the process or the machine
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
+            add_format_column(self.db)
         self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -166,32 +190,56 @@ class Ledger:
         ).fetchall()
         return {row["issue"] for row in rows if row["sent"] == row["n"] and row["n"] >= row["parts"]}
 
-    def claim(self, issue: str, target: str, part: int, parts: int, payload_hash: str, nonce: str) -> PartRecord:
-        """Mark a part as being sent, committed before the request leaves: the heart of exactly-once."""
+    def claim(
+        self,
+        issue: str,
+        target: str,
+        part: int,
+        parts: int,
+        payload_hash: str,
+        nonce: str,
+        format: str = LEGACY_FORMAT,
+        note: str | None = None,
+    ) -> PartRecord:
+        """Mark a part as being sent, committed before the request leaves: the heart of exactly-once.
+
+        `format` is the delivery's layout; `note` (kept in last_error) says why the part is not as rendered."""
         stamp = now()
         with self._write() as db:
             db.execute(
                 "INSERT INTO parts (issue, target, part, parts, state, nonce, attempts, payload_hash, claimed_at, "
-                "updated_at) VALUES (?, ?, ?, ?, 'claimed', ?, 1, ?, ?, ?) "
+                "updated_at, format, last_error) VALUES (?, ?, ?, ?, 'claimed', ?, 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (issue, target, part) DO UPDATE SET state = 'claimed', parts = excluded.parts, "
                 "attempts = attempts + 1, payload_hash = excluded.payload_hash, claimed_at = excluded.claimed_at, "
-                "updated_at = excluded.updated_at",
-                (issue, target, part, parts, nonce, payload_hash, stamp, stamp),
+                "updated_at = excluded.updated_at, format = excluded.format, "
+                "last_error = COALESCE(excluded.last_error, last_error)",
+                (issue, target, part, parts, nonce, payload_hash, stamp, stamp, format, note),
             )
         record = self.parts(issue, target)[part]
         return record
 
     def mark_sent(
-        self, issue: str, target: str, part: int, remote_id: str | None, payload_hash: str | None = None
+        self,
+        issue: str,
+        target: str,
+        part: int,
+        remote_id: str | None,
+        payload_hash: str | None = None,
+        note: str | None = None,
     ) -> None:
+        """The platform has the part; `note` (kept in last_error) says how it got there, if not plainly."""
         stamp = now()
         with self._write() as db:
             db.execute(
                 "UPDATE parts SET state = 'sent', remote_id = ?, sent_at = COALESCE(sent_at, ?), updated_at = ?, "
-                "last_error = NULL, payload_hash = COALESCE(?, payload_hash) "
+                "last_error = ?, payload_hash = COALESCE(?, payload_hash) "
                 "WHERE issue = ? AND target = ? AND part = ?",
-                (remote_id, stamp, stamp, payload_hash, issue, target, part),
+                (remote_id, stamp, stamp, note, payload_hash, issue, target, part),
             )
+
+    def formats(self, target: str) -> dict[str, str]:
+        """The layout each issue was (partly) posted to `target` in, by issue."""
+        return {record.issue: record.format for record in self.records(target)}  # a read-only ledger may be old
 
     def mark(self, issue: str, target: str, part: int, state: str, error: str | None) -> None:
         """Record `failed` (not posted) or `uncertain` (might be posted), with what went wrong."""
@@ -199,9 +247,9 @@ class Ledger:
             raise ValueError(state)
         with self._write() as db:
             db.execute(
-                "UPDATE parts SET state = ?, last_error = ?, updated_at = ? "
+                f"UPDATE parts SET state = ?, last_error = {_KEEP_SPLIT_NOTE}, updated_at = ? "
                 "WHERE issue = ? AND target = ? AND part = ?",
-                (state, error, now(), issue, target, part),
+                (state, error, error, now(), issue, target, part),
             )
 
     def record_update(self, issue: str, target: str, part: int, payload_hash: str) -> None:
@@ -216,8 +264,9 @@ class Ledger:
     def note_error(self, issue: str, target: str, part: int, error: str) -> None:
         with self._write() as db:
             db.execute(
-                "UPDATE parts SET last_error = ?, updated_at = ? WHERE issue = ? AND target = ? AND part = ?",
-                (error, now(), issue, target, part),
+                f"UPDATE parts SET last_error = {_KEEP_SPLIT_NOTE}, updated_at = ? "
+                "WHERE issue = ? AND target = ? AND part = ?",
+                (error, error, now(), issue, target, part),
             )
 
     def forget(self, issue: str, target: str) -> int:

@@ -35,6 +35,25 @@ CLOCK_SLACK = 600.0
 _TOKEN_ERRORS = {"invalid_auth", "token_revoked", "not_authed", "account_inactive", "token_expired"}
 
 
+def wire_body(target: Target, payload: dict[str, Any], ref: PartRef) -> dict[str, Any]:
+    """The JSON body of the request that posts this part: chat.postMessage's (slack_sdk sends these arguments as
+    they are), or an incoming webhook's. `publish --dry-run --json` prints it."""
+    if target.kind == "webhook":
+        return dict(payload)
+    body = {
+        "channel": target.address,
+        **payload,
+        "metadata": {
+            "event_type": METADATA_EVENT,
+            "event_payload": {"issue": ref.issue, "part": ref.part, "parts": ref.parts, "nonce": ref.nonce},
+        },
+        "link_names": False,
+    }
+    if ref.thread:
+        body["thread_ts"] = ref.thread
+    return body
+
+
 class SlackPoster:
     def __init__(self, settings: PlatformSettings, secrets: Secrets, timeout: float = 30.0) -> None:
         self.settings = settings
@@ -65,15 +84,9 @@ class SlackPoster:
 
     async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
         if target.kind == "webhook":
-            await self._webhook(target, payload)
+            await self._webhook(target, wire_body(target, payload, ref))
             return None
-        metadata = {
-            "event_type": METADATA_EVENT,
-            "event_payload": {"issue": ref.issue, "part": ref.part, "parts": ref.parts, "nonce": ref.nonce},
-        }
-        response = await self._call(
-            target, "chat_postMessage", channel=target.address, metadata=metadata, link_names=False, **payload
-        )
+        response = await self._call(target, "chat_postMessage", **wire_body(target, payload, ref))
         return str(response["ts"])
 
     async def edit(self, target: Target, remote_id: str, payload: dict[str, Any], ref: PartRef) -> None:
@@ -90,15 +103,18 @@ class SlackPoster:
         if target.kind == "webhook":
             raise CannotTell(f"{target.key}: Slack incoming webhooks keep no history pprfeed could search")
         cursor = None
+        # a reply is not in the channel's history, only in its thread's
+        method, thread = ("conversations_replies", {"ts": ref.thread}) if ref.thread else ("conversations_history", {})
         for _ in range(HISTORY_PAGES):
             try:
                 response = await self._call(
                     target,
-                    "conversations_history",
+                    method,
                     channel=target.address,
                     oldest=f"{since - CLOCK_SLACK:.6f}",
                     include_all_metadata=True,
                     limit=200,
+                    **thread,
                     **({"cursor": cursor} if cursor else {}),
                 )
             except PermanentError as exc:
