@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pprfeed.archive.load import Prefetch, load_archive, prefetch
 from pprfeed.archive.search import QueryEngine
+from pprfeed.archive.synonyms import load_synonyms
 from pprfeed.chat.results import ResultContext
 from pprfeed.config import SiteSettings
 from pprfeed.diagnostics import Diagnostic
@@ -192,7 +193,7 @@ class LiveArchive:
         archive, diagnostics = load_archive(self.content, cache_dir=self.cache_dir, prefetched=started)
         if archive is None:
             return None, diagnostics
-        engine = QueryEngine(archive.published(today))
+        engine = QueryEngine(archive.published(today), load_synonyms(self.content))
         if prepare_index:
             engine.prepare()
         context = ResultContext(
