@@ -207,24 +207,35 @@ def _key(target: str) -> str:
 def _missing_words(targets: list[str], articles: Sequence[Article]) -> set[str]:
     """The targets that occur (case-insensitively, as whole words) in no article's title, text or citation.
 
-    One regular expression for all of them, rebuilt as they are found: usually a few articles are read.
+    The text searched is UTF-8 bytes lower-cased as ASCII (C speed: `str.lower` on 30 MB of non-ASCII
+    text takes half a second) and each target's first word is found with `bytes.find`. The newest 500
+    articles are searched first, where nearly every target turns up; the rest only for those that do not.
     """
-    patterns: dict[str, str] = {}
-    for target in targets:
-        spellings = {normalize(target), " ".join(re.findall(r"[^\W_]+", target.lower()))}  # accents or not
-        patterns[target] = "|".join(r"[\W_]+".join(map(re.escape, spelling.split())) for spelling in spellings)
     missing = set(targets)
-    combined = None
-    for article in articles:
-        if not missing:
+    for chosen in (articles[:500], articles[500:]):
+        if not missing or not chosen:
             break
-        if combined is None:
-            names = {f"t{number}": target for number, target in enumerate(sorted(missing))}
-            alternatives = "|".join(f"(?P<{name}>{patterns[target]})" for name, target in names.items())
-            combined = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        text = "\n".join((article.title, article.summary_md, article.implications_md, article.citation)).lower()
-        for match in combined.finditer(text):
-            if names[match.lastgroup or ""] in missing:
-                missing.discard(names[match.lastgroup or ""])
-                combined = None  # look only for the others from the next article on
+        text = _searchable(chosen)
+        for target in list(missing):
+            spellings = {normalize(target), " ".join(re.findall(r"[^\W_]+", target.lower()))}  # accents or not
+            if any(_occurs(spelling.split(), text) for spelling in spellings if spelling):
+                missing.discard(target)
     return missing
+
+
+def _searchable(articles: Sequence[Article]) -> bytes:
+    parts = (part for a in articles for part in (a.title, a.summary_md, a.implications_md, a.citation))
+    return "\n".join(parts).encode("utf-8").lower()
+
+
+def _occurs(words: list[str], text: bytes) -> bool:
+    """Whether `words` occur in `text` as whole words, with anything but letters and digits between them."""
+    first = words[0].encode("utf-8")
+    pattern = re.compile(rb"[\W_]+".join(re.escape(word.encode("utf-8")) for word in words) + rb"(?![\w\x80-\xff])")
+    start = text.find(first)  # bytes.find: far faster than a regular expression over the whole text
+    while start >= 0:
+        before = text[start - 1] if start else 0x20
+        if not (chr(before).isalnum() or before == 0x5F or before >= 0x80) and pattern.match(text, start):
+            return True
+        start = text.find(first, start + 1)
+    return False
