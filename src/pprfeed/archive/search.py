@@ -3,21 +3,26 @@
 `QueryEngine(archive, synonyms).find(text)` answers, in this order:
 
 - nothing typed: every topic (`MatchKind.LIST`);
+- exactly a topic (name, slug or alias; case, accents and punctuation ignored; also once the words
+  people put around a question are left out, "what works for anxiety?"), a synonym of one
+  (content/synonyms.toml), the beginning of a topic's spelling, or a typo of one: that topic's
+  articles, newest first;
 - a DOI in any spelling: its article;
-- exactly a topic (name, slug or alias; case, accents and punctuation ignored; also after the words
-  people add around a question, "what works for anxiety?"), a synonym of one (content/synonyms.toml),
-  the beginning of a topic's spelling, or a typo of one: that topic's articles, newest first;
 - two topics or more ("cbt for depression"): the articles tagged with all of them first, then with
   fewer, each group by relevance;
 - words, with or without topics: full-text search ranked by relevance (bm25; title above practice
-  implications above summary above citation). Topics named among the words are a boost, not a filter:
-  "alliance ruptures" lists the Alliance articles that mention ruptures first, then the other articles
-  that mention ruptures. Words are stemmed ("rupture" finds "ruptures"), synonyms count as their target
-  ("teens" finds "adolescents"), and when no article has every word those with the most come first.
+  implications above summary above citation). A topic named among the words is a boost, not a filter:
+  "alliance ruptures" lists the Alliance articles that mention ruptures, then the other articles that
+  mention ruptures. Words are stemmed ("rupture" finds "ruptures"), a synonym also finds its target
+  ("teens" finds "adolescents"), the last word may be unfinished, and when no article has every word
+  those with the most come first;
+- a word that no article has is read, in this order, as a typo of a topic's spelling ("depresion"),
+  the beginning of a word, or a typo of a word of the articles ("Flukiger"); did-you-mean suggestions
+  are only ever topics close to such a word.
 
 The word index is SQLite FTS5 (standard library `sqlite3`, in memory), built from the loaded archive
 on the first query that needs it, or ahead of time by `prepare()`: it can never be staler than the
-archive the caller holds. The engine is pure otherwise: no files, no network.
+archive the caller holds. The engine is pure otherwise: no files, no network. Thread-safe.
 """
 
 from __future__ import annotations
