@@ -89,6 +89,14 @@ def test_a_toml_mistake_is_reported_at_its_line(tmp_path: Path) -> None:
     assert load_synonyms(content) == Synonyms()  # the engine then goes without: the check says why
 
 
+def test_a_synonym_the_wrong_way_round_is_named(tmp_path: Path) -> None:
+    content = with_synonyms(tmp_path, 'kids = ["children"]\n')
+    assert problems(content) == [
+        'synonyms.toml:1: "kids" is neither a topic nor a word that occurs in the articles — write it the other '
+        'way round: children = ["kids"]'
+    ]
+
+
 def test_targets_with_accents_and_phrases_are_found_as_written(tmp_path: Path) -> None:
     content = with_synonyms(tmp_path, '"Flückiger" = ["fluckinger"]\n"substance use" = ["addiction"]\n')
     assert problems(content) == []

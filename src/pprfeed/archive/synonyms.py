@@ -83,12 +83,16 @@ def check_synonyms(content: str | Path, archive: Archive) -> list[Diagnostic]:
     for target, entries in targets.items():
         if target in missing:
             guess = did_you_mean(target, [s for t in archive.topics for s in (t.name, t.slug, *t.aliases)])
+            words = [entry.words for entry in entries]
+            found = [word for word in words if word in topics or word not in _missing_words([word], archive.articles)]
+            if found:  # `kids = ["children"]`: the wrong way round
+                fix = f'write it the other way round: {_key(found[0])} = ["{target}"]'
+            else:
+                fix = (f'did you mean the topic "{guess}"? ' if guess else "") + (
+                    "write a topic's name, slug or alias, or a word as the summaries spell it; or remove the line"
+                )
             report.error(
-                path,
-                entries[0].line,
-                f'"{target}" is neither a topic nor a word that occurs in the articles',
-                (f'did you mean the topic "{guess}"? ' if guess else "")
-                + "write a topic's name, slug or alias, or a word as the summaries spell it; or remove the line",
+                path, entries[0].line, f'"{target}" is neither a topic nor a word that occurs in the articles', fix
             )
     first: dict[str, Synonym] = {}
     target_keys = {normalize(target): entries[0] for target, entries in targets.items()}
