@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -45,13 +46,93 @@ def find_doi(text: str) -> tuple[str, str] | None:
     return match.group(1).rstrip(".,;"), written
 
 
-def did_you_mean(wrong: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The closest choice to `wrong`, compared case- and accent-insensitively, or None."""
+TYPO_RATIO = 0.8
+"""How alike (difflib's ratio) a word and a spelling must be to count as a typo of it: one wrong,
+missing or extra letter in a word of five or more."""
+
+
+def is_typo_of(typed: str, spelling: str) -> bool:
+    """Whether `typed` is genuinely close to `spelling` (both `normalize`d): a typo, not a different word.
+
+    Words of five letters or more: difflib's ratio at least TYPO_RATIO ("depresion", "anxeity").
+    Shorter words: the same length and one letter wrong or two swapped ("ptds" for "ptsd"), since one
+    letter changes a short word into another ("act" is no typo of "ct"). Several words ("trauma ptsd",
+    "counter transference"): close as a whole, or each word a typo of its own word of the spelling, in order.
+    """
+    return bool(typo_matches(typed, [spelling], most=1, normalized=True))
+
+
+def typo_matches(typed: str, spellings: Iterable[str], most: int = 3, normalized: bool = False) -> list[str]:
+    """The spellings `typed` is a typo of (see `is_typo_of`), closest first, compared `normalize`d.
+
+    The one typo matcher: the query engine's did-you-mean and every "did you mean" of `pprfeed check`
+    and the settings (through `did_you_mean`) use it, so none suggests a word that only shares some
+    letters. `normalized`: `typed` and `spellings` are `normalize`d already (faster).
+    """
+    key = typed if normalized else normalize(typed)
+    if not key:
+        return []
     by_key: dict[str, str] = {}
-    for choice in choices:
-        by_key.setdefault(normalize(choice), choice)
-    close = difflib.get_close_matches(normalize(wrong), list(by_key), n=1, cutoff=cutoff)
-    return by_key[close[0]] if close else None
+    for spelling in spellings:
+        by_key.setdefault(spelling if normalized else _normalized(spelling), spelling)
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(key)  # difflib caches what it learns about the second sequence
+    words = key.split()
+    close_words = _close_words(words, by_key) if len(words) > 1 else []
+    scored: list[tuple[float, str]] = []
+    for candidate, spelling in by_key.items():
+        if not candidate:
+            continue
+        if candidate == key:
+            scored.append((1.0, spelling))
+            continue
+        if not close_words and 2 * min(len(candidate), len(key)) < 0.75 * (len(candidate) + len(key)):
+            continue  # too different in length to be a typo: difflib's ratio cannot reach it
+        matcher.set_seq1(candidate)
+        if len(words) == 1 and len(key) <= 4:
+            if len(candidate) == len(key) and (ratio := matcher.ratio()) >= 0.75:
+                scored.append((ratio, spelling))
+            continue
+        # difflib's cheap upper bounds first: most candidates fail them
+        if (
+            matcher.real_quick_ratio() >= TYPO_RATIO
+            and matcher.quick_ratio() >= TYPO_RATIO
+            and (ratio := matcher.ratio()) >= TYPO_RATIO
+        ):
+            scored.append((ratio, spelling))
+            continue
+        if close_words and _in_order(close_words, candidate.split()):
+            scored.append((matcher.ratio(), spelling))
+    scored.sort(key=lambda pair: -pair[0])  # stable: equally close spellings keep their order
+    return [spelling for _, spelling in scored[:most]]
+
+
+def _close_words(words: list[str], candidates: Iterable[str]) -> list[set[str]]:
+    """For each typed word, the words of the candidates it equals or is a typo of."""
+    vocabulary = {word for candidate in candidates for word in candidate.split()}
+    return [set(typo_matches(word, vocabulary, most=len(vocabulary), normalized=True)) for word in words]
+
+
+def _in_order(close_words: list[set[str]], candidate: list[str]) -> bool:
+    rest = iter(candidate)  # each typed word takes the next word of the candidate it is close to
+    return all(any(word in close for word in rest) for close in close_words)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalized(text: str) -> str:
+    return normalize(text)
+
+
+def did_you_mean(wrong: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The closest choice `wrong` is a typo of (`typo_matches`), or None.
+
+    `cutoff` (difflib's ratio) may make it stricter for single words; it never makes it looser than a typo.
+    """
+    key = normalize(wrong)
+    for choice in typo_matches(key, choices, most=5):
+        if " " in key or difflib.SequenceMatcher(None, _normalized(choice), key).ratio() >= cutoff:
+            return choice
+    return None
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

@@ -28,6 +28,7 @@ from pprfeed.model import Archive, Article, Issue, Topic
 from pprfeed.text import EMAIL, did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
+SYNONYMS_FILE = "synonyms.toml"  # search synonyms: read and checked by archive/synonyms.py
 ISSUES_DIR = "issues"
 ISSUE_FILE = "issue.toml"
 README = "README.md"
@@ -205,13 +206,14 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
 
 def _check_stray_top_level(root: Path, report: Report) -> None:
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name in (TOPICS_FILE, ISSUES_DIR, README):
+        if entry.name.startswith(".") or entry.name in (TOPICS_FILE, SYNONYMS_FILE, ISSUES_DIR, README):
             continue
         report.error(
             entry,
             None,
             "stray entry in the content folder",
-            "the content folder holds only topics.toml, issues/ and README.md: move it elsewhere or delete it",
+            "the content folder holds only topics.toml, synonyms.toml, issues/ and README.md: "
+            "move it elsewhere or delete it",
         )
 
 

@@ -1,46 +1,108 @@
-"""The archive query behind `pprfeed topic` and both bots: pure, no I/O.
+"""The archive query behind `pprfeed topic` and both bots: what a person typed -> the articles they mean.
 
-`QueryEngine(archive).find(text)` resolves what a person typed to a topic
-(name, slug or alias; case and accents ignored; by prefix; typo-tolerant) and
-falls back to full-text search of titles, citations and summaries. Build the
-engine once per archive: the word index is made on the first full-text query,
-or ahead of time by `prepare()`.
+`QueryEngine(archive, synonyms).find(text)` answers, in this order:
+
+- nothing typed: every topic (`MatchKind.LIST`);
+- exactly a topic (name, slug or alias; case, accents and punctuation ignored; also once the words
+  people put around a question are left out, "what works for anxiety?"), a synonym of one
+  (content/synonyms.toml), the beginning of a topic's spelling, or a typo of one: that topic's
+  articles, newest first;
+- a DOI in any spelling: its article;
+- two topics or more ("cbt for depression"): the articles tagged with all of them first, then with
+  fewer, each group by relevance;
+- words, with or without topics: full-text search ranked by relevance (bm25; title above practice
+  implications above summary above citation). A topic named among the words is a boost, not a filter:
+  "alliance ruptures" lists the Alliance articles that mention ruptures, then the other articles that
+  mention ruptures. Words are stemmed ("rupture" finds "ruptures"), a synonym also finds its target
+  ("teens" finds "adolescents"), the last word may be unfinished, and when no article has every word
+  those with the most come first;
+- a word that no article has is read, in this order, as a typo of a topic's spelling ("depresion"),
+  the beginning of a word, or a typo of a word of the articles ("Flukiger"); did-you-mean suggestions
+  are only ever topics close to such a word.
+
+The word index is SQLite FTS5 (standard library `sqlite3`, in memory), built from the loaded archive
+on the first query that needs it, or ahead of time by `prepare()`: it can never be staler than the
+archive the caller holds. The engine is pure otherwise: no files, no network. Thread-safe.
 """
 
 from __future__ import annotations
 
 import difflib
-import heapq
+import functools
+import json
 import re
+import sqlite3
+import sys
 import threading
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from itertools import compress
 from operator import itemgetter
 
+from pprfeed.archive.synonyms import Synonyms
 from pprfeed.model import Archive, Article, Topic
-from pprfeed.text import fold, normalize, normalize_doi
+from pprfeed.text import normalize, normalize_doi, typo_matches
 
 MAX_QUERY_CHARS = 200
 """Longer input is cut before matching: nobody types a 10,000-character topic."""
-STRONG_TYPO_RATIO = 0.8
 STOPWORDS = frozenset(
-    "a about an and any are as at be by can do does for from has have how i in is it me my of on or "
-    "research show shows study studies tell that the their there these this to what when where which who why "
-    "with work works".split()
+    "a about an and any are as at be best better between by can do does for from get good has have help helpful "
+    "helps how i important in is it know many matter matters me much my of on or our really research should "
+    "show shows study studies tell than that the their there these this to useful vs versus we what when where "
+    "which who why with work works you your".split()
 )
-"""Words people add around what they ask ("what works for anxiety?"), left out of matching."""
-SUGGESTION_RATIO = 0.6
+"""Words people add around what they ask ("what works for anxiety?", "is empathy important?"), left out of
+matching (unless nothing else is left)."""
+COLUMNS = ("title", "implications", "summary", "citation")
+WEIGHTS = (8.0, 4.0, 2.0, 1.5)
+"""bm25 weight of each column: a word in the title counts most, then in the practice implications,
+the summary, the citation (whose author names and years are searchable too)."""
+RANK_ALL = 300
+"""At most this many matches are ranked by relevance: the newest RANK_ALL articles that match (60 pages
+of five); older matches follow them newest first. A common word ("therapy" is in most articles) matches
+thousands, and bm25 costs about a microsecond each, too much at 10,000 articles; with a rowid range
+FTS5 reads only the part of the index the ranked window needs."""
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+"""Stemming (Porter: "ruptures" -> "ruptur") over Unicode words with accents folded ("Flückiger" = "Fluckiger")."""
+PREFIXES = "2 3"
+"""FTS5 prefix indexes: the last word of a query may be the beginning of a word ("allian")."""
+_WORDS = re.compile(r"[^\W_]+")
+SEARCHED = "topic names and aliases, and the titles, practice implications, summaries and citations"
+"""What a query is looked for in, for "nothing found" messages."""
+
+
+class SearchUnavailable(RuntimeError):
+    """This Python's SQLite has no FTS5, which pprfeed's search needs."""
+
+
+@functools.cache
+def require_fts5() -> None:
+    """Raise SearchUnavailable, saying what to do, unless `sqlite3` can make FTS5 tables."""
+    _check_fts5(sqlite3.connect(":memory:"))
+
+
+def _check_fts5(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute(f"CREATE VIRTUAL TABLE temp.probe USING fts5(text, tokenize='{TOKENIZER}')")
+    except sqlite3.OperationalError as exc:
+        raise SearchUnavailable(
+            f"searching the archive needs SQLite's full-text search (FTS5), which this Python's sqlite3 "
+            f"(SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]} at {sys.executable}) lacks "
+            f"({exc}). Use a Python whose SQLite has FTS5: the python.org installers, Debian/Ubuntu, "
+            "Fedora, Homebrew and conda builds all have it."
+        ) from None
+    finally:
+        connection.close()
 
 
 class MatchKind(str, Enum):
     LIST = "list"  # no query: every topic with its count
-    TOPIC = "topic"  # exact name, slug or alias
+    TOPIC = "topic"  # exactly a topic (name, slug, alias, synonym), or several ("cbt for depression")
     PREFIX = "prefix"  # the query begins one or more topic names
     TYPO = "typo"  # did you mean: the closest topic, shown with a note
-    TEXT = "text"  # full-text fallback (with `topics` set when the topic itself has no articles yet)
+    TEXT = "text"  # words, ranked by relevance (with `topics` set: a topic nobody has tagged yet, and the
+    # articles that mention it)
     NONE = "none"  # nothing matched
 
 
@@ -49,46 +111,245 @@ class QueryResult:
     query: str
     kind: MatchKind
     topics: tuple[Topic, ...]
-    """The topics the query resolved to (several when a prefix is shared)."""
+    """The topics the query resolved to (several when a prefix is shared, or the query names several)."""
     articles: tuple[Article, ...]
-    """Newest first; when no article holds every word of a text query, those matching most words come first."""
+    """In `order`: newest first for a topic, by relevance for words."""
     suggestions: tuple[Topic, ...] = ()
-    """Did-you-mean topics, when nothing (or only text) matched."""
+    """Did-you-mean topics: some word of the query matched no article and is a typo of these topics' spellings."""
+    searched: tuple[str, ...] = ()
+    """The words looked for in the articles' text, as typed ("ruptures"; a synonym with its target:
+    "teens (adolescents)"); empty for a topic answer. For "nothing found" messages."""
+    boosted: tuple[Topic, ...] = ()
+    """For words: topics the query named too, whose articles come first (`kind` is TEXT)."""
+    order: str = "newest"
+    """`newest` (first) or `relevance`."""
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    """The vocabulary for a help listing: topics with articles, most first, and the empty ones."""
+
+    used: tuple[tuple[Topic, int], ...]
+    """Topics with at least one article and their counts, most articles first (then by name)."""
+    empty: tuple[Topic, ...]
+    """Topics no article has yet, in vocabulary order. They still resolve, and can be subscribed to."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One thing the query names: a topic, or words to look for (with what they stand for)."""
+
+    words: str
+    """As typed, `normalize`d."""
+    topic: Topic | None = None
+    phrases: tuple[str, ...] = ()
+    """For words: the phrases to look for, the words themselves first, then a synonym's target."""
+    corrected: bool = False
+    """Read from a typo: of a topic's spelling, or of a word of the articles."""
+    note: str = ""
+    """For a corrected word: the word of the articles it was taken for."""
+
+    @property
+    def shown(self) -> str:
+        if self.note:
+            return f"{self.words} ({self.note})"
+        if len(self.phrases) > 1:
+            return f"{self.words} ({', '.join(self.phrases[1:])})"
+        return self.words
+
+    def match(self, prefix: bool = False) -> str:
+        """The FTS5 query for it: each phrase quoted, so nothing typed is FTS5 syntax (see `fts_phrase`).
+
+        `prefix`: the last word may be unfinished ("alliance rupt"). FTS5 matches a prefix against the
+        stems it stores, so one longer than the stem ("adolescen" of "adolescents", stored "adolesc")
+        matches nothing; such a word is then read as a typo of the stem (see `_closest_word`).
+        """
+        quoted = [fts_phrase(phrase, prefix) for phrase in self.phrases]
+        return quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")"
+
+
+def fts_phrase(text: str, prefix: bool = False) -> str:
+    """`text` as one FTS5 phrase: "double quoted", inner quotes doubled, optionally a prefix (`"allian"*`).
+
+    Inside quotes FTS5 reads no operators (AND, OR, NOT, NEAR), column filters (`title:`), `-`, `^`,
+    `*` or parentheses: the text is only tokenized, as the articles were. The engine passes `normalize`d
+    words (letters and digits only) anyway, so this is a second fence. Empty text gives `""`,
+    which matches nothing.
+    """
+    return '"' + text.replace('"', '""') + '"' + ("*" if prefix and text else "")
+
+
+class _Index:
+    """The FTS5 table: one row per article (rowid = its position in `archive.articles`, newest first)."""
+
+    def __init__(self, articles: Sequence[Article]) -> None:
+        require_fts5()
+        self.connection = sqlite3.connect(":memory:", check_same_thread=False)
+        self.lock = threading.Lock()  # one connection, used by whichever thread answers
+        self._vocabulary: dict[str, dict[str, int]] | None = None
+        try:  # SQLite's JSON functions are built in since 3.38, and in most builds before
+            self.json = self.connection.execute("SELECT json_group_array(1)").fetchone()[0] == "[1]"
+        except sqlite3.OperationalError:
+            self.json = False
+        columns = ", ".join(COLUMNS)
+        with self.connection:
+            self.connection.execute(
+                f"CREATE VIRTUAL TABLE articles USING fts5({columns}, content='', "
+                f"tokenize='{TOKENIZER}', prefix='{PREFIXES}')"
+            )
+            self.connection.executemany(
+                f"INSERT INTO articles(rowid, {columns}) VALUES (?, ?, ?, ?, ?)",
+                (
+                    (position, a.title, a.implications_md, a.summary_md, a.citation)
+                    for position, a in enumerate(articles)
+                ),
+            )
+            weights = ", ".join(map(str, WEIGHTS))
+            self.connection.execute(f"INSERT INTO articles(articles, rank) VALUES ('rank', 'bm25({weights})')")
+
+    def count(self, match: str) -> int:
+        with self.lock:
+            row = self.connection.execute("SELECT count(*) FROM articles WHERE articles MATCH ?", (match,)).fetchone()
+        return int(row[0])
+
+    def matching(self, match: str, after: int = -1) -> list[int]:
+        """The positions of the articles that match (beyond position `after`), in order: newest first."""
+        # one JSON array parsed in C: a row per match costs twice as much for 10,000 matches
+        aggregate = "json_group_array(rowid)" if self.json else "'[' || ifnull(group_concat(rowid), '') || ']'"
+        with self.lock:
+            row = self.connection.execute(
+                f"SELECT {aggregate} FROM (SELECT rowid FROM articles WHERE articles MATCH ? AND rowid > ? "
+                "ORDER BY rowid)",  # FTS5's own order: no sorting
+                (match, after),
+            ).fetchone()
+        positions: list[int] = json.loads(row[0])
+        return positions
+
+    def first(self, match: str) -> int | None:
+        """The position of the newest article that matches, if any."""
+        with self.lock:
+            row = self.connection.execute(
+                "SELECT rowid FROM articles WHERE articles MATCH ? LIMIT 1", (match,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def window(self, match: str, ranking: str = "") -> tuple[list[int], int | None]:
+        """The newest RANK_ALL matches, best first (bm25 with the column weights), and the last position
+        they reach when there are more matches beyond it (else None). `ranking`: an FTS5 query with the
+        same matches and more phrases for bm25 to count (see `_ranked_by`)."""
+        with self.lock:
+            found = self.connection.execute(
+                "SELECT rowid FROM articles WHERE articles MATCH ? LIMIT 1 OFFSET ?", (match, RANK_ALL)
+            ).fetchone()
+            last = None if found is None else found[0] - 1
+            rows = self.connection.execute(
+                "SELECT rowid FROM articles WHERE articles MATCH ? AND rowid <= ? ORDER BY rank",
+                (ranking or match, sys.maxsize if last is None else last),
+            ).fetchall()
+        return [row[0] for row in rows], last
+
+    def stem(self, word: str) -> str:
+        """How the index stores `word` (Porter stem of the folded word): "Flukiger" -> "flukig"."""
+        with self.lock:
+            if self._vocabulary is None:
+                self._prepare_vocabulary()
+            self.connection.execute("DELETE FROM temp.stemmer")
+            self.connection.execute("INSERT INTO temp.stemmer(word) VALUES (?)", (word,))
+            row = self.connection.execute("SELECT group_concat(term, ' ') FROM temp.stems").fetchone()
+        return row[0] or ""
+
+    def terms(self, first: str) -> dict[str, int]:
+        """The index's terms (stems) beginning with the letter `first`, with their article counts."""
+        with self.lock:
+            if self._vocabulary is None:
+                self._prepare_vocabulary()
+            assert self._vocabulary is not None
+            return self._vocabulary.get(first, {})
+
+    def _prepare_vocabulary(self) -> None:
+        """Read the index's vocabulary once, the first time a word matches nothing (lock held)."""
+        self.connection.execute(f"CREATE VIRTUAL TABLE temp.stemmer USING fts5(word, tokenize='{TOKENIZER}')")
+        self.connection.execute("CREATE VIRTUAL TABLE temp.stems USING fts5vocab(temp, stemmer, 'instance')")
+        self.connection.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, articles, 'row')")
+        vocabulary: dict[str, dict[str, int]] = {}
+        for term, documents in self.connection.execute("SELECT term, doc FROM temp.vocabulary"):
+            if len(term) >= 4 and not term[0].isdigit():
+                vocabulary.setdefault(term[0], {})[term] = documents
+        self._vocabulary = vocabulary
+
+    def best_first(self, match: str, ranking: str = "") -> list[int]:
+        """Every match: the ranked window (see RANK_ALL), then the older matches, newest first."""
+        ranked, last = self.window(match, ranking)
+        return ranked if last is None else ranked + self.matching(match, after=last)
 
 
 class QueryEngine:
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, synonyms: Synonyms | None = None) -> None:
+        require_fts5()  # at start-up, not on someone's first query
         self.archive = archive
         self.articles = archive.articles
         self.counts = archive.topic_counts()
+        self.synonyms = synonyms or Synonyms()
         self._by_topic: dict[str, list[int]] = {t.slug: [] for t in archive.topics}
         for position, article in enumerate(self.articles):
             for slug in article.topics:
                 self._by_topic[slug].append(position)
+        self._tagged = {slug: frozenset(found) for slug, found in self._by_topic.items()}
         self._topic_articles = {slug: _pick(self.articles, found) for slug, found in self._by_topic.items()}
         self._exact: dict[str, Topic] = {}
         self._spellings: list[tuple[str, Topic]] = []
-        self._words: dict[str, set[str]] = {}
         for topic in archive.topics:
             for spelling in (topic.name, topic.slug, *topic.aliases):
                 key = normalize(spelling)
                 self._exact.setdefault(key, topic)
                 self._spellings.append((key, topic))
-            # single words of names only: an alias like "ending therapy" must not make "therapy" mean Termination
-            for word in normalize(topic.name).split():
-                if len(word) > 2:
-                    self._words.setdefault(word, set()).add(topic.slug)
         self._spellings.sort(key=lambda pair: pair[0])
-        self._typo_keys = sorted({key for key, _ in self._spellings} | set(self._words))
-        self._index: _TextIndex | None = None
+        self._phrases: dict[str, Topic | tuple[str, ...]] = dict(self._exact)
+        self._longest = max((key.count(" ") + 1 for key in self._phrases), default=1)
+        # an alias made of two other spellings of its own topic ("alliance ruptures": "alliance" and
+        # "ruptures") is no name of the topic: the second word narrows the first, as if typed apart
+        for key, topic in list(self._exact.items()):
+            if " " in key and key not in self._names(topic):
+                parts = self._segment(key.split(), without=key)
+                if len(parts) > 1 and all(part.topic is not None and part.topic.slug == topic.slug for part in parts):
+                    del self._exact[key], self._phrases[key]
+        for synonym in self.synonyms.entries:
+            if not synonym.words or synonym.words in self._phrases:
+                continue  # a topic's own spelling, or a repeat: `pprfeed check` reports both
+            target = normalize(synonym.target)
+            if target in self._exact:
+                self._phrases[synonym.words] = self._exact[target]
+            elif target:
+                self._phrases[synonym.words] = (synonym.words, target)
+        self._longest = max((key.count(" ") + 1 for key in self._phrases), default=1)
+        # typo candidates: every spelling; single words of multi-word spellings only as did-you-mean notes
+        self._typo_keys = tuple(sorted(self._exact))
+        words: dict[str, set[str]] = {}
+        for key, topic in self._spellings:
+            for word in key.split():
+                if len(word) >= 5 and word not in STOPWORDS and " " in key:
+                    words.setdefault(word, set()).add(topic.slug)
+        self._name_words = {word: next(iter(slugs)) for word, slugs in words.items() if len(slugs) == 1}
+        self._index: _Index | None = None
         self._dois: dict[str, tuple[Article, ...]] | None = None
         self._index_lock = threading.Lock()
+
+    def _names(self, topic: Topic) -> set[str]:
+        return {normalize(topic.name), normalize(topic.slug)}
 
     # --- topics -------------------------------------------------------------------------
 
     def topic_list(self) -> list[tuple[Topic, int]]:
         """Every topic with its article count, in vocabulary order."""
         return [(topic, self.counts[topic.slug]) for topic in self.archive.topics]
+
+    def topic_counts(self) -> TopicCounts:
+        """For a help listing: the topics with articles (most first, with counts), then the empty ones."""
+        used = sorted(
+            ((topic, count) for topic, count in self.topic_list() if count), key=lambda pair: (-pair[1], pair[0].name)
+        )
+        empty = tuple(topic for topic, count in self.topic_list() if not count)
+        return TopicCounts(tuple(used), empty)
 
     def complete(self, typed: str, limit: int = 25) -> list[Topic]:
         """Topics for an autocomplete box: prefix matches first, then those containing the text."""
@@ -111,36 +372,41 @@ class QueryEngine:
         for spelling, topic in self._spellings[start:]:
             if not spelling.startswith(key):
                 break
-            found.setdefault(topic.slug, topic)
+            if spelling in self._exact:  # not "alliance ruptures", which is no name (see __init__)
+                found.setdefault(topic.slug, topic)
         return sorted(found.values(), key=lambda t: t.name)
 
     def resolve(self, text: str) -> tuple[MatchKind, tuple[Topic, ...]]:
+        """The topic `text` names exactly (or by a synonym), or begins: LIST, TOPIC, PREFIX or NONE."""
         key = normalize(text[:MAX_QUERY_CHARS])
         if not key:
             return MatchKind.LIST, ()
-        if key in self._exact:
-            return MatchKind.TOPIC, (self._exact[key],)
-        if key in self._words:
-            topics = [self.archive.topic(slug) for slug in sorted(self._words[key])]
-            return MatchKind.TOPIC, tuple(topics)
+        content = " ".join(word for word in key.split() if word not in STOPWORDS)
+        for candidate in dict.fromkeys((key, content)):
+            found = self._phrases.get(candidate)
+            if isinstance(found, Topic):
+                return MatchKind.TOPIC, (found,)
         prefixed = self._prefixed(key) if len(key) >= 3 else []
         if prefixed:
             return MatchKind.PREFIX, tuple(prefixed)
         return MatchKind.NONE, ()
 
-    def suggest(self, text: str, cutoff: float = SUGGESTION_RATIO, most: int = 3) -> list[Topic]:
+    def suggest(self, text: str, most: int = 3) -> list[Topic]:
+        """Topics whose spelling (or a word of it) `text` is a typo of: did-you-mean, closest first."""
         key = normalize(text[:MAX_QUERY_CHARS])
-        close = close_matches(key, self._typo_keys, n=most * 3, cutoff=cutoff)
         found: dict[str, Topic] = {}
-        for match in close:
-            for topic in self._topics_for_key(match):
+        for match in typo_matches(key, self._typo_keys, most, normalized=True):
+            found.setdefault(self._exact[match].slug, self._exact[match])
+        if " " not in key:
+            for match in typo_matches(key, self._name_words, most, normalized=True):
+                topic = self.archive.topic(self._name_words[match])
                 found.setdefault(topic.slug, topic)
         return list(found.values())[:most]
 
-    def _topics_for_key(self, key: str) -> list[Topic]:
-        if key in self._exact:
-            return [self._exact[key]]
-        return [self.archive.topic(slug) for slug in sorted(self._words.get(key, ()))]
+    def _strong_typo(self, key: str) -> Topic | None:
+        """The topic one of whose spellings `key` is a typo of, if any (closest wins)."""
+        matches = typo_matches(key, self._typo_keys, 1, normalized=True)
+        return self._exact[matches[0]] if matches else None
 
     # --- articles --------------------------------------------------------------------------
 
@@ -150,34 +416,222 @@ class QueryEngine:
         if kind is MatchKind.LIST:
             return QueryResult(query, kind, (), ())
         if topics:
-            tagged = self._articles_of(topics)
-            if tagged:
-                return QueryResult(query, kind, topics, tagged)
-            # a real topic nobody has tagged yet: articles that mention the words beat an empty answer
-            mentions = self.search_text(query)
-            return QueryResult(query, MatchKind.TEXT if mentions else kind, topics, mentions)
-        by_doi = self._by_doi(query)
-        if by_doi:
-            return QueryResult(query, MatchKind.TEXT, (), by_doi)
-        terms = [term for term in normalize(query).split() if term not in STOPWORDS] or normalize(query).split()
-        if len(terms) > 1:
-            combined = self._all_topics(terms)
-            if combined:
-                return QueryResult(query, MatchKind.TOPIC, *combined)
-        elif terms and terms[0] != normalize(query):  # "what works for anxiety?" asks about one word
-            return self.find(terms[0])
-        strong = self.suggest(query, cutoff=STRONG_TYPO_RATIO, most=1) if len(terms) == 1 else []
-        if strong:
-            return QueryResult(query, MatchKind.TYPO, tuple(strong), self._articles_of(strong))
-        hits = self._search_terms(terms)
-        if hits:
-            return QueryResult(query, MatchKind.TEXT, (), hits, tuple(self.suggest(query)))
-        return QueryResult(query, MatchKind.NONE, (), (), tuple(self.suggest(query)))
-
-    def _by_doi(self, query: str) -> tuple[Article, ...]:
+            return self._topic_answer(query, kind, topics)
         doi = normalize_doi(query)
-        if doi is None:
-            return ()
+        if doi is not None:
+            found = self._by_doi(doi)
+            return QueryResult(query, MatchKind.TEXT if found else MatchKind.NONE, (), found, searched=(doi,))
+        words = normalize(query).split()
+        parts = self._segment(words)
+        content = [part for part in parts if part.topic is not None or part.words not in STOPWORDS]
+        return self._answer(query, content or parts)
+
+    def _topic_answer(self, query: str, kind: MatchKind, topics: Sequence[Topic]) -> QueryResult:
+        tagged = self._articles_of(topics)
+        if tagged or not query:
+            return QueryResult(query, kind, tuple(topics), tagged)
+        # a real topic nobody has tagged yet: articles that mention the words beat an empty answer
+        mentions = self._search(self._segment_words(normalize(query).split()), (), self._text_index(), True)
+        if mentions:
+            return QueryResult(query, MatchKind.TEXT, tuple(topics), mentions, order="relevance")
+        return QueryResult(query, kind, tuple(topics), ())
+
+    def _segment(self, words: list[str], without: str = "") -> list[_Part]:
+        """The query's words as topics and words: the longest topic spelling or synonym at each place."""
+        parts: list[_Part] = []
+        start = 0
+        while start < len(words):
+            for end in range(min(len(words), start + self._longest), start, -1):
+                phrase = " ".join(words[start:end])
+                found = self._phrases.get(phrase) if phrase != without else None
+                if found is not None:
+                    if isinstance(found, Topic):
+                        parts.append(_Part(phrase, topic=found))
+                    else:
+                        parts.append(_Part(phrase, phrases=found))
+                    start = end
+                    break
+            else:
+                parts.append(_Part(words[start], phrases=(words[start],)))
+                start += 1
+        return parts
+
+    def _segment_words(self, words: list[str]) -> list[_Part]:
+        """All words as words (synonyms expanded), stopwords left out unless nothing else is left."""
+        parts = [
+            part if part.topic is None else _Part(part.words, phrases=(part.words,)) for part in self._segment(words)
+        ]
+        return [part for part in parts if part.words not in STOPWORDS] or parts
+
+    def _answer(self, query: str, parts: list[_Part]) -> QueryResult:
+        index = self._text_index()
+        parts = self._narrow_repeated_topics(parts, index)
+        topics = _topics_of(parts)
+        words = [part for part in parts if part.topic is None]
+        searched = tuple(part.shown for part in words)
+        if words:  # the common case first: every word is in some article
+            hits = self._search(words, topics, index, False, _topic_words(parts))
+            if hits:
+                return QueryResult(query, MatchKind.TEXT, (), hits, (), searched, topics, "relevance")
+        unmatched = [part for part in words if not index.count(part.match())]
+        if unmatched:
+            whole = normalize(query)
+            strong = self._strong_typo(whole) if " " in whole else None
+            if strong is not None:  # "depresive symptoms": the whole query is a typo of a spelling
+                return QueryResult(query, MatchKind.TYPO, (strong,), self._articles_of([strong]))
+            corrected = []
+            for part in parts:
+                match = typo_matches(part.words, self._typo_keys, 1, normalized=True) if part in unmatched else []
+                if match:  # the spelling it is a typo of stands in for it: "rupturs" is "ruptures"
+                    corrected.append(_Part(match[0], topic=self._exact[match[0]], corrected=True))
+                elif part in unmatched and part is words[-1] and self._unfinished(part, index):
+                    unmatched.remove(part)  # the beginning of a word ("alliance rupt"): read as a prefix
+                    corrected.append(part)
+                elif part in unmatched and (word := self._closest_word(part.words, index)) is not None:
+                    corrected.append(word)  # "Flukiger": the word of the articles it is a typo of
+                else:
+                    corrected.append(part)
+            if corrected != parts:
+                parts = self._narrow_repeated_topics(corrected, index)
+                unmatched = [part for part in parts if part in unmatched and not part.corrected]
+                topics = _topics_of(parts)
+                words = [part for part in parts if part.topic is None]
+                searched = tuple(part.shown for part in words)
+        typo = any(part.corrected and part.topic is not None for part in parts)
+        kind = MatchKind.TYPO if typo else MatchKind.TOPIC
+        if not words:
+            if len(topics) == 1:
+                return self._topic_answer(query, kind, topics)
+            return self._topics_answer(query, kind, topics, parts)
+        hits = self._search(words, topics, index, True, _topic_words(parts))
+        suggestions = self._suggestions(unmatched, topics)
+        if hits:
+            return QueryResult(query, MatchKind.TEXT, (), hits, suggestions, searched, topics, "relevance")
+        if topics:  # the other words are in no article: the topics' own answer
+            answer = (
+                self._topic_answer(query, kind, topics)
+                if len(topics) == 1
+                else self._topics_answer(query, kind, topics, parts)
+            )
+            return QueryResult(
+                query, answer.kind, answer.topics, answer.articles, suggestions, searched, order=answer.order
+            )
+        return QueryResult(query, MatchKind.NONE, (), (), suggestions, searched)
+
+    @staticmethod
+    def _unfinished(part: _Part, index: _Index) -> bool:
+        """Whether the last word of a query begins some word of the articles (three letters or more)."""
+        return len(part.words) >= 3 and index.count(part.match(prefix=True)) > 0
+
+    def _closest_word(self, typed: str, index: _Index) -> _Part | None:
+        """`typed` (a word no article has) read as the word of the articles it is a typo of, if any.
+
+        Compared as the index stores words (stems, so "adolecents" meets "adolesc"); of equally close
+        words the one in most articles wins. The note shows the word as an article writes it.
+        """
+        if len(typed) < 5 or " " in typed or typed.isdigit():
+            return None
+        stem = index.stem(typed)
+        terms = index.terms(stem[:1])
+        close = typo_matches(stem, terms, most=5, normalized=True)
+        if not close:
+            return None
+        best = close[0]
+        best = max((term for term in close if _as_close(stem, term, best)), key=lambda term: terms[term])
+        found = index.first(fts_phrase(best))
+        if found is None:  # a stem the tokenizer would change again: not worth guessing
+            return None
+        return _Part(typed, phrases=(best,), corrected=True, note=self._written(best, found))
+
+    def _written(self, stem: str, position: int) -> str:
+        """How the article at `position` writes the word stored as `stem` (its most frequent such word)."""
+        article = self.articles[position]
+        counts: dict[str, int] = {}
+        for text in (article.title, article.citation, article.summary_md, article.implications_md):
+            for word in _WORDS.findall(text):
+                if normalize(word).startswith(stem):
+                    counts[word] = counts.get(word, 0) + 1
+        return max(counts, key=lambda word: counts[word]) if counts else stem
+
+    def _narrow_repeated_topics(self, parts: list[_Part], index: _Index) -> list[_Part]:
+        """A topic named twice ("alliance ruptures", both spellings of Alliance): the rarer word narrows it."""
+        by_topic: dict[str, list[_Part]] = {}
+        for part in parts:
+            if part.topic is not None:
+                by_topic.setdefault(part.topic.slug, []).append(part)
+        repeated = [found for found in by_topic.values() if len(found) > 1]
+        if not repeated:
+            return parts
+        narrowing: set[int] = set()
+        for found in repeated:
+            commonest = max(found, key=lambda part: index.count(fts_phrase(part.words)))
+            narrowing.update(id(part) for part in found if part is not commonest)
+        return [_Part(part.words, phrases=(part.words,)) if id(part) in narrowing else part for part in parts]
+
+    def _suggestions(self, unmatched: list[_Part], used: Sequence[Topic]) -> tuple[Topic, ...]:
+        """Did-you-mean: topics that unmatched words are typos of (a word that matched articles gets none)."""
+        found: dict[str, Topic] = {}
+        taken = {topic.slug for topic in used}
+        for part in unmatched:
+            for topic in self.suggest(part.words):
+                if topic.slug not in taken:
+                    found.setdefault(topic.slug, topic)
+        return tuple(found.values())[:3]
+
+    def _topics_answer(self, query: str, kind: MatchKind, topics: Sequence[Topic], parts: list[_Part]) -> QueryResult:
+        """Several topics: tagged with all first, then with fewer; each group by relevance to their words."""
+        index = self._text_index()
+        words = " OR ".join(fts_phrase(part.words) for part in parts if part.topic is not None)
+        ranked, _ = index.window(words)
+        relevance = {position: rank for rank, position in enumerate(ranked)}
+        tagged = [self._tagged[topic.slug] for topic in topics]
+        held: dict[int, int] = {}
+        for found in tagged:
+            for position in found:
+                held[position] = held.get(position, 0) + 1
+        # beyond the ranked window, newest first (position order)
+        ordered = sorted(held, key=lambda p: (-held[p], relevance.get(p, RANK_ALL + p)))
+        return QueryResult(query, kind, tuple(topics), _pick(self.articles, ordered), order="relevance")
+
+    def _search(
+        self,
+        words: list[_Part],
+        boost: Sequence[Topic],
+        index: _Index,
+        fallbacks: bool,
+        topic_words: Sequence[str] = (),
+    ) -> tuple[Article, ...]:
+        """The articles with every word, by relevance, articles of `boost` topics first. `fallbacks`:
+        when none has them all, the last word may be unfinished ("alliance rupt"), then the articles
+        with the most of the words come first."""
+        # the boost topics' own words count in the ranking, not in the filter: (words) AND (word OR topic words)
+        also = " OR ".join(fts_phrase(topic) for topic in topic_words)
+        every = " AND ".join(part.match() for part in words)
+        order = index.best_first(every, _ranked_by(every, words[0], also))
+        if not order and fallbacks and len(words[-1].words) >= 3:
+            every = " AND ".join([*(part.match() for part in words[:-1]), words[-1].match(prefix=True)])
+            order = index.best_first(every, _ranked_by(every, words[0], also, prefix=len(words) == 1))
+        if not order and fallbacks and len(words) > 1:
+            matches = [part.match(prefix=part is words[-1] and len(part.words) >= 3) for part in words]
+            held: dict[int, int] = {}
+            for match in matches:
+                for position in index.matching(match):
+                    held[position] = held.get(position, 0) + 1
+            if held:
+                ranked = index.best_first(" OR ".join(matches))
+                order = sorted(ranked, key=lambda position: -held[position])
+        if boost and order:
+            tagged = [self._tagged[topic.slug] for topic in boost]
+            order = _boosted(order, tagged)
+            if not any(order[0] in found for found in tagged) and 2 * len(order) >= len(self.articles):
+                # no article of the topics mentions the words, which half the archive has ("how much does
+                # therapy cost", and the Cost article says "psychological services"): the words are how
+                # the question was put, not what it asks, and the topics' own articles still come first
+                own = sorted(set().union(*tagged))
+                order = own + [position for position in order if not any(position in found for found in tagged)]
+        return _pick(self.articles, order)
+
+    def _by_doi(self, doi: str) -> tuple[Article, ...]:
         if self._dois is None:
             dois: dict[str, list[Article]] = {}
             for article in self.articles:
@@ -186,51 +640,7 @@ class QueryEngine:
             self._dois = {doi: tuple(found) for doi, found in dois.items()}
         return self._dois.get(doi.casefold(), ())
 
-    def _all_topics(self, terms: list[str]) -> tuple[tuple[Topic, ...], tuple[Article, ...]] | None:
-        """ "cbt depression": when every word names a topic, the articles tagged with all of them."""
-        chosen: list[Topic] = []
-        for term in terms:
-            kind, topics = self.resolve(term)
-            if kind not in (MatchKind.TOPIC, MatchKind.PREFIX) or len(topics) != 1:
-                return None
-            chosen.append(topics[0])
-        common = set.intersection(*(set(self._by_topic[topic.slug]) for topic in chosen))
-        if not common:
-            return None
-        return tuple(chosen), _pick(self.articles, sorted(common))
-
-    def _search_terms(self, terms: list[str]) -> tuple[Article, ...]:
-        """Every word (the last may be a prefix of three or more letters); else most words matched first."""
-        if not terms:
-            return ()
-        every = self._match(terms)
-        if every or len(terms) == 1:
-            return self._text_index().select(self.articles, every)
-        # at_least[j]: the articles matching at least j of the words, as bitsets (no per-article Python)
-        masks = [self._match([term]) for term in dict.fromkeys(terms)]
-        at_least = [-1] + [0] * len(masks)
-        for mask in masks:
-            for j in range(len(masks), 0, -1):
-                at_least[j] |= at_least[j - 1] & mask
-        index = self._text_index()
-        ranked: list[Article] = []
-        for j in range(len(masks), 0, -1):
-            exactly = at_least[j] & ~at_least[j + 1] if j < len(masks) else at_least[j]
-            ranked.extend(index.select(self.articles, exactly))
-        return tuple(ranked)
-
-    def _match(self, terms: list[str]) -> int:
-        """The articles holding every term, as a bitset; a last term of three letters or more may be a prefix."""
-        index = self._text_index()
-        matched = -1
-        for position, term in enumerate(terms):
-            is_prefix = position == len(terms) - 1 and len(term) >= 3  # "t" would begin every article
-            matched &= index.prefix_mask(term) if is_prefix else index.word_mask(term)
-            if not matched:
-                return 0
-        return matched
-
-    def _articles_of(self, topics: tuple[Topic, ...] | list[Topic]) -> tuple[Article, ...]:
+    def _articles_of(self, topics: Sequence[Topic]) -> tuple[Article, ...]:
         if len(topics) == 1:  # the common case, answered from a ready-made tuple
             return self._topic_articles[topics[0].slug]
         positions: set[int] = set()
@@ -239,34 +649,68 @@ class QueryEngine:
         return _pick(self.articles, sorted(positions))
 
     def search_text(self, text: str) -> tuple[Article, ...]:
-        """Articles containing every word of `text` (the last word may be a prefix), newest first."""
+        """Articles containing every word of `text` (stemmed; the last word may be a prefix), newest first."""
         terms = normalize(text[:MAX_QUERY_CHARS]).split()
         if not terms:
             return ()
-        index = self._text_index()
-        matched = -1  # every bit set: the identity of `&`
-        for position, term in enumerate(terms):
-            is_last = position == len(terms) - 1
-            matched &= index.prefix_mask(term) if is_last else index.word_mask(term)
-            if not matched:
-                return ()
-        return index.select(self.articles, matched)
+        match = " AND ".join(fts_phrase(term, prefix=position == len(terms) - 1) for position, term in enumerate(terms))
+        return _pick(self.articles, self._text_index().matching(match))
+
+    def explain(self, result: QueryResult) -> str:
+        """What was looked for where, for a "nothing found" answer: `Looked for “xyzzy” in … of 6 articles.`"""
+        words = " ".join(f"“{word}”" for word in result.searched) or f"“{result.query}”"
+        return f"Looked for {words} in {SEARCHED} of {len(self.articles):,} articles."
 
     def prepare(self) -> None:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""
-        self._text_index()
+        self._text_index().terms("a")  # and the vocabulary typos are compared with
+        self._by_doi("")
 
     @property
     def prepared(self) -> bool:
         """Whether the full-text index is built (text queries then take about a millisecond)."""
         return self._index is not None
 
-    def _text_index(self) -> _TextIndex:
+    def _text_index(self) -> _Index:
         if self._index is None:
             with self._index_lock:  # two first queries at once build it once
                 if self._index is None:
-                    self._index = _TextIndex.build(self.articles)
+                    self._index = _Index(self.articles)
         return self._index
+
+
+def _as_close(stem: str, term: str, best: str) -> bool:
+    """Whether `term` is as close to `stem` as `best` is (difflib's ratio, to two places)."""
+    ratio = difflib.SequenceMatcher(None, term, stem).ratio()
+    return round(ratio, 2) >= round(difflib.SequenceMatcher(None, best, stem).ratio(), 2)
+
+
+def _ranked_by(match: str, first: _Part, also: str, prefix: bool = False) -> str:
+    """`match`, with the phrases `also` counted by bm25 but not required: `(match) AND (first OR also)`."""
+    return f"({match}) AND ({first.match(prefix)} OR {also})" if also else match
+
+
+def _topic_words(parts: Sequence[_Part]) -> list[str]:
+    return [part.words for part in parts if part.topic is not None]
+
+
+def _topics_of(parts: Sequence[_Part]) -> tuple[Topic, ...]:
+    return tuple({part.topic.slug: part.topic for part in parts if part.topic is not None}.values())
+
+
+def _boosted(order: list[int], tagged: list[frozenset[int]]) -> list[int]:
+    """`order` with the positions in most of the `tagged` sets first, otherwise kept (a stable partition)."""
+    if len(tagged) == 1:
+        found = tagged[0]
+        return [p for p in order if p in found] + [p for p in order if p not in found]
+    held: dict[int, int] = {}
+    for found in tagged:
+        for position in found:
+            held[position] = held.get(position, 0) + 1
+    groups: dict[int, list[int]] = {}
+    for position in order:
+        groups.setdefault(held.get(position, 0), []).append(position)
+    return [position for count in sorted(groups, reverse=True) for position in groups[count]]
 
 
 def _pick(articles: Sequence[Article], positions: Sequence[int]) -> tuple[Article, ...]:
@@ -274,117 +718,3 @@ def _pick(articles: Sequence[Article], positions: Sequence[int]) -> tuple[Articl
     if len(positions) < 2:
         return tuple(articles[p] for p in positions)
     return itemgetter(*positions)(articles)
-
-
-def close_matches(word: str, possibilities: Sequence[str], n: int, cutoff: float) -> list[str]:
-    """Exactly `difflib.get_close_matches`, several times faster.
-
-    Before difflib's costly `ratio()`, a candidate must pass a cheap bound: the
-    ratio counts matched characters, which never exceed the longest common
-    subsequence, and that is computed bit-parallel (a few int operations per
-    character). difflib's own quick bounds are looser than this one, so dropping
-    them changes nothing.
-    """
-    matcher = difflib.SequenceMatcher()
-    matcher.set_seq2(word)
-    char_masks: dict[str, int] = {}
-    for position, char in enumerate(word):
-        char_masks[char] = char_masks.get(char, 0) | 1 << position
-    full = (1 << len(word)) - 1
-    result: list[tuple[float, str]] = []
-    for candidate in possibilities:
-        total = len(candidate) + len(word)
-        # both bounds are >= difflib's ratio, so skipping on them never drops a match
-        if total and (
-            2.0 * min(len(candidate), len(word)) / total < cutoff
-            or 2.0 * _lcs_length(candidate, char_masks, full) / total < cutoff
-        ):
-            continue
-        matcher.set_seq1(candidate)
-        score = matcher.ratio()
-        if score >= cutoff:
-            result.append((score, candidate))
-    return [candidate for _, candidate in heapq.nlargest(n, result)]
-
-
-def _lcs_length(text: str, char_masks: dict[str, int], full: int) -> int:
-    """Length of the longest common subsequence of `text` and the word behind `char_masks` (Hyyrö's bit-vector)."""
-    row = full
-    for char in text:
-        matched = row & char_masks.get(char, 0)
-        row = ((row + matched) | (row - matched)) & full
-    return full.bit_length() - row.bit_count()
-
-
-_WORD = re.compile(r"[0-9a-z]+")
-_BIT_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
-DENSE_POSTINGS = 32
-"""Words in at least this many articles keep a ready-made bitset; rarer ones keep positions (far less memory)."""
-
-
-def _fold_fast(text: str) -> str:
-    """`fold`, skipping Unicode decomposition for ASCII text, where it changes nothing."""
-    return text.lower() if text.isascii() else fold(text)
-
-
-def _mask_of(positions: Sequence[int]) -> int:
-    """The bitset with a 1 at each position (bit i = article i)."""
-    if len(positions) < DENSE_POSTINGS:
-        mask = 0
-        for position in positions:
-            mask |= 1 << position
-        return mask
-    size = positions[-1] + 1
-    digits = bytearray(b"0") * size
-    for position in positions:
-        digits[size - 1 - position] = 49  # "1"; the string is read most significant bit first
-    return int(digits, 2)
-
-
-class _TextIndex:
-    """Word -> articles, as Python-int bitsets, so `a & b` intersects 10,000 articles in microseconds."""
-
-    def __init__(self, postings: dict[str, list[int]]) -> None:
-        self.postings = postings
-        self.words = sorted(postings)
-        self.dense = {word: _mask_of(found) for word, found in postings.items() if len(found) >= DENSE_POSTINGS}
-        # one- and two-letter prefixes can match thousands of words: precompute their union
-        self.short_prefixes: dict[str, int] = {}
-        for word in self.words:
-            mask = self.word_mask(word)
-            for key in {word[:1], word[:2]}:
-                self.short_prefixes[key] = self.short_prefixes.get(key, 0) | mask
-
-    @classmethod
-    def build(cls, articles: Sequence[Article]) -> _TextIndex:
-        postings: dict[str, list[int]] = {}
-        for position, article in enumerate(articles):
-            found: set[str] = set()
-            for part in (article.title, article.citation, article.summary_md, article.implications_md):
-                found.update(_WORD.findall(_fold_fast(part)))
-            for word in found:
-                postings.setdefault(word, []).append(position)
-        return cls(postings)
-
-    def word_mask(self, word: str) -> int:
-        dense = self.dense.get(word)
-        if dense is not None:
-            return dense
-        return _mask_of(self.postings.get(word, ()))
-
-    def prefix_mask(self, prefix: str) -> int:
-        if len(prefix) <= 2:
-            return self.short_prefixes.get(prefix, 0)
-        mask = 0
-        start = bisect_left(self.words, prefix)
-        for word in self.words[start:]:
-            if not word.startswith(prefix):
-                break
-            mask |= self.word_mask(word)
-        return mask
-
-    @staticmethod
-    def select(articles: Sequence[Article], mask: int) -> tuple[Article, ...]:
-        """The articles whose bit is set, in order: all C loops, no per-article Python code."""
-        flags = bin(mask)[:1:-1].encode("ascii").translate(_BIT_FLAGS)
-        return tuple(compress(articles, flags))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import QueryEngine
+from pprfeed.archive.synonyms import load_synonyms
 from pprfeed.chat.answers import ResultContext
 from pprfeed.config import SiteSettings
 from pprfeed.diagnostics import Diagnostic
@@ -156,7 +157,7 @@ class LiveArchive:
         archive, diagnostics = load_archive(self.content)
         if archive is None:
             return None, diagnostics
-        engine = QueryEngine(archive.published(today))
+        engine = QueryEngine(archive.published(today), load_synonyms(self.content))
         if prepare_index:
             engine.prepare()
         context = ResultContext(

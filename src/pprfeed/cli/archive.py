@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
+from pprfeed.archive.synonyms import check_synonyms, load_synonyms
 from pprfeed.cli.common import (
     UsageError,
     add_config_option,
@@ -63,6 +64,14 @@ def run_check(args: argparse.Namespace) -> int:
     archive = load_or_report(args.content)
     if archive is None:
         return 1
+    if synonym_problems := check_synonyms(args.content, archive):  # content/synonyms.toml
+        print_diagnostics(synonym_problems)
+        print(
+            f"{args.content}: {plural(len(synonym_problems), 'problem')} found — fix them and run `pprfeed check` "
+            "again.",
+            file=sys.stderr,
+        )
+        return 1
     print(summarise(archive, args.content))
     if args.config is not None:  # publishing: the same configuration problems `pprfeed publish` stops on
         return check_config_file(args.config, archive)
@@ -100,7 +109,7 @@ def run_topic(args: argparse.Namespace) -> int:
     if archive is None or settings is None:
         return 1
     archive = archive.published(date.today())
-    engine = QueryEngine(archive)
+    engine = QueryEngine(archive, load_synonyms(args.content))
     result = engine.find(" ".join(args.query))
     if args.json:
         print(json.dumps(result_json(result, engine, args.limit, settings.site), ensure_ascii=False, indent=2))
