@@ -7,7 +7,17 @@ from dataclasses import replace
 import pytest
 
 from pprfeed.archive.search import MatchKind, QueryEngine
-from pprfeed.chat.answers import PAGE_SIZE, Action, ButtonState, ask, button_state, heading, page_of, short_citation
+from pprfeed.chat.answers import (
+    PAGE_SIZE,
+    Action,
+    ButtonState,
+    ask,
+    button_state,
+    heading,
+    page_footer,
+    page_of,
+    short_citation,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +78,14 @@ def test_pages_clamp_to_what_exists(archive) -> None:
     assert page_of(empty, 4).articles == ()
     assert page_of(empty, 4).count == 1
     assert PAGE_SIZE == 5
+
+
+def test_a_topics_footer_says_newest_first(archive) -> None:
+    result = QueryEngine(archive).find("alliance")
+    assert page_footer(page_of(result, 0)) == "Page 1 of 1 · newest first"
+
+
+def test_a_word_searchs_footer_says_best_match_first(archive) -> None:
+    result = QueryEngine(archive).find("ruptures repair")
+    assert result.order == "relevance"
+    assert page_footer(page_of(result, 0)) == "Page 1 of 1 · best match first"

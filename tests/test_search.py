@@ -32,8 +32,10 @@ def test_sqlite_without_fts5_is_said_clearly() -> None:
     with pytest.raises(SearchUnavailable) as raised:
         search._check_fts5(connection)  # type: ignore[arg-type]
     message = str(raised.value)
-    assert "full-text search (FTS5)" in message and "no such module: fts5" in message
-    assert f"SQLite {sqlite3.sqlite_version}" in message and "Use a Python whose SQLite has FTS5" in message
+    assert "full-text search (FTS5)" in message
+    assert "no such module: fts5" in message
+    assert f"SQLite {sqlite3.sqlite_version}" in message
+    assert "Use a Python whose SQLite has FTS5" in message
     assert connection.closed
 
 
@@ -150,3 +152,18 @@ def test_the_engine_explains_what_it_searched(archive) -> None:
 def test_content_readme_documents_synonyms() -> None:
     guide = (CONTENT / "README.md").read_text(encoding="utf-8")
     assert "## synonyms.toml" in guide and "pprfeed check" in guide.split("## synonyms.toml")[1]
+
+
+def test_pprfeed_topic_without_fts5_says_so_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pprfeed.cli import main
+
+    def missing() -> None:
+        raise SearchUnavailable("searching the archive needs SQLite's full-text search (FTS5)")
+
+    monkeypatch.setattr(search, "require_fts5", missing)
+    code = main(["topic", "alliance"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == "pprfeed topic: searching the archive needs SQLite's full-text search (FTS5)\n"

@@ -96,6 +96,8 @@ class Page:
     count: int
     total: int
     articles: tuple[Article, ...]
+    order: str = "newest"
+    """How the articles are ordered: "newest" (a topic) or "relevance" (words)."""
 
     @property
     def has_previous(self) -> bool:
@@ -111,7 +113,7 @@ def page_of(result: QueryResult, number: int) -> Page:
     count = max(1, -(-total // PAGE_SIZE))
     number = min(max(number, 0), count - 1)
     start = number * PAGE_SIZE
-    return Page(number, count, total, result.articles[start : start + PAGE_SIZE])
+    return Page(number, count, total, result.articles[start : start + PAGE_SIZE], result.order)
 
 
 def buttons(page: Page) -> list[tuple[Action, int]]:
@@ -147,7 +149,8 @@ def heading(result: QueryResult) -> str:
 
 
 def page_footer(page: Page) -> str:
-    return f"Page {page.number + 1} of {page.count} · newest first" if page.total else ""
+    order = "newest first" if page.order == "newest" else "best match first"
+    return f"Page {page.number + 1} of {page.count} · {order}" if page.total else ""
 
 
 def suggestion_names(result: QueryResult) -> str:
