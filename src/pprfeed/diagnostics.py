@@ -246,7 +246,7 @@ def _escape_line(text: str, code: int, first_line: int) -> int | None:
 
 
 _CURLY_QUOTES = re.compile("[\u201c\u201d\u2018\u2019\u00ab\u00bb]")
-_DATE_LIKE = re.compile(r"=\s*(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DATE_LIKE = re.compile(r"=\s*([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\b")
 _SLASH_DATE = re.compile(r"=\s*(\d{1,4}/\d{1,2}/\d{1,4})")
 
 
