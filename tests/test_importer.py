@@ -233,3 +233,40 @@ def test_words_that_only_look_like_months_are_not_headings() -> None:
     page = "Marketing 2018\nMay 2018\nTitle\nA. (2018). P. J.\nS.\nPractice Implications\nI.\n"
     (article,) = parse_blog_text(page)
     assert article.month == "2018-05" and article.title == "Title"
+
+
+LOST_BEFORE = """March 2018
+Ψυχοθεραπεία και συμμαχία
+Author, A. (2018). Greek paper. Journal, 1(2), 3-4.
+A summary.
+Practice Implications
+Do one thing.
+Same Title
+Author, B. (2018). Second paper. Journal, 1(2), 3-4.
+Another summary.
+Practice Implications
+Do another thing.
+Same Title
+Author, C. (2018). Third paper. Journal, 1(2), 3-4.
+A third summary.
+Practice Implications
+Do a third thing.
+"""
+
+
+def test_a_title_without_ascii_letters_gets_a_visible_file(archive, empty_content: Path) -> None:
+    written = write_imported(parse_blog_text(LOST_BEFORE), empty_content, list(archive.topics))
+    assert not any(path.name.startswith(".") for path in written)
+
+
+def test_articles_sharing_a_title_in_a_month_get_numbered_files(archive, empty_content: Path) -> None:
+    written = write_imported(parse_blog_text(LOST_BEFORE), empty_content, list(archive.topics))
+    assert sorted(p.name for p in written if p.suffix == ".md") == ["article.md", "same-title-2.md", "same-title.md"]
+
+
+def test_import_prints_the_number_of_files_it_wrote(empty_content: Path, tmp_path: Path, capsys) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(LOST_BEFORE, encoding="utf-8")
+    assert main(["import", str(page), "--content", str(empty_content)]) == 0
+    files = list((empty_content / "issues" / "2018-03").glob("*.md"))
+    assert f"{len(files)} articles imported" in capsys.readouterr().out

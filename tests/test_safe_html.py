@@ -3,7 +3,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from feedkit import NASTY_SUMMARY
-from pprfeed.site.html import ALLOWED_TAGS, markdown_html, markdown_text, parse_markdown
+from pprfeed.site.html import ALLOWED_TAGS, markdown_html, markdown_text, parse_markdown, plain_text
 
 BASE = "https://feeds.example.org/pprnet/"
 
@@ -69,3 +69,23 @@ def test_paragraphs_of_plain_prose_become_paragraphs() -> None:
     assert markdown_html("One line\nand the next.\n\n  Second paragraph.", BASE) == (
         "<p>One line\nand the next.</p>\n<p>Second paragraph.</p>\n"
     )
+
+
+def test_tags_rebuilt_by_stripping_are_stripped_too() -> None:
+    assert plain_text("a <scr<script>ipt>alert(1)</scr</script>ipt> b") == "a alert(1) b"
+
+
+def test_tags_spelled_as_entities_are_stripped() -> None:
+    assert plain_text("a &lt;script&gt;alert(1)&lt;/script&gt; b") == "a alert(1) b"
+
+
+def test_an_unclosed_tag_cannot_open() -> None:
+    assert "<script" not in plain_text("a <script src=https://evil.example/x.js")
+
+
+def test_plain_comparisons_survive_plain_text() -> None:
+    assert plain_text("p < .05, d > 0.3 & AT&T") == "p < .05, d > 0.3 & AT&T"
+
+
+def test_deeply_rebuilt_tags_cannot_open_either() -> None:
+    assert "<s" not in plain_text("<s" * 5000 + ">" * 5000)

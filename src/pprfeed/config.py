@@ -120,7 +120,8 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
     values = check_fields(table, SITE_FIELDS, "site", text, file, report)
     if "base_url" in values:
         url = values["base_url"]
-        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
+        scheme, rest = url.split(":", 1) if ":" in url else ("", url)
+        if not re.fullmatch(r"https?", scheme, re.I) or not re.fullmatch(r"//[^\s/?#]+([/?#][^\s]*)?", rest):
             report.error(
                 file,
                 key_line(text, "base_url"),
@@ -128,8 +129,16 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
                 'write the address the feeds/ folder is served from, e.g. base_url = "https://example.org/pprnet/"',
             )
             values.pop("base_url")
-        elif not url.endswith("/"):
-            values["base_url"] = url + "/"
+        elif "?" in rest or "#" in rest:  # every link is the base URL and a path: a query or fragment cuts them
+            report.error(
+                file,
+                key_line(text, "base_url"),
+                f'base_url "{url}" has a query (?…) or a fragment (#…), which would end up inside every link',
+                'write only the folder\'s address, e.g. base_url = "https://example.org/pprnet/"',
+            )
+            values.pop("base_url")
+        else:
+            values["base_url"] = scheme.lower() + ":" + rest + ("" if rest.endswith("/") else "/")
     if "feed_limit" in values and values["feed_limit"] < 1:
         report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
         values.pop("feed_limit")

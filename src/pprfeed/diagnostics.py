@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,17 +62,18 @@ class Report:
         return self.error_count > 0
 
 
-def read_text(path: Path, report: Report) -> str | None:
-    """The file's text (BOM dropped, CRLF as LF), or None after reporting why it cannot be had."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        report.error(
-            path,
-            None,
-            f"the file cannot be read ({exc.strerror or exc})",
-            "check that it exists and that you may read it (file permissions)",
-        )
+TEXT_LIMIT = 1_000_000
+"""The largest TOML file read (topics.toml, issue.toml, pprfeed.toml): hundreds of times a real one."""
+
+
+def read_text(path: Path, report: Report, limit: int = TEXT_LIMIT) -> str | None:
+    """The file's text (BOM dropped, CRLF as LF), or None after reporting why it cannot be had.
+
+    Only a regular file of at most `limit` bytes is read: a pipe would block the read forever and a
+    link to a device could be endless.
+    """
+    data = _read_bounded(path, report, limit)
+    if data is None:
         return None
     try:
         text = data.decode("utf-8")
@@ -95,8 +98,42 @@ def read_text(path: Path, report: Report) -> str | None:
     return None if controls else text
 
 
+def _read_bounded(path: Path, report: Report, limit: int) -> bytes | None:
+    try:
+        # non-blocking, so that opening a pipe returns at once; fstat then tells what was opened
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        report.error(
+            path,
+            None,
+            f"the file cannot be read ({exc.strerror or exc})",
+            "check that it exists and that you may read it (file permissions)",
+        )
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            report.error(path, None, "not a regular file", "replace it with an ordinary text file, or remove it")
+            return None
+        try:
+            data = file.read(limit + 1)
+        except OSError as exc:
+            report.error(path, None, f"the file cannot be read ({exc.strerror or exc})", "check the file")
+            return None
+    if len(data) > limit:
+        report.error(
+            path,
+            None,
+            f"the file is larger than {limit // 1000:,} KB",
+            "no content or settings file is this long: split it, or check that it is the file you meant",
+        )
+        return None
+    return data
+
+
 # What XML 1.0, and so every feed, cannot carry; tab and newline are fine, carriage returns are read above.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\x7f-\x9f\ufffe\uffff]")
+# Invisible characters that reorder or hide text: a title can look like one thing and be another.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 _TOML_SYNTAX = 'strings need "double quotes", lists ["a", "b"], dates 2018-11-05, one key = value per line'
 _TOML_HINTS = (
@@ -119,7 +156,15 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
     `first_line` is the file line that `text` starts on (2 for an article's front matter).
     """
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        report.error(
+            path,
+            None,
+            "TOML nested too deeply to read (lists or tables inside one another, thousands deep)",
+            "write the values flat: no setting nests more than two levels",
+        )
+        return None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         position = _TOML_POSITION.search(message)
@@ -144,10 +189,64 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
             what, fix = plain
         report.error(path, first_line + index if index >= 0 else None, f"TOML syntax error: {what}", fix)
         return None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        long_number = re.search(r"[0-9_]{1000}", text)
+        line = first_line + text.count("\n", 0, long_number.start()) if long_number else None
+        report.error(path, line, "a number thousands of digits long", "write numbers of at most a few digits")
+        return None
+    return _visible_values(data, text, path, report, first_line)
+
+
+def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report, first_line: int) -> dict[str, Any]:
+    """`data` with control characters (written as escapes, so read_text never saw them) reported and
+    replaced by U+FFFD, so that no later message or output carries them; invisible reordering
+    characters are warned about."""
+    reported: set[str] = set()
+
+    def clean(value: Any, key: str) -> Any:
+        if isinstance(value, str):
+            if (control := _CONTROL.search(value)) and "control" + key not in reported:
+                reported.add("control" + key)
+                report.error(
+                    path,
+                    _escape_line(text, ord(control.group()), first_line) or key_line(text, key, first_line),
+                    f'"{key}" holds the control character U+{ord(control.group()):04X} (written as an escape)',
+                    "remove the escape: feeds cannot carry it and terminals obey it",
+                )
+            if (hidden := _INVISIBLE.search(value)) and "invisible" + key not in reported:
+                reported.add("invisible" + key)
+                report.warning(
+                    path,
+                    key_line(text, key, first_line),
+                    f'"{key}" holds the invisible character U+{ord(hidden.group()):04X}, which reorders or hides text',
+                    "delete it unless you meant it (it often comes with pasted text)",
+                )
+            return _CONTROL.sub("\ufffd", value)
+        if isinstance(value, list):
+            return [clean(item, key) for item in value]
+        if isinstance(value, dict):
+            return {clean(name, name): clean(item, name) for name, item in value.items()}
+        return value
+
+    cleaned: dict[str, Any] = clean(data, "")
+    return cleaned
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|[bfr]|.)")
+_SHORT_ESCAPES = {"\\b": 8, "\\f": 12, "\\r": 13}
+
+
+def _escape_line(text: str, code: int, first_line: int) -> int | None:
+    """The line of the first escape in `text` that stands for character `code`, or None."""
+    for match in _ESCAPE.finditer(text):
+        written = match.group(1) or match.group(2)
+        if (int(written, 16) if written else _SHORT_ESCAPES.get(match.group())) == code:
+            return first_line + text.count("\n", 0, match.start())
+    return None
 
 
 _CURLY_QUOTES = re.compile("[\u201c\u201d\u2018\u2019\u00ab\u00bb]")
-_DATE_LIKE = re.compile(r"=\s*(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DATE_LIKE = re.compile(r"=\s*([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\b")
 _SLASH_DATE = re.compile(r"=\s*(\d{1,4}/\d{1,2}/\d{1,4})")
 
 

@@ -44,10 +44,12 @@ class ImportedArticle:
 
     @property
     def slug(self) -> str:
+        """The title's letters and digits folded to ASCII (Flückiger -> fluckiger); "article" for a title
+        with none (Greek, Chinese …), which `write_imported` numbers."""
         slug = slugify(self.title)
-        if len(slug) <= _SLUG_LIMIT:
-            return slug
-        return slug[:_SLUG_LIMIT].rsplit("-", 1)[0]
+        if len(slug) > _SLUG_LIMIT:
+            slug = slug[:_SLUG_LIMIT].rsplit("-", 1)[0]
+        return slug or "article"
 
 
 class ImportError_(ValueError):
@@ -209,7 +211,7 @@ def write_imported(
     gets one saying `draft = true`, so a cron `publish` cannot post topics nobody reviewed.
     Returns every file written.
     """
-    targets = [content_dir / "issues" / a.month / f"{a.slug}.md" for a in articles]
+    targets = _unique_paths(articles, content_dir)
     existing = [path for path in targets if path.exists()]
     if existing and not force:
         raise FileExistsError(", ".join(str(p) for p in existing))
@@ -223,3 +225,18 @@ def write_imported(
         path.write_text(render_article_file(article, suggest_topics(article, topics)), encoding="utf-8")
         written.append(path)
     return written
+
+
+def _unique_paths(articles: list[ImportedArticle], content_dir: Path) -> list[Path]:
+    """One file per article: two articles of a month with one slug get <slug>.md and <slug>-2.md."""
+    taken: set[Path] = set()
+    paths: list[Path] = []
+    for article in articles:
+        folder = content_dir / "issues" / article.month
+        path, number = folder / f"{article.slug}.md", 1
+        while path in taken:
+            number += 1
+            path = folder / f"{article.slug}-{number}.md"
+        taken.add(path)
+        paths.append(path)
+    return paths

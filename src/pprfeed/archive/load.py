@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ ISSUES_DIR = "issues"
 ISSUE_FILE = "issue.toml"
 README = "README.md"
 
-_MONTH_DIR = re.compile(r"(\d{4})-(\d{2})")
+_MONTH_DIR = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only: \d takes ٢٠١٩ too
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
@@ -41,6 +42,8 @@ _IMPLICATIONS = re.compile(r"(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ 
 _PLAIN_IMPLICATIONS = re.compile(r"[ \t]*[*_]{0,2}Practi(?:ce|cal)[ \t]+Implications?[ \t]*:?[*_]{0,2}[ \t]*", re.I)
 
 IMPLICATIONS_HEADING = "## Practice Implications"
+ARTICLE_LIMIT = 200_000
+"""The largest article file read, in bytes: fifty times the longest real one, and far from what slows a build."""
 FIELD_LIMITS = {
     "title": 300,
     "citation": 2000,
@@ -455,7 +458,7 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
             f"rename it to lowercase letters, digits and hyphens, e.g. {slugify(slug) or 'my-article'}.md",
         )
         return None
-    text = read_text(path, report)
+    text = read_text(path, report, ARTICLE_LIMIT)
     if text is None:
         return None
     parts = _split_front_matter(text, path, report)
@@ -674,9 +677,12 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
         )
         return "", ""
     lines = body.split("\n")
-    headings = [(i, match) for i, line in enumerate(lines) if (match := _IMPLICATIONS.fullmatch(line))]
+    code = _code_lines(body, first_line, path, report)
+    headings = [
+        (i, match) for i, line in enumerate(lines) if i not in code and (match := _IMPLICATIONS.fullmatch(line))
+    ]
     if not headings:
-        plain = next((i for i, line in enumerate(lines) if _PLAIN_IMPLICATIONS.fullmatch(line)), None)
+        plain = next((i for i, line in enumerate(lines) if i not in code and _PLAIN_IMPLICATIONS.fullmatch(line)), None)
         if plain is not None:  # the heading pasted from the blog as a plain or bold line
             report.error(
                 path,
@@ -724,3 +730,54 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
             "write the implications below the heading",
         )
     return summary, implications
+
+
+# markdown-it's limit: text nested deeper than this is dropped by the parser
+_MAX_NESTING = 20
+# What a body needs before markdown-it is asked where its code and deep nesting are: a fence, an
+# indented line (code, or a nested list), or a long run of quote and list markers. Most bodies have
+# none, and `check` then never imports the Markdown parser.
+_MAY_HAVE_CODE_OR_DEPTH = re.compile(
+    rf"^[ \t>]*(?:```|~~~)|^(?:[ \t]*>)*(?: {{4}}|\t)|^(?:[ \t]*(?:>|[-*+]|[0-9]{{1,9}}[.)])){{{_MAX_NESTING - 1}}}",
+    re.M,
+)
+
+
+@lru_cache(maxsize=1)
+def _block_parser() -> Any:
+    from markdown_it import MarkdownIt  # imported only for the bodies that need it
+
+    return MarkdownIt("commonmark", {"html": False, "maxNesting": _MAX_NESTING}).disable("inline")
+
+
+def _code_lines(body: str, first_line: int, path: Path, report: Report) -> set[int]:
+    """The body's lines inside code blocks and fences (a heading written there is code, not a heading).
+
+    Text nested deeper than Markdown renders (quotes or lists inside one another) is reported: it would
+    vanish from every output.
+    """
+    if not _MAY_HAVE_CODE_OR_DEPTH.search(body):
+        return set()
+    tokens = _block_parser().parse(body)
+    code: set[int] = set()
+    lost: int | None = None
+    for index, token in enumerate(tokens):
+        if token.type in ("fence", "code_block") and token.map:
+            code.update(range(*token.map))
+        elif (
+            lost is None
+            and token.nesting == 1
+            and token.level >= _MAX_NESTING - 1
+            and token.map
+            and index + 1 < len(tokens)
+            and tokens[index + 1].nesting == -1  # opened, and nothing inside
+        ):
+            lost = token.map[0]
+    if lost is not None:
+        report.error(
+            path,
+            first_line + lost,
+            f"quotes or lists nested more than {_MAX_NESTING - 1} deep: the text inside is not shown",
+            "nest less (a summary rarely needs a quote inside a quote)",
+        )
+    return code

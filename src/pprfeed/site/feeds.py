@@ -30,7 +30,7 @@ from feedgen.feed import FeedGenerator
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url, topic_page_url
 from pprfeed.model import Archive, Article, Topic
-from pprfeed.site.html import escape_text, markdown_html, markdown_text, parse_markdown
+from pprfeed.site.html import escape_text, markdown_html, markdown_text, parse_markdown, plain_text
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -209,8 +209,8 @@ def plan_feeds(archive: Archive, articles: Sequence[Article], site: SiteSettings
     specs = [
         FeedSpec(
             key="all",
-            title=site.title,
-            description=site.description,
+            title=plain_text(site.title),
+            description=plain_text(site.description),
             page_url=site.base_url,
             articles=tuple(articles[: site.feed_limit]),
         )
@@ -225,8 +225,8 @@ def plan_feeds(archive: Archive, articles: Sequence[Article], site: SiteSettings
             specs.append(
                 FeedSpec(
                     key=topic.slug,
-                    title=f"{site.title}: {topic.name}",
-                    description=f"{topic.name}: {site.description}",
+                    title=plain_text(f"{site.title}: {topic.name}"),
+                    description=plain_text(f"{topic.name}: {site.description}"),
                     page_url=topic_page_url(topic.slug, site),
                     articles=tuple(by_topic[topic.slug]),
                     topic=topic,
@@ -367,7 +367,7 @@ def _entry(article: Article, rendered: ArticleHtml, stamp: Stamp, site: SiteSett
     mend.related = (article.doi_url, f"doi:{article.doi}") if article.doi_url else None
     mend.creator = None if site.author_email else site.author
     entry.id(entry_id(article))  # also the RSS guid, isPermaLink="false": a tag: URI is no address
-    entry.title(article.title)
+    entry.title(plain_text(article.title))
     entry.link(href=article_url(article, site), rel="alternate", type="text/html")
     entry.author(_author(site))
     # feedgen's setters overlap; in this order RSS gets <description> (the plain-text summary,
@@ -411,7 +411,7 @@ def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: Site
     item: dict[str, object] = {
         "id": entry_id(article),
         "url": article_url(article, site),
-        "title": article.title,
+        "title": plain_text(article.title),
         "content_html": rendered.content_html,
         "summary": rendered.summary_text,
         "date_published": iso(stamp.published),
@@ -420,7 +420,7 @@ def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: Site
         "tags": [t.name for t in topics],
         "language": site.language,
         "_pprnet": {
-            "citation": article.citation,
+            "citation": plain_text(article.citation),
             "doi": article.doi,
             "topics": [{"slug": t.slug, "name": t.name} for t in topics],
         },
@@ -441,7 +441,7 @@ def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]
     specs = list(specs)
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
-    ElementTree.SubElement(head, "title").text = f"{site.title}: all feeds"
+    ElementTree.SubElement(head, "title").text = plain_text(f"{site.title}: all feeds")
     newest = max((feed_updated(s, stamps) for s in specs), default=EPOCH)
     ElementTree.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc))
     ElementTree.SubElement(head, "ownerName").text = site.author

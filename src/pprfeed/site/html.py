@@ -9,6 +9,7 @@ absolute against the site's base URL and only http(s) and mailto survive.
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -33,6 +34,10 @@ _INLINE_TAGS = {"em": "em", "strong": "strong"}
 # Readers are known to render "plain text" fields as HTML anyway: drop anything shaped like a tag
 # (`p < .05` stays, `<script>` goes).
 _TAG_LIKE = re.compile(r"</?[A-Za-z!?][^<>]*>")
+# A `<` that could still open a tag once the text is read as HTML (`<script` never closed).
+_TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+_STRIP_PASSES = 8
+"""Enough for every nesting seen in the wild (`<scr<script>ipt>` needs two); past it, openers are spaced off."""
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +48,22 @@ def _parser() -> MarkdownIt:
 def escape_text(text: str) -> str:
     """HTML-escape text and attribute values (&, <, >, ")."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def plain_text(text: str) -> str:
+    """`text` with nothing a reader could take for markup, for fields that are plain text (titles,
+    summaries, descriptions) but that readers are known to render as HTML.
+
+    Entities are decoded and tags removed until neither changes the text, so neither a tag rebuilt by
+    removing another (`<scr<script>ipt>`) nor one spelled as entities (`&lt;script&gt;`) survives; a
+    `<` that could still open a tag is followed by a space. The serializer escapes the result.
+    """
+    for _ in range(_STRIP_PASSES):
+        stripped = _TAG_LIKE.sub("", html.unescape(text))
+        if stripped == text:
+            break
+        text = stripped
+    return _TAG_OPENER.sub("< ", text)
 
 
 def safe_url(href: str, base_url: str) -> str | None:
@@ -72,7 +93,7 @@ def markdown_text(markdown: str | list[Token]) -> str:
             blocks.append(_inline_text(token.children or []))
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.strip())
-    return "\n\n".join(cleaned for block in blocks if (cleaned := _TAG_LIKE.sub("", block).strip()))
+    return "\n\n".join(cleaned for block in blocks if (cleaned := plain_text(block).strip()))
 
 
 def _inline_text(children: list[Token]) -> str:

@@ -1,0 +1,206 @@
+"""Hostile content and settings: each is a diagnostic naming the file, never a hang, a crash or a terminal escape."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from pprfeed.archive.load import ARTICLE_LIMIT, load_archive
+from pprfeed.config import load_settings
+from pprfeed.diagnostics import TEXT_LIMIT, Diagnostic
+from test_content import article, make_content, only, problems
+
+ISSUE = "issues/2018-01"
+
+
+def loaded_within(root: Path, seconds: float = 20) -> list[Diagnostic]:
+    """load_archive's diagnostics, failing (not hanging) when it blocks."""
+    found: list[list[Diagnostic]] = []
+    worker = threading.Thread(target=lambda: found.append(load_archive(root)[1]), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert found, "load_archive did not return"
+    return found[0]
+
+
+def settings_problems(tmp_path: Path, text: str) -> list[Diagnostic]:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text(text, encoding="utf-8")
+    settings, diagnostics = load_settings(config)
+    assert settings is None, "broken settings must not load"
+    return diagnostics
+
+
+# --- control characters written as TOML escapes ------------------------------------------------
+
+
+@pytest.mark.parametrize("escape", ["\\u001b[2J", "\\u0000", "\\U0000009b", "\\b"])
+def test_an_escaped_control_character_in_a_title_is_reported_at_its_line(tmp_path: Path, escape: str) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(title=f"T{escape}x")})
+    problem = only(problems(root), root / ISSUE / "a.md")
+    assert problem.line == 2 and "control character" in problem.message
+
+
+def test_no_diagnostic_carries_the_escaped_control_character(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(topics='["\\u001b[2J"]')})
+    assert not any("\x1b" in str(d) for d in problems(root))
+
+
+def test_an_escaped_control_character_in_issue_toml_is_reported(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(), f"{ISSUE}/issue.toml": 'intro = "\\u001b]0;x\\u0007"\n'})
+    assert only(problems(root), root / ISSUE / "issue.toml").line == 1
+
+
+def test_an_escaped_control_character_in_topics_toml_is_reported(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    vocabulary = root / "topics.toml"
+    vocabulary.write_text(vocabulary.read_text() + '\n[[topic]]\nname = "Bad\\u001bName"\nslug = "bad"\n')
+    problem = only(problems(root), vocabulary)
+    assert problem.line == vocabulary.read_text().count("\n") - 1
+
+
+def test_an_escaped_control_character_in_the_site_title_is_reported(tmp_path: Path) -> None:
+    (problem,) = settings_problems(tmp_path, '[site]\n\ntitle = "Digest\\u001b[31m"\n')
+    assert problem.line == 3 and "control character U+001B" in problem.message
+
+
+def test_a_raw_c1_control_character_is_reported(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(title="T\x9bx")})
+    assert "U+009B" in only(problems(root), root / ISSUE / "a.md").message
+
+
+# --- invisible characters -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u2066"])
+def test_bidi_and_zero_width_characters_in_a_title_are_warned_about(tmp_path: Path, hidden: str) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(title=f"Safe{hidden}title")})
+    (warning,) = load_archive(root)[1]
+    assert warning.severity == "warning"
+    assert f'"title" holds the invisible character U+{ord(hidden):04X}' in warning.message
+
+
+# --- pathological TOML ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["[" * 5000, "{a=" * 5000, "9" * 5000])
+def test_pathological_toml_is_a_diagnostic_and_other_files_are_still_checked(tmp_path: Path, value: str) -> None:
+    root = make_content(
+        tmp_path,
+        {f"{ISSUE}/a.md": article(topics='["no-such-topic"]'), f"{ISSUE}/issue.toml": f"intro = {value}\n"},
+    )
+    found = problems(root)
+    assert only(found, root / ISSUE / "issue.toml").message.startswith(("TOML", "a number"))
+    assert "no-such-topic" in only(found, root / ISSUE / "a.md").message
+
+
+def test_pathological_toml_in_settings_is_a_diagnostic(tmp_path: Path) -> None:
+    (problem,) = settings_problems(tmp_path, "[site]\nfeed_limit = " + "9" * 5000 + "\n")
+    assert problem.line == 2 and "digits" in problem.message
+
+
+# --- special files and sizes ----------------------------------------------------------------------
+
+
+def test_an_issue_toml_that_is_a_pipe_does_not_hang_the_check(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    os.mkfifo(root / ISSUE / "issue.toml")
+    assert "not a regular file" in only(loaded_within(root), root / ISSUE / "issue.toml").message
+
+
+def test_a_topics_toml_linked_to_an_endless_device_is_refused(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    (root / "topics.toml").unlink()
+    (root / "topics.toml").symlink_to("/dev/zero")
+    assert only(loaded_within(root), root / "topics.toml").severity == "error"
+
+
+def test_an_issue_toml_linked_to_an_endless_device_is_refused(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    (root / ISSUE / "issue.toml").symlink_to("/dev/zero")
+    assert "not a regular file" in only(loaded_within(root), root / ISSUE / "issue.toml").message
+
+
+def test_a_settings_file_that_is_a_pipe_does_not_hang(tmp_path: Path) -> None:
+    config = tmp_path / "pprfeed.toml"
+    os.mkfifo(config)
+    found: list[list[Diagnostic]] = []
+    worker = threading.Thread(target=lambda: found.append(load_settings(config)[1]), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert found and found[0], "load_settings did not return, or returned no diagnostic"
+
+
+def test_an_article_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    body = "Summary. " * (ARTICLE_LIMIT // 9) + "\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert "larger than 200 KB" in only(problems(root), root / ISSUE / "a.md").message
+
+
+def test_an_article_just_under_the_size_limit_loads(tmp_path: Path) -> None:
+    body = "Summary. " * ((ARTICLE_LIMIT - 1000) // 9) + "\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert load_archive(root)[0] is not None
+
+
+def test_a_topics_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    with (root / "topics.toml").open("a") as vocabulary:
+        vocabulary.write("#" * TEXT_LIMIT + "\n")
+    assert "larger than" in only(problems(root), root / "topics.toml").message
+
+
+# --- Markdown structure ----------------------------------------------------------------------------
+
+
+def test_text_nested_too_deep_to_show_is_reported(tmp_path: Path) -> None:
+    body = "Summary.\n\n" + "> " * 25 + "hidden words\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    problem = only(problems(root), root / ISSUE / "a.md")
+    assert problem.line == 8 and "nested" in problem.message
+
+
+def test_text_nested_within_the_limit_loads(tmp_path: Path) -> None:
+    body = "Summary.\n\n" + "> " * 10 + "quoted words\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert load_archive(root)[0] is not None
+
+
+def test_a_heading_inside_a_code_fence_is_not_a_second_heading(tmp_path: Path) -> None:
+    body = "Summary.\n\n## Practice Implications\n\nDo.\n\n```\n## Practice Implications\n```\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    archive, diagnostics = load_archive(root)
+    assert archive is not None, diagnostics
+
+
+def test_a_heading_only_inside_a_code_fence_is_no_section(tmp_path: Path) -> None:
+    body = "Summary.\n\n```\n## Practice Implications\n```\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert "no practice-implications section" in only(problems(root), root / ISSUE / "a.md").message
+
+
+# --- folder names ---------------------------------------------------------------------------------
+
+
+def test_a_month_folder_in_arabic_digits_is_not_a_month(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(), "issues/٢٠١٩-٠٥/b.md": article()})
+    assert "is not a month" in only(problems(root), root / "issues/٢٠١٩-٠٥").message
+
+
+# --- base_url ---------------------------------------------------------------------------------------
+
+
+def test_a_base_url_with_an_uppercase_scheme_is_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\nbase_url = "HTTPS://example.org/pprnet"\n', encoding="utf-8")
+    settings, _ = load_settings(config)
+    assert settings is not None and settings.site.base_url == "https://example.org/pprnet/"
+
+
+@pytest.mark.parametrize("url", ["https://example.org/?a=", "https://example.org/pprnet/#x", "https://example.org?a"])
+def test_a_base_url_with_a_query_or_fragment_is_refused(tmp_path: Path, url: str) -> None:
+    (problem,) = settings_problems(tmp_path, f'[site]\nbase_url = "{url}"\n')
+    assert problem.line == 2 and "query" in problem.message
