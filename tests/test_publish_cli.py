@@ -244,7 +244,11 @@ def test_resend_and_mark_sent(
     config = write_config(tmp_path, slack, discord)
     base = ("--config", str(config), "--content", str(CONTENT))
     assert run("publish", *base) == 0
-    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", *base) == 0
+    capsys.readouterr()
+    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", *base) == 2
+    assert "every part of 2018-11 is recorded as posted" in capsys.readouterr().err
+    assert len(slack.messages[SLACK_CHANNEL]) == 2
+    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", "--all-parts", *base) == 0
     assert len(slack.messages[SLACK_CHANNEL]) == 3
     assert len(discord.messages[DISCORD_CHANNEL]) == 2
     assert run("publish", "--resend", "2018-11", "--target", "slack:C9", *base) == 2
@@ -429,3 +433,5 @@ def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture
     assert "--target goes with --resend or --mark-sent" in capsys.readouterr().err
     assert run("publish", "--json", "--content", str(CONTENT)) == 2
     assert "--json goes with --dry-run" in capsys.readouterr().err
+    assert run("publish", "--all-parts", "--content", str(CONTENT)) == 2
+    assert "--all-parts goes with --resend" in capsys.readouterr().err
