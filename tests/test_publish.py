@@ -652,3 +652,16 @@ def test_a_ledger_held_after_the_platform_accepted_never_leads_to_a_second_copy(
     assert record.state != "failed"  # it may well be posted
     world.run([target])  # the ledger is free again
     assert len(stored()) == 1
+
+
+def test_a_webhook_part_that_cannot_be_edited_stays_posted(world: World) -> None:
+    world.run([SLACK_HOOK])
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(replace(a, summary_md=a.summary_md + " Corrected.") for a in world.archive.issues[0].articles),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    (report,) = world.run([SLACK_HOOK], archive=corrected, update=True)
+    world.run([SLACK_HOOK], archive=corrected)  # the part is still recorded as posted: nothing is due
+    assert len(world.slack.webhooks["practice"]) == 1
+    assert "--all-parts" in (report.error or "")
