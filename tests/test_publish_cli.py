@@ -9,9 +9,12 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -435,3 +438,93 @@ def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture
     assert "--json goes with --dry-run" in capsys.readouterr().err
     assert run("publish", "--all-parts", "--content", str(CONTENT)) == 2
     assert "--all-parts goes with --resend" in capsys.readouterr().err
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[None]:
+    """`path` (a file or a folder) made read-only, even for root (who ignores permission bits: chattr +i)."""
+    mode = path.stat().st_mode
+    as_root = os.geteuid() == 0
+    if as_root:
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    else:
+        path.chmod(mode & ~0o222)
+        made = True
+    try:
+        probe = path / ".probe" if path.is_dir() else path
+        try:
+            with open(probe, "ab"):
+                pass
+            writable = True
+            if path.is_dir():
+                probe.unlink()
+        except OSError:
+            writable = False
+        if writable or not made:
+            pytest.skip("this file system cannot make a file read-only")
+        yield
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        else:
+            path.chmod(mode)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Another program holding the ledger so that nobody else may even read it."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+LEDGER_PROBLEMS = {
+    "damaged": "is damaged",
+    "read-only file": "cannot be written",
+    "read-only folder": "needs write access to it and to its folder",
+    "locked": "is locked by another program",
+}
+
+
+@pytest.mark.parametrize("command", ["status", "dry-run", "publish"])
+@pytest.mark.parametrize("problem", list(LEDGER_PROBLEMS))
+def test_a_ledger_that_cannot_be_used_is_one_clear_line(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    problem: str,
+    command: str,
+) -> None:
+    monkeypatch.setattr(publish_module, "Tuning", lambda: replace(FAST, ledger_timeout=0.2))
+    config = write_config(tmp_path, *fakes)
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    config.write_text(config.read_text().replace('path = "state.sqlite3"', 'path = "ledger/state.sqlite3"'))
+    path = folder / "state.sqlite3"
+    with Ledger(path) as ledger:
+        ledger.add_target(f"slack:{SLACK_CHANNEL}", [])
+    (folder / "state.sqlite3.lock").write_text("")  # as an earlier publish left it
+    if problem == "damaged":
+        path.write_bytes(b"\x00garbage" * 512)
+    argv = {"status": ["status"], "dry-run": ["publish", "--dry-run"], "publish": ["publish"]}[command]
+    condition = {"read-only file": _read_only(path), "read-only folder": _read_only(folder), "locked": _locked(path)}
+    with condition.get(problem, nullcontext()):
+        code = run(*argv, "--config", str(config), "--content", str(CONTENT))
+    captured = capsys.readouterr()
+    if problem == "read-only file" and command != "publish":
+        assert code == 0, captured.err  # reading needs no write access to the file itself
+        return
+    assert code == 1
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"pprfeed {argv[0]}: the delivery ledger {path} ")
+    assert LEDGER_PROBLEMS[problem] in line
+    assert " — " in line  # what to do
+    assert "internal error" not in line
+    assert fakes[0].posts() == []
