@@ -528,3 +528,50 @@ def test_a_ledger_that_cannot_be_used_is_one_clear_line(
     assert " — " in line  # what to do
     assert "internal error" not in line
     assert fakes[0].posts() == []
+
+
+SECRETS_IN_THE_WRONG_PLACE = {
+    "token pasted as token_env": (
+        '[slack]\ntoken_env = "xoxb-111-222-SUPERSECRETVALUE"\n[[slack.channels]]\nid = "C0000AAAA"\n',
+        "SUPERSECRETVALUE",
+        "token_env",
+    ),
+    "token_env not a string": (
+        '[discord]\ntoken_env = ["MTAx.SECRETLIST.value"]\n[[discord.channels]]\nid = "200000000000000001"\n',
+        "SECRETLIST",
+        "token_env",
+    ),
+    "token as a channel id": ('[[slack.channels]]\nid = "xoxb-333-SECRETINID"\n', "SECRETINID", "id"),
+    "webhook URL in a table as url_env": (
+        '[[slack.webhooks]]\nurl_env = { url = "https://hooks.slack.com/services/T/B/SECRETHOOK" }\n',
+        "SECRETHOOK",
+        "url_env",
+    ),
+    "password in a malformed api_base_url": (
+        '[slack]\napi_base_url = "https://bot:SECRETPASS@proxy example.org/api/"\n',
+        "SECRETPASS",
+        "api_base_url",
+    ),
+    "password in api_base_url": (
+        '[discord]\napi_base_url = "https://bot:SECRETWORD@proxy.example.org/api/"\n',
+        "SECRETWORD",
+        "api_base_url",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["check", "publish"])
+@pytest.mark.parametrize("case", list(SECRETS_IN_THE_WRONG_PLACE))
+def test_a_secret_in_the_wrong_place_is_named_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str, command: str
+) -> None:
+    text, secret, key = SECRETS_IN_THE_WRONG_PLACE[case]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", DISCORD_TOKEN)
+    config = tmp_path / "pprfeed.toml"
+    config.write_text(f'[state]\npath = "state.sqlite3"\n{text}', encoding="utf-8")
+    assert run(command, "--config", str(config), "--content", str(CONTENT)) == 1
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    assert f"{config}:" in captured.err
+    assert key in captured.err
