@@ -602,7 +602,7 @@ def test_resend_after_an_uncertain_later_part_posts_only_the_parts_not_there(wor
     assert _part_numbers(posted) == list(range(1, total + 1))
 
 
-class _HoldLedger:
+class HoldLedger:
     """Takes the ledger with another connection's BEGIN IMMEDIATE the moment the fake receives a matching
     request (the platform then accepts it), and lets go `seconds` later: another process holding the ledger
     between "the platform accepted" and "the ledger recorded"."""
@@ -642,7 +642,7 @@ def test_a_ledger_held_after_the_platform_accepted_never_leads_to_a_second_copy(
     posting = {"slack": "/api/chat.postMessage", "discord": "/messages", "slack-webhook": "/services/"}
     where = posting[target.key.split(":")[0]]
     # held past one busy timeout, released within the second: today's catch-all then records "failed"
-    hold = _HoldLedger(path, lambda m, p: m == "POST" and where in p, seconds=0.6)
+    hold = HoldLedger(path, lambda m, p: m == "POST" and where in p, seconds=0.6)
     fake.fail(hold)
     (report,) = world.run([target])
     assert hold.released.wait(5)

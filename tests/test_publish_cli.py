@@ -28,6 +28,7 @@ from pprfeed.cli import main
 from pprfeed.publish import deliver as publish_module
 from pprfeed.publish.deliver import Tuning
 from pprfeed.publish.ledger import Ledger
+from test_publish import HoldLedger
 
 SLACK_CHANNEL = "C0000AAAA"
 DISCORD_CHANNEL = "200000000000000001"
@@ -575,3 +576,30 @@ def test_a_secret_in_the_wrong_place_is_named_never_shown(
     assert secret not in captured.out + captured.err
     assert f"{config}:" in captured.err
     assert key in captured.err
+
+
+def test_a_ledger_held_by_another_program_stops_publish_with_one_clear_line_and_nothing_is_posted_twice(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slack, discord = fakes
+    monkeypatch.setattr(publish_module, "Tuning", lambda: replace(FAST, ledger_timeout=0.3))
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    path = tmp_path / "state.sqlite3"
+    hold = HoldLedger(path, lambda m, p: m == "POST" and p == "/api/chat.postMessage", seconds=0.9)
+    slack.fail(hold)
+    base = ("--config", str(config), "--content", str(CONTENT))
+    assert run("publish", *base) == 1
+    err = capsys.readouterr().err
+    assert f"pprfeed publish: the delivery ledger {path} is locked by another program" in err
+    assert "bug in pprfeed" not in err
+    assert "internal error" not in err
+    assert hold.released.wait(5)
+    assert run("publish", *base) == 0
+    slack_issues = [m["metadata"]["event_payload"]["issue"] for m in slack.messages[SLACK_CHANNEL]]
+    assert sorted(slack_issues) == ["2018-08", "2018-11"]
+    discord_headings = [m["content"] for m in discord.messages[DISCORD_CHANNEL]]
+    assert len(discord_headings) == len(set(discord_headings)) == 2

@@ -6,10 +6,13 @@ after a crash a "claimed" row is exactly the case where the platform may or may
 not have the message; `publish` resolves it by looking, never by guessing.
 
 States:
-  claimed    a request is (or was, before a crash) on its way
+  claimed    a request is (or was, before a crash or a ledger that could not be written) on its way
   sent       the platform has it; remote_id is its Slack ts / Discord message id
   failed     the platform refused or could not be reached; not posted; retried next run
   uncertain  might be posted and could not be checked; a person decides (`pprfeed status`)
+
+A part that may have reached the platform is never `failed`. The schema's version is kept in
+`PRAGMA user_version` and older ledgers are migrated when opened for writing (MIGRATIONS).
 """
 
 from __future__ import annotations
