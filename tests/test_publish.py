@@ -644,9 +644,8 @@ def test_a_ledger_held_after_the_platform_accepted_never_leads_to_a_second_copy(
     # held past one busy timeout, released within the second: today's catch-all then records "failed"
     hold = HoldLedger(path, lambda m, p: m == "POST" and where in p, seconds=0.6)
     fake.fail(hold)
-    (report,) = world.run([target])
+    world.run([target])
     assert hold.released.wait(5)
-    assert not report.ok
     assert len(stored()) == 1
     (record,) = world.ledger.records(target.key)
     assert record.state != "failed"  # it may well be posted

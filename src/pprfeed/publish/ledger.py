@@ -110,23 +110,31 @@ class Ledger:
         self.path = Path(path)
         self.read_only = read_only
         self.timeout = timeout
-        with self._guard(writing=not read_only):
-            if read_only:
+        try:
+            self._open()
+        except LedgerError:
+            if hasattr(self, "db"):
+                self.db.close()
+            raise
+        self.db.row_factory = sqlite3.Row
+
+    def _open(self) -> None:
+        with self._guard(writing=not self.read_only):
+            if self.read_only:
                 if self.path.is_file():
                     uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                    self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout)
+                    self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.timeout)
                     self._check_version(self._version())
                 else:  # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
                     self.db = sqlite3.connect(":memory:", isolation_level=None)
                     self._migrate()
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=self.timeout)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 # a claim must be on disk before its request leaves, whatever happens to the process or the machine
                 self.db.execute("PRAGMA synchronous=FULL")
                 self._migrate()
-            self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
         self.db.close()
