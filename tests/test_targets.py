@@ -114,6 +114,7 @@ chanels = []
 [[discord.channels]]
 id = "123456789012345678"
 backfill = "two"
+topics = true
 """
     problems = diagnostics_for(tmp_path, archive, text, {"SLACK_BOT_TOKEN": "x"})
     joined = "\n".join(problems)
@@ -122,6 +123,7 @@ backfill = "two"
     assert 'pprfeed.toml:13: unknown key "chanels" in [discord]' in joined
     assert "pprfeed.toml:16: [[discord.channels]] backfill must be an integer, not a string" in joined
     assert "must be a int" not in joined
+    assert "pprfeed.toml:17: [[discord.channels]] topics must be a list, not true or false" in joined
     lines = [int(line.split(":")[1]) for line in problems if line.startswith("pprfeed.toml:")]
     assert lines == sorted(lines)
 

@@ -182,7 +182,9 @@ def _kind(expected: type | tuple[type, ...]) -> tuple[str, str]:
 
 def _kind_of(value: Any) -> str:
     """What a value is, for a message that must not show it (it may be a secret pasted in the wrong place)."""
-    for kind, (name, _) in sorted(_KINDS.items(), key=lambda item: item[0] is not bool):  # True is an int too
+    if isinstance(value, bool):  # before int: True is an int too
+        return _KINDS[bool][0]
+    for kind, (name, _) in _KINDS.items():
         if isinstance(value, kind):
             return name
     return "a date or time" if hasattr(value, "isoformat") else "a value of another type"
