@@ -159,3 +159,16 @@ def test_a_damaged_ledger_is_a_ledger_error_naming_the_file(tmp_path: Path) -> N
     path.write_bytes(b"not a database " * 100)
     with pytest.raises(LedgerError, match=f"{path} is damaged"):
         Ledger(path)
+
+
+def test_a_resend_forgets_only_the_parts_found_missing(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        for part, state in enumerate(("sent", "failed", "uncertain", "claimed"), start=1):
+            ledger.claim("2018-11", "slack:C1", part, 4, "h", f"n{part}")
+            if state == "sent":
+                ledger.mark_sent("2018-11", "slack:C1", part, "1.0")
+            elif state != "claimed":
+                ledger.mark("2018-11", "slack:C1", part, state, "why")
+        assert ledger.forget("2018-11", "slack:C1") == 2
+        # kept: the posted part, and the interrupted one, which the resend looks for before sending
+        assert [(r.part, r.state) for r in ledger.records()] == [(1, "sent"), (4, "claimed")]

@@ -181,9 +181,10 @@ def plan_resend(
     *,
     all_parts: bool = False,
 ) -> Delivery:
-    """One issue for one target: the parts not known to be posted (failed, uncertain, interrupted, never sent)
-    are sent anew, without looking first — a person looked; parts recorded as sent stay sent. With
-    `all_parts`, the whole issue is posted again (a correction a webhook cannot edit, a deleted message)."""
+    """One issue for one target: the parts not known to be posted are sent — failed and uncertain ones without
+    looking first (a person looked), interrupted ones after looking, as every run does; parts recorded as sent
+    stay sent. With `all_parts`, the whole issue is posted again (a correction a webhook cannot edit, a deleted
+    message)."""
     issue = next((i for i in archive.published(today).issues if i.month == month), None)
     if issue is None:
         raise ValueError(f"no published issue {month}")

@@ -325,10 +325,10 @@ class Ledger:
             )
 
     def forget(self, issue: str, target: str, *, sent_too: bool = False) -> int:
-        """An explicit resend: drop the records of `issue`'s parts for `target` that are not known to be posted
-        (failed, uncertain, claimed), so they are sent anew; with `sent_too`, every part (the whole issue is
-        posted again). Returns how many parts were dropped."""
-        keep = "" if sent_too else " AND state != 'sent'"
+        """An explicit resend: drop the records of `issue`'s parts for `target` that a person found missing
+        (failed, uncertain), so they are sent anew; with `sent_too`, every part (the whole issue is posted again).
+        A claimed part is kept: the resend looks for it first, as any run does. Returns how many were dropped."""
+        keep = "" if sent_too else " AND state IN ('failed', 'uncertain')"
         with self._write() as db:
             count = db.execute(f"DELETE FROM parts WHERE issue = ? AND target = ?{keep}", (issue, target)).rowcount
             db.execute("DELETE FROM skipped WHERE issue = ? AND target = ?", (issue, target))
