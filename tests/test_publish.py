@@ -4,7 +4,10 @@ exactly once, backfill, rate limits, server errors, permanent errors, slow answe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -421,9 +424,12 @@ def test_update_edits_posted_messages_in_place(world: World) -> None:
     assert world.run(targets, archive=corrected, update=True) == []  # nothing changed since: nothing to edit
 
 
-def test_resend_posts_one_issue_again_to_one_target(world: World) -> None:
+def test_resend_with_all_parts_posts_a_wholly_posted_issue_again_to_one_target(world: World) -> None:
     world.run([SLACK_T, DISCORD_T])
-    delivery = plan_resend(world.archive, SLACK_T, world.archive.issues[0].month, world.ledger, SITE, TODAY)
+    month = world.archive.issues[0].month
+    with pytest.raises(ValueError, match="nothing to resend.*--all-parts"):
+        plan_resend(world.archive, SLACK_T, month, world.ledger, SITE, TODAY)
+    delivery = plan_resend(world.archive, SLACK_T, month, world.ledger, SITE, TODAY, all_parts=True)
     (report,) = world.execute([delivery])
     assert report.ok
     assert len(world.slack.messages[SLACK_CHANNEL]) == 2
@@ -721,3 +727,101 @@ def test_a_split_digest_stays_in_the_channel_and_its_replies_in_the_first_half_s
     assert all(reply["thread_ts"] == first["ts"] for reply in replies)
     assert world.run([target]) == []
     assert plan_updates(world.archive, [target], world.ledger, SITE, TODAY) == []
+
+
+def _long_issue(archive: Archive, articles: int = 12) -> Archive:
+    """The newest issue with `articles` long articles: several messages on every platform."""
+    first = archive.issues[0]
+    long_issue = replace(
+        first,
+        articles=tuple(replace(first.articles[0], id=f"long{n}", summary_md="word " * 500) for n in range(articles)),
+    )
+    return Archive(archive.topics, (long_issue, *archive.issues[1:]))
+
+
+def _part_numbers(posts: list[dict]) -> list[int]:
+    """Which part each Slack post is, from the "(part k of n)" its fallback text carries."""
+    return [int(re.search(r"\(part (\d+) of \d+\)", post["text"])[1]) for post in posts]  # type: ignore[index]
+
+
+def test_resend_after_an_uncertain_later_part_posts_only_the_parts_not_there(world: World) -> None:
+    archive = _long_issue(world.archive)
+    hook = replace(SLACK_HOOK, format="full")  # the full text: several messages in a row
+    (delivery,) = plan_deliveries(archive, [hook], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    assert total >= 3
+    posted = world.slack.webhooks["practice"]
+    # part 2 gets a 5xx and never arrives: a webhook cannot be searched, so the part is uncertain
+    world.slack.fail(lambda m, p: p.startswith("/services/") and len(posted) == 1, status=500, body="oops")
+    (report,) = world.execute([delivery])
+    assert report.uncertain
+    assert _part_numbers(posted) == [1]
+    # a person looks, finds part 2 missing, and resends as the message says
+    resend = plan_resend(archive, hook, delivery.issue.month, world.ledger, SITE, TODAY)
+    (report,) = world.execute([resend])
+    assert report.ok, report
+    assert _part_numbers(posted) == list(range(1, total + 1))
+
+
+class HoldLedger:
+    """Takes the ledger with another connection's BEGIN IMMEDIATE the moment the fake receives a matching
+    request (the platform then accepts it), and lets go `seconds` later: another process holding the ledger
+    between "the platform accepted" and "the ledger recorded"."""
+
+    def __init__(self, path: Path, matches: Callable[[str, str], bool], seconds: float) -> None:
+        self.path, self.matches, self.seconds = path, matches, seconds
+        self.released = threading.Event()
+        self._taken = False
+
+    def __call__(self, method: str, path: str) -> bool:
+        if not self._taken and self.matches(method, path):
+            self._taken = True
+            holder = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            holder.execute("BEGIN IMMEDIATE")
+
+            def release() -> None:
+                holder.execute("ROLLBACK")
+                holder.close()
+                self.released.set()
+
+            threading.Timer(self.seconds, release).start()
+        return False  # never a fault: the request is handled as usual
+
+
+@pytest.mark.parametrize("target", [SLACK_T, DISCORD_T, SLACK_HOOK], ids=["slack", "discord", "slack-webhook"])
+def test_a_ledger_held_after_the_platform_accepted_never_leads_to_a_second_copy(
+    world: World, target: Target, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    world.ledger.close()
+    world.ledger = Ledger(path, timeout=0.4)
+    fake, stored = {
+        "slack": (world.slack, lambda: world.slack.messages[SLACK_CHANNEL]),
+        "discord": (world.discord, lambda: world.discord.messages[DISCORD_CHANNEL]),
+        "slack-webhook": (world.slack, lambda: world.slack.webhooks["practice"]),
+    }[target.key.split(":")[0]]
+    posting = {"slack": "/api/chat.postMessage", "discord": "/messages", "slack-webhook": "/services/"}
+    where = posting[target.key.split(":")[0]]
+    # held past one busy timeout, released within the second: today's catch-all then records "failed"
+    hold = HoldLedger(path, lambda m, p: m == "POST" and where in p, seconds=0.6)
+    fake.fail(hold)
+    world.run([target])
+    assert hold.released.wait(5)
+    assert len(stored()) == 1
+    (record,) = world.ledger.records(target.key)
+    assert record.state != "failed"  # it may well be posted
+    world.run([target])  # the ledger is free again
+    assert len(stored()) == 1
+
+
+def test_a_webhook_part_that_cannot_be_edited_stays_posted(world: World) -> None:
+    world.run([SLACK_HOOK])
+    corrected_issue = replace(
+        world.archive.issues[0],
+        articles=tuple(replace(a, title=a.title + " (corrected)") for a in world.archive.issues[0].articles),
+    )
+    corrected = Archive(world.archive.topics, (corrected_issue, *world.archive.issues[1:]))
+    (report,) = world.run([SLACK_HOOK], archive=corrected, update=True)
+    world.run([SLACK_HOOK], archive=corrected)  # the part is still recorded as posted: nothing is due
+    assert len(world.slack.webhooks["practice"]) == 1
+    assert "--all-parts" in (report.error or "")

@@ -9,9 +9,12 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from pprfeed.cli import main
 from pprfeed.publish import deliver as publish_module
 from pprfeed.publish.deliver import Tuning
 from pprfeed.publish.ledger import Ledger
+from test_publish import HoldLedger
 
 SLACK_CHANNEL = "C0000AAAA"
 DISCORD_CHANNEL = "200000000000000001"
@@ -272,7 +276,11 @@ def test_resend_and_mark_sent(
     config = write_config(tmp_path, slack, discord)
     base = ("--config", str(config), "--content", str(CONTENT))
     assert run("publish", *base) == 0
-    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", *base) == 0
+    capsys.readouterr()
+    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", *base) == 2
+    assert "every part of 2018-11 is recorded as posted" in capsys.readouterr().err
+    assert len(slack.messages[SLACK_CHANNEL]) == 2
+    assert run("publish", "--resend", "2018-11", "--target", f"slack:{SLACK_CHANNEL}", "--all-parts", *base) == 0
     assert len(slack.messages[SLACK_CHANNEL]) == 3
     assert len(discord.messages[DISCORD_CHANNEL]) == 2
     assert run("publish", "--resend", "2018-11", "--target", "slack:C9", *base) == 2
@@ -460,3 +468,169 @@ def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture
     assert "--target goes with --resend or --mark-sent" in capsys.readouterr().err
     assert run("publish", "--json", "--content", str(CONTENT)) == 2
     assert "--json goes with --dry-run" in capsys.readouterr().err
+    assert run("publish", "--all-parts", "--content", str(CONTENT)) == 2
+    assert "--all-parts goes with --resend" in capsys.readouterr().err
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[None]:
+    """`path` (a file or a folder) made read-only, even for root (who ignores permission bits: chattr +i)."""
+    mode = path.stat().st_mode
+    as_root = os.geteuid() == 0
+    if as_root:
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    else:
+        path.chmod(mode & ~0o222)
+        made = True
+    try:
+        probe = path / ".probe" if path.is_dir() else path
+        try:
+            with open(probe, "ab"):
+                pass
+            writable = True
+            if path.is_dir():
+                probe.unlink()
+        except OSError:
+            writable = False
+        if writable or not made:
+            pytest.skip("this file system cannot make a file read-only")
+        yield
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        else:
+            path.chmod(mode)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Another program holding the ledger so that nobody else may even read it."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+LEDGER_PROBLEMS = {
+    "damaged": "is damaged",
+    "read-only file": "cannot be written",
+    "read-only folder": "needs write access to it and to its folder",
+    "locked": "is locked by another program",
+}
+
+
+@pytest.mark.parametrize("command", ["status", "dry-run", "publish"])
+@pytest.mark.parametrize("problem", list(LEDGER_PROBLEMS))
+def test_a_ledger_that_cannot_be_used_is_one_clear_line(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    problem: str,
+    command: str,
+) -> None:
+    monkeypatch.setattr(publish_module, "Tuning", lambda: replace(FAST, ledger_timeout=0.2))
+    config = write_config(tmp_path, *fakes)
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    config.write_text(config.read_text().replace('path = "state.sqlite3"', 'path = "ledger/state.sqlite3"'))
+    path = folder / "state.sqlite3"
+    with Ledger(path) as ledger:
+        ledger.add_target(f"slack:{SLACK_CHANNEL}", [])
+    (folder / "state.sqlite3.lock").write_text("")  # as an earlier publish left it
+    if problem == "damaged":
+        path.write_bytes(b"\x00garbage" * 512)
+    argv = {"status": ["status"], "dry-run": ["publish", "--dry-run"], "publish": ["publish"]}[command]
+    condition = {"read-only file": _read_only(path), "read-only folder": _read_only(folder), "locked": _locked(path)}
+    with condition.get(problem, nullcontext()):
+        code = run(*argv, "--config", str(config), "--content", str(CONTENT))
+    captured = capsys.readouterr()
+    if problem == "read-only file" and command != "publish":
+        assert code == 0, captured.err  # reading needs no write access to the file itself
+        return
+    assert code == 1
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"pprfeed {argv[0]}: the delivery ledger {path} ")
+    assert LEDGER_PROBLEMS[problem] in line
+    assert " — " in line  # what to do
+    assert "internal error" not in line
+    assert fakes[0].posts() == []
+
+
+SECRETS_IN_THE_WRONG_PLACE = {
+    "token pasted as token_env": (
+        '[slack]\ntoken_env = "xoxb-111-222-SUPERSECRETVALUE"\n[[slack.channels]]\nid = "C0000AAAA"\n',
+        "SUPERSECRETVALUE",
+        "token_env",
+    ),
+    "token_env not a string": (
+        '[discord]\ntoken_env = ["MTAx.SECRETLIST.value"]\n[[discord.channels]]\nid = "200000000000000001"\n',
+        "SECRETLIST",
+        "token_env",
+    ),
+    "token as a channel id": ('[[slack.channels]]\nid = "xoxb-333-SECRETINID"\n', "SECRETINID", "id"),
+    "webhook URL in a table as url_env": (
+        '[[slack.webhooks]]\nurl_env = { url = "https://hooks.slack.com/services/T/B/SECRETHOOK" }\n',
+        "SECRETHOOK",
+        "url_env",
+    ),
+    "password in a malformed api_base_url": (
+        '[slack]\napi_base_url = "https://bot:SECRETPASS@proxy example.org/api/"\n',
+        "SECRETPASS",
+        "api_base_url",
+    ),
+    "password in api_base_url": (
+        '[discord]\napi_base_url = "https://bot:SECRETWORD@proxy.example.org/api/"\n',
+        "SECRETWORD",
+        "api_base_url",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["check", "publish"])
+@pytest.mark.parametrize("case", list(SECRETS_IN_THE_WRONG_PLACE))
+def test_a_secret_in_the_wrong_place_is_named_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str, command: str
+) -> None:
+    text, secret, key = SECRETS_IN_THE_WRONG_PLACE[case]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SLACK_TOKEN)
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", DISCORD_TOKEN)
+    config = tmp_path / "pprfeed.toml"
+    config.write_text(f'[state]\npath = "state.sqlite3"\n{text}', encoding="utf-8")
+    assert run(command, "--config", str(config), "--content", str(CONTENT)) == 1
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    assert f"{config}:" in captured.err
+    assert key in captured.err
+
+
+def test_a_ledger_held_by_another_program_stops_publish_with_one_clear_line_and_nothing_is_posted_twice(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slack, discord = fakes
+    monkeypatch.setattr(publish_module, "Tuning", lambda: replace(FAST, ledger_timeout=0.3))
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    path = tmp_path / "state.sqlite3"
+    hold = HoldLedger(path, lambda m, p: m == "POST" and p == "/api/chat.postMessage", seconds=0.9)
+    slack.fail(hold)
+    base = ("--config", str(config), "--content", str(CONTENT))
+    assert run("publish", *base) == 1
+    err = capsys.readouterr().err
+    assert f"pprfeed publish: the delivery ledger {path} is locked by another program" in err
+    assert "bug in pprfeed" not in err
+    assert "internal error" not in err
+    assert hold.released.wait(5)
+    assert run("publish", *base) == 0
+    slack_issues = [m["metadata"]["event_payload"]["issue"] for m in slack.messages[SLACK_CHANNEL]]
+    assert sorted(slack_issues) == ["2018-08", "2018-11"]
+    discord_headings = [m["content"] for m in discord.messages[DISCORD_CHANNEL]]
+    assert len(discord_headings) == len(set(discord_headings)) == 2

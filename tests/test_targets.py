@@ -50,7 +50,7 @@ def test_every_problem_has_its_line_and_a_fix(tmp_path: Path, archive: Archive) 
     secret = "https://example.com/not-a-discord-hook/SECRET-VALUE-123456"
     problems = diagnostics_for(tmp_path, archive, CONFIG, {"DISCORD_HOOK": secret, "HOOK_A": "https://hooks.x/y"})
     text = "\n".join(problems)
-    assert 'pprfeed.toml:11: [[slack.channels]] id "#general" is not a channel id' in text
+    assert "pprfeed.toml:11: [[slack.channels]] id is not a Slack channel id (it is a channel's name)" in text
     assert "pprfeed.toml:15: backfill must be 0 or more" in text
     assert 'pprfeed.toml:20: [[discord.channels]] topic filter "alliance-ruptures-typo" names no known topic' in text
     assert "pprfeed.toml:5: environment variable MY_SLACK_TOKEN is not set" in text
@@ -114,14 +114,16 @@ chanels = []
 [[discord.channels]]
 id = "123456789012345678"
 backfill = "two"
+topics = true
 """
     problems = diagnostics_for(tmp_path, archive, text, {"SLACK_BOT_TOKEN": "x"})
     joined = "\n".join(problems)
-    assert "pprfeed.toml:11: [discord] token_env must be a string, not 5" in joined
-    assert 'pprfeed.toml:12: [discord] api_base_url "discord.com" is not an http(s) URL' in joined
+    assert "pprfeed.toml:11: [discord] token_env must be a string, not an integer" in joined
+    assert "pprfeed.toml:12: [discord] api_base_url is not an http(s) URL" in joined
     assert 'pprfeed.toml:13: unknown key "chanels" in [discord]' in joined
-    assert 'pprfeed.toml:16: [[discord.channels]] backfill must be an integer, not "two"' in joined
+    assert "pprfeed.toml:16: [[discord.channels]] backfill must be an integer, not a string" in joined
     assert "must be a int" not in joined
+    assert "pprfeed.toml:17: [[discord.channels]] topics must be a list, not true or false" in joined
     lines = [int(line.split(":")[1]) for line in problems if line.startswith("pprfeed.toml:")]
     assert lines == sorted(lines)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pprfeed.diagnostics import Diagnostic, Report, key_line, parse_toml, read_text, toml_value
+from pprfeed.diagnostics import Diagnostic, Report, key_line, parse_toml, read_text
 from pprfeed.model import Archive, Topic
 from pprfeed.text import EMAIL, did_you_mean, normalize
 
@@ -189,6 +189,16 @@ def _kind(expected: type | tuple[type, ...]) -> tuple[str, str]:
     return " or ".join(name for name, _ in named), named[0][1]
 
 
+def _kind_of(value: Any) -> str:
+    """What a value is, for a message that must not show it (it may be a secret pasted in the wrong place)."""
+    if isinstance(value, bool):  # before int: True is an int too
+        return _KINDS[bool][0]
+    for kind, (name, _) in _KINDS.items():
+        if isinstance(value, kind):
+            return name
+    return "a date or time" if hasattr(value, "isoformat") else "a value of another type"
+
+
 def check_fields(
     table: Any,
     fields: dict[str, type | tuple[type, ...]],
@@ -226,7 +236,7 @@ def check_fields(
         if isinstance(value, bool) and expected is int or not isinstance(value, expected):
             kind, example = _kind(expected)
             report.error(
-                file, line, f"[{section}] {key} must be {kind}, not {toml_value(value)}", f"write {key} = {example}"
+                file, line, f"[{section}] {key} must be {kind}, not {_kind_of(value)}", f"write {key} = {example}"
             )
             continue
         good[key] = value
@@ -386,14 +396,18 @@ def load_publish_settings(
         section = _section(text, platform)
         table = check_fields(raw.get(platform, {}), PLATFORM_FIELDS, platform, section, file, report)
         token_env = table.get("token_env", f"{platform.upper()}_BOT_TOKEN")
-        api_base_url = table.get("api_base_url", api)
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_base_url):
+        if not _ENV_NAME.fullmatch(token_env):
+            # never shown: what is here instead of a name is most likely the token itself
             report.error(
                 file,
-                key_line(section, "api_base_url"),
-                f'[{platform}] api_base_url "{api_base_url}" is not an http(s) URL',
-                f"leave it out to use {api}, or write the full address of a proxy",
+                key_line(section, "token_env"),
+                f"[{platform}] token_env is not the name of an environment variable (letters, digits and _)",
+                f'write token_env = "{platform.upper()}_BOT_TOKEN" and export the token in that variable; a token '
+                "pasted into the file is exposed: regenerate it",
             )
+            token_env = ""
+        api_base_url = table.get("api_base_url", api)
+        _check_api_base_url(api_base_url, platform, api, file, key_line(section, "api_base_url"), report)
         platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url)
         channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
@@ -405,10 +419,11 @@ def load_publish_settings(
                 continue
             pattern = _SLACK_CHANNEL if platform == "slack" else _DISCORD_SNOWFLAKE
             if not pattern.fullmatch(channel_id):
-                report.error(
+                named = " (it is a channel's name)" if re.fullmatch(r"#[\w-]+", channel_id) else ""
+                report.error(  # the value is not shown: a token or URL pasted here would be printed
                     file,
                     key_line(_block(text, where), "id") if where else None,
-                    f'[[{platform}.channels]] id "{channel_id}" is not a channel id',
+                    f"[[{platform}.channels]] id is not a {platform.capitalize()} channel id{named}",
                     _channel_id_fix(platform),
                 )
                 continue
@@ -433,7 +448,7 @@ def load_publish_settings(
             targets.append(Target(platform, "webhook", name, *filters, format=post_format))
             line = key_line(_block(text, where), "url_env") if where else None
             _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
-        if channels and any(t.platform == platform and t.kind == "channel" for t in targets):
+        if token_env and channels and any(t.platform == platform and t.kind == "channel" for t in targets):
             _read_secret(
                 token_env,
                 environ,
@@ -465,6 +480,26 @@ def load_publish_settings(
         ),
         diagnostics,
     )
+
+
+def _check_api_base_url(url: str, platform: str, default: str, file: Path, line: int | None, report: Report) -> None:
+    """Never shows the value: a URL may carry a password, and secrets never live in pprfeed.toml."""
+    match = re.fullmatch(r"https?://([^\s/]+)(/\S*)?", url)
+    if match is None:
+        report.error(
+            file,
+            line,
+            f"[{platform}] api_base_url is not an http(s) URL (https:// or http://, a host, a path; no spaces)",
+            f"leave it out to use {default}, or write the full address of a proxy",
+        )
+    elif "@" in match.group(1):
+        report.error(
+            file,
+            line,
+            f"[{platform}] api_base_url carries a user name or password",
+            "take them out of the URL: secrets never go in pprfeed.toml (a proxy needing them must be given them "
+            "by other means)",
+        )
 
 
 def _entries(table: dict[str, Any], name: str, platform: str, text: str, file: Path, report: Report) -> list[Any]:

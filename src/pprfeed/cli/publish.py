@@ -7,9 +7,8 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
@@ -31,7 +30,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use it: `pprfeed build` starts faster
     from pprfeed.publish.base import PartRef
-    from pprfeed.publish.deliver import Delivery, TargetReport
+    from pprfeed.publish.deliver import Delivery, TargetReport, Tuning
     from pprfeed.publish.ledger import Ledger
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
@@ -60,7 +59,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--update", action="store_true", help="also edit already-posted messages whose issue text changed since"
     )
     publish.add_argument(
-        "--resend", metavar="YYYY-MM", help="post this issue again to --target, whatever the ledger says"
+        "--resend",
+        metavar="YYYY-MM",
+        help="post this issue's parts not known to be in --target's channel (failed, uncertain) again; parts "
+        "recorded as posted stay as they are",
+    )
+    publish.add_argument(
+        "--all-parts",
+        action="store_true",
+        help="with --resend: post every part again, even those recorded as posted (a correction a webhook "
+        "cannot edit, a deleted message)",
     )
     publish.add_argument(
         "--mark-sent",
@@ -110,6 +118,8 @@ def run_publish(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} needs --target KEY (see `pprfeed status` for the keys)")
     if args.resend and args.mark_sent:
         raise UsageError("use either --resend or --mark-sent, not both")
+    if args.all_parts and not args.resend:
+        raise UsageError("--all-parts goes with --resend")
     if args.target and not (args.resend or args.mark_sent):
         raise UsageError("--target goes with --resend or --mark-sent; a plain publish posts to every due target")
     if args.json and not args.dry_run:
@@ -123,7 +133,7 @@ def run_publish(args: argparse.Namespace) -> int:
     settings, publishing, archive = loaded
     today = date.today()
     if args.dry_run:
-        return _dry_run(args, settings, publishing, archive, today)
+        return _ledger_problems_reported("publish", lambda: _dry_run(args, settings, publishing, archive, today))
     target = None
     if args.target:
         target = publishing.target(args.target)
@@ -136,7 +146,20 @@ def run_publish(args: argparse.Namespace) -> int:
     with _single_run(publishing.state_path) as alone:
         if not alone:
             return 0
-        return _publish(args, settings, publishing, archive, today, target)
+        return _ledger_problems_reported(
+            "publish", lambda: _publish(args, settings, publishing, archive, today, target)
+        )
+
+
+def _ledger_problems_reported(name: str, command: Callable[[], int]) -> int:
+    """Run `command`; a ledger that cannot be read or written is one line naming the file and the fix, exit 1."""
+    from pprfeed.publish.ledger import LedgerError
+
+    try:
+        return command()
+    except LedgerError as exc:
+        print(f"pprfeed {name}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _publish(
@@ -147,9 +170,10 @@ def _publish(
     today: date,
     target: Target | None,
 ) -> int:
-    from pprfeed.publish.deliver import plan_deliveries, plan_resend, plan_updates
+    from pprfeed.publish.deliver import Tuning, plan_deliveries, plan_resend, plan_updates
 
-    with _ledger(publishing.state_path) as ledger:
+    tuning = Tuning()
+    with _ledger(publishing.state_path, tuning.ledger_timeout) as ledger:
         if args.mark_sent and target is not None:
             count = ledger.confirm_uncertain(args.mark_sent, target.key)
             print(f"{target.key}: {plural(count, 'part')} of {args.mark_sent} recorded as posted.")
@@ -157,7 +181,9 @@ def _publish(
         updates: list[Delivery] = []
         if args.resend and target is not None:
             try:
-                deliveries = [plan_resend(archive, target, args.resend, ledger, settings.site, today)]
+                deliveries = [
+                    plan_resend(archive, target, args.resend, ledger, settings.site, today, all_parts=args.all_parts)
+                ]
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         else:
@@ -168,7 +194,7 @@ def _publish(
             print("Nothing to publish: every target has every issue due to it.")
             status = 0
         else:
-            status = _print_reports(_run_deliveries(publishing, ledger, deliveries, updates))
+            status = _print_reports(_run_deliveries(publishing, ledger, tuning, deliveries, updates))
         if not args.update and not args.resend:
             _print_changed(plan_updates(archive, publishing.targets, ledger, settings.site, today))
     return status
@@ -183,15 +209,14 @@ def _print_changed(changed: list[Delivery]) -> None:
 
 
 def _run_deliveries(
-    publishing: PublishSettings, ledger: Ledger, deliveries: list[Delivery], updates: list[Delivery]
+    publishing: PublishSettings, ledger: Ledger, tuning: Tuning, deliveries: list[Delivery], updates: list[Delivery]
 ) -> list[TargetReport]:
     import asyncio
 
     from pprfeed.publish import open_posters
-    from pprfeed.publish.deliver import Tuning, deliver
+    from pprfeed.publish.deliver import deliver
     from pprfeed.publish.targets import RedactingFilter
 
-    tuning = Tuning()
     redact = RedactingFilter(publishing.secrets)
     handlers = logging.getLogger().handlers
     for handler in handlers:
@@ -229,6 +254,8 @@ def _print_reports(reports: list[TargetReport]) -> int:
         for message in report.uncertain:
             print(f"  UNCERTAIN: {message}", file=sys.stderr)
         failed += not report.ok
+    for problem in sorted({report.ledger_problem for report in reports if report.ledger_problem}):
+        print(f"pprfeed publish: {problem}", file=sys.stderr)
     if failed:
         print(
             f"{plural(failed, 'target')} {'needs' if failed == 1 else 'need'} attention (above)"
@@ -252,7 +279,7 @@ def _dry_run(
     args: argparse.Namespace, settings: Settings, publishing: PublishSettings, archive: Archive, today: date
 ) -> int:
     from pprfeed.publish import wire_request
-    from pprfeed.publish.deliver import limit_problems, plan_deliveries, plan_updates, preview_refs
+    from pprfeed.publish.deliver import Tuning, limit_problems, plan_deliveries, plan_updates, preview_refs
 
     # with --json, standard output is one JSON document; everything said about it goes to standard error
     say = sys.stderr if args.json else sys.stdout
@@ -264,7 +291,7 @@ def _dry_run(
             "(see pprfeed.example.toml to configure real ones).\n",
             file=say,
         )
-    with _ledger(publishing.state_path, read_only=True) as ledger:
+    with _ledger(publishing.state_path, Tuning().ledger_timeout, read_only=True) as ledger:
         deliveries = plan_deliveries(archive, targets, ledger, settings.site, today, record_new_targets=False)
         updates = plan_updates(archive, targets, ledger, settings.site, today) if args.update else []
         posts = {id(delivery): preview_refs(delivery, ledger) for delivery in deliveries}
@@ -349,17 +376,11 @@ def describe_payload(payload: dict[str, Any]) -> str:
 
 
 @contextmanager
-def _ledger(path: Path, read_only: bool = False) -> Iterator[Ledger]:
-    """The delivery ledger; a path that cannot hold it is the user's to fix, not a crash."""
+def _ledger(path: Path, timeout: float, read_only: bool = False) -> Iterator[Ledger]:
+    """The delivery ledger; one that cannot be used raises LedgerError (see `_ledger_problems_reported`)."""
     from pprfeed.publish.ledger import Ledger
 
-    try:
-        ledger = Ledger(path, read_only=read_only)
-    except (OSError, sqlite3.Error) as exc:
-        raise UsageError(
-            f"the delivery ledger {path} cannot be opened ({exc}); set [state] path to a file in a folder you may write"
-        ) from None
-    with ledger:
+    with Ledger(path, read_only=read_only, timeout=timeout) as ledger:
         yield ledger
 
 
@@ -383,13 +404,16 @@ def _single_run(state_path: Path) -> Iterator[bool]:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from pprfeed.publish.deliver import delivery_status, plan_updates
-
     loaded = _load(args, need_secrets=False)
     if loaded is None:
         return 1
-    settings, publishing, archive = loaded
-    with _ledger(publishing.state_path, read_only=True) as ledger:
+    return _ledger_problems_reported("status", lambda: _status(*loaded))
+
+
+def _status(settings: Settings, publishing: PublishSettings, archive: Archive) -> int:
+    from pprfeed.publish.deliver import Tuning, delivery_status, plan_updates
+
+    with _ledger(publishing.state_path, Tuning().ledger_timeout, read_only=True) as ledger:
         statuses = delivery_status(ledger, publishing.targets)
         changed = plan_updates(archive, publishing.targets, ledger, settings.site, date.today())
     if not statuses:

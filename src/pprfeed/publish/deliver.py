@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Article, Issue
 from pprfeed.publish.base import CannotTell, DeliveryError, PartRef, PermanentError, Poster, RateLimited, TransientError
-from pprfeed.publish.ledger import SPLIT_NOTE, Ledger, PartRecord, now
+from pprfeed.publish.ledger import DEFAULT_TIMEOUT, SPLIT_NOTE, Ledger, LedgerError, PartRecord, now
 from pprfeed.publish.targets import Target
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class Tuning:
     max_rate_limit_waits: int = 20
     max_retry_after: float = 900.0
     """A Retry-After longer than this fails the target for now; the next run tries again."""
+    ledger_timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait for another program's write on the ledger before the run stops."""
 
 
 LAYOUTS = ("digest", "full", "full-thread")
@@ -84,10 +86,13 @@ class TargetReport:
     error: str | None = None
     """Why this target stopped (permanent error, retries exhausted)."""
     uncertain: list[str] = field(default_factory=list)
+    ledger_problem: str | None = None
+    """Why the ledger could not record this target's deliveries (the same for every target it stopped)."""
     in_flight: PartRef | None = field(default=None, repr=False)
     """The part claimed and not yet recorded as sent, failed or uncertain."""
-    posting: bool = field(default=False, repr=False)
-    """A request carrying `in_flight` is out: if it breaks now, the part may have arrived."""
+    maybe_posted: bool = field(default=False, repr=False)
+    """`in_flight` may be on the platform: a request for it is out, or was accepted (or lost after it left)
+    and the ledger does not say so yet. Such a part is never recorded as failed."""
 
     @property
     def ok(self) -> bool:
@@ -292,16 +297,33 @@ class _Renders:
 
 
 def plan_resend(
-    archive: Archive, target: Target, month: str, ledger: Ledger, site: SiteSettings, today: date
+    archive: Archive,
+    target: Target,
+    month: str,
+    ledger: Ledger,
+    site: SiteSettings,
+    today: date,
+    *,
+    all_parts: bool = False,
 ) -> Delivery:
-    """One issue for one target, forgetting what the ledger knew of it, so it is posted anew."""
+    """One issue for one target: the parts not known to be posted are sent — failed and uncertain ones without
+    looking first (a person looked), interrupted ones after looking, as every run does; parts recorded as sent
+    stay sent. With `all_parts`, the whole issue is posted again (a correction a webhook cannot edit, a deleted
+    message)."""
     issue = next((i for i in archive.published(today).issues if i.month == month), None)
     if issue is None:
         raise ValueError(f"no published issue {month}")
     delivery = render_delivery(target, issue, archive, site)
     if delivery is None:
         raise ValueError(f"issue {month} has no article matching {target.key}'s topic filter")
-    ledger.forget(month, target.key)
+    records = ledger.parts(month, target.key)
+    posted = {number for number, record in records.items() if record.state == "sent"}
+    if not all_parts and posted >= set(range(1, len(delivery.payloads) + 1)):
+        raise ValueError(
+            f"every part of {month} is recorded as posted to {target.key}: nothing to resend. To post the whole "
+            "issue again (a correction a webhook cannot edit, a deleted message), add --all-parts"
+        )
+    ledger.forget(month, target.key, sent_too=all_parts)
     return delivery
 
 
@@ -385,28 +407,56 @@ class _Runner:
         self.posters = posters
         self.tuning = tuning
         self.sleep = sleep
+        self.ledger_problem: str | None = None
+        """Set when the ledger could not be written: every target stops before its next claim."""
 
     async def target(self, target: Target, edits: list[Delivery], posts: list[Delivery]) -> TargetReport:
         report = TargetReport(target)
         poster = self.posters[target.platform]
         try:
-            for delivery in edits:
-                await self._update(poster, delivery, report)
-            for delivery in posts:
-                await self._post_issue(poster, delivery, report)
+            try:
+                for delivery in edits:
+                    await self._update(poster, delivery, report)
+                for delivery in posts:
+                    await self._post_issue(poster, delivery, report)
+            except (_TargetStopped, LedgerError):
+                raise
+            except Exception as exc:
+                # a bug or an exception an adapter did not map: this target stops, the others carry on
+                log.exception("%s: stopped by an unexpected error", target.key)
+                ref = report.in_flight
+                report.error = _unexpected(target, exc)
+                if ref is not None and report.maybe_posted:
+                    with contextlib.suppress(_TargetStopped):  # it may have arrived: a person (or a look) decides
+                        self._uncertain(target, ref, f"the request broke with {type(exc).__name__}", report)
+                elif ref is not None:  # no request of this part can have arrived: the next run sends it
+                    self.ledger.mark(ref.issue, target.key, ref.part, "failed", report.error)
+                    report.in_flight = None
         except _TargetStopped:
             pass
-        except Exception as exc:
-            # a bug or an exception an adapter did not map: this target stops, the others carry on
-            log.exception("%s: stopped by an unexpected error", target.key)
-            ref, report.in_flight = report.in_flight, None
-            report.error = _unexpected(target, exc)
-            if ref is not None and report.posting:
-                with contextlib.suppress(_TargetStopped):  # the request was out when it broke: it may have arrived
-                    self._uncertain(target, ref, f"the request broke with {type(exc).__name__}", report)
-            elif ref is not None:  # nothing left for this part: the next run sends it
-                self.ledger.mark(ref.issue, target.key, ref.part, "failed", report.error)
+        except LedgerError as exc:
+            # nothing is marked: what is on disk (a claim at worst) is resolved by looking on the next run
+            self.ledger_problem = self.ledger_problem or str(exc)
+            self._stopped_by_ledger(report)
         return report
+
+    def _stopped_by_ledger(self, report: TargetReport) -> None:
+        report.ledger_problem = self.ledger_problem
+        ref = report.in_flight
+        stopped = f"{report.target.key}: stopped, the delivery ledger cannot record what is sent"
+        if ref is not None and report.maybe_posted:
+            stopped += (
+                f"; {ref.issue} part {ref.part} may have been posted: the next run looks for it (or asks you) "
+                "before sending it again"
+            )
+        report.error = report.error or stopped
+        report.in_flight = None
+
+    def _check_ledger(self, report: TargetReport) -> None:
+        """Another target found the ledger unwritable: claim nothing more."""
+        if self.ledger_problem is not None:
+            self._stopped_by_ledger(report)
+            raise _TargetStopped
 
     def _check_limits(self, delivery: Delivery, report: TargetReport) -> None:
         """Refuse, before anything is claimed or sent, a payload the platform would reject."""
@@ -434,6 +484,7 @@ class _Runner:
             record = records.get(number)
             if record is not None and record.state == "sent":
                 continue  # a half-delivered issue resumes where it stopped
+            self._check_ledger(report)
             total = len(payloads)
             thread = None
             if replies_from is not None and number >= replies_from:
@@ -489,13 +540,13 @@ class _Runner:
         )
         self.ledger.mark(ref.issue, target.key, ref.part, "uncertain", message)
         report.uncertain.append(message)
-        report.in_flight = None
+        report.in_flight, report.maybe_posted = None, False
         raise _TargetStopped
 
     def _fail(self, target: Target, ref: PartRef, message: str, report: TargetReport) -> NoReturn:
         self.ledger.mark(ref.issue, target.key, ref.part, "failed", message)
         report.error = message
-        report.in_flight = None
+        report.in_flight, report.maybe_posted = None, False
         raise _TargetStopped
 
     async def _retrying(
@@ -562,20 +613,24 @@ class _Runner:
         split again: if Slack refuses it too, the target fails with Slack's answer."""
 
         async def post() -> str:
-            report.posting = True
+            report.maybe_posted = True
             try:
                 remote_id = await asyncio.wait_for(poster.post(target, payload, ref), self.tuning.timeout)
-            except (DeliveryError, asyncio.TimeoutError):
-                report.posting = False  # an outcome _retrying knows how to handle
+            except TransientError as exc:
+                report.maybe_posted = exc.maybe_sent
                 raise
-            # anything else leaves `posting` set, so the target's runner records the part as uncertain
-            report.posting = False
+            except DeliveryError:  # refused or rate limited: not posted
+                report.maybe_posted = False
+                raise
+            # accepted (or anything unexpected): `maybe_posted` stays set until the ledger records the answer
             return remote_id or ""
 
         async def arrived() -> str | None:
             # the request may have arrived: look before sending it again
             record = self.ledger.parts(ref.issue, target.key)[ref.part]
-            return await self._resolve(poster, target, ref, record, report)
+            found = await self._resolve(poster, target, ref, record, report)
+            report.maybe_posted = found is not None
+            return found
 
         def note_error(error: str) -> None:
             self.ledger.note_error(ref.issue, target.key, ref.part, error)
@@ -591,6 +646,7 @@ class _Runner:
             self.ledger.mark(ref.issue, target.key, ref.part, "failed", f"{SPLIT_NOTE}: Slack answered {exc.code}")
             return halves
         self.ledger.mark_sent(ref.issue, target.key, ref.part, remote_id or None, payload_hash(payload), note)
+        report.in_flight, report.maybe_posted = None, False
         report.sent.append((ref.issue, ref.part))
         return None
 
@@ -609,14 +665,13 @@ class _Runner:
             if digest == record.payload_hash:
                 continue
             if record.remote_id is None:
-                self._fail(
-                    target,
-                    PartRef(month, number, total, record.nonce),
+                # the part stays recorded as sent: it is in the channel, only not editable
+                report.error = (
                     f"{target.key}: {month} part {number} cannot be edited (the platform gave no message id); "
-                    f"use `pprfeed publish --resend {month} --target {target.key}`",
-                    report,
+                    f"use `pprfeed publish --resend {month} --target {target.key} --all-parts` to post the "
+                    "corrected issue"
                 )
-                return
+                raise _TargetStopped
             ref = PartRef(month, number, total, record.nonce, marker(target, payload))
             await self._edit(poster, target, record.remote_id, payload, ref, report)
             self.ledger.record_update(month, target.key, number, digest)

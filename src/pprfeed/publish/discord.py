@@ -45,7 +45,7 @@ CLOCK_SLACK = 600.0
 
 _FIXES = {
     10003: "unknown channel: check the id in [[discord.channels]] (Developer Mode → right-click the channel → Copy ID)",
-    10008: "the message is gone (deleted in Discord); use --resend to post the issue again",
+    10008: "the message is gone (deleted in Discord); use --resend with --all-parts to post the issue again",
     10015: "unknown webhook: it was deleted; create a new webhook and put its URL in {env}",
     50001: "missing access: add the bot to the server and let it View Channel in {channel}",
     50013: "missing permissions: give the bot Send Messages, Embed Links and Read Message History in {channel}",

@@ -6,10 +6,13 @@ after a crash a "claimed" row is exactly the case where the platform may or may
 not have the message; `publish` resolves it by looking, never by guessing.
 
 States:
-  claimed    a request is (or was, before a crash) on its way
+  claimed    a request is (or was, before a crash or a ledger that could not be written) on its way
   sent       the platform has it; remote_id is its Slack ts / Discord message id
   failed     the platform refused or could not be reached; not posted; retried next run
   uncertain  might be posted and could not be checked; a person decides (`pprfeed status`)
+
+A part that may have reached the platform is never `failed`. The schema's version is kept in
+`PRAGMA user_version` and older ledgers are migrated when opened for writing (MIGRATIONS).
 """
 
 from __future__ import annotations
@@ -20,49 +23,63 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS targets (
-    target     TEXT PRIMARY KEY,
-    added_at   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS skipped (
-    target     TEXT NOT NULL,
-    issue      TEXT NOT NULL,
-    at         TEXT NOT NULL,
-    PRIMARY KEY (target, issue)
-);
-CREATE TABLE IF NOT EXISTS parts (
-    issue        TEXT NOT NULL,
-    target       TEXT NOT NULL,
-    part         INTEGER NOT NULL,
-    parts        INTEGER NOT NULL,
-    state        TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'failed', 'uncertain')),
-    remote_id    TEXT,
-    nonce        TEXT NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    last_error   TEXT,
-    payload_hash TEXT NOT NULL,
-    claimed_at   TEXT NOT NULL,
-    sent_at      TEXT,
-    updated_at   TEXT NOT NULL,
-    PRIMARY KEY (issue, target, part)
-);
-"""
+SCHEMA_VERSION = 2
+"""Kept in `PRAGMA user_version`. A ledger without one (0) is either a new file or one written before the
+schema was versioned: both are brought up to date by the same steps."""
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # version 1: the tables as they were before versioning (IF NOT EXISTS leaves such a ledger as it is)
+    1: (
+        """CREATE TABLE IF NOT EXISTS targets (
+            target     TEXT PRIMARY KEY,
+            added_at   TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS skipped (
+            target     TEXT NOT NULL,
+            issue      TEXT NOT NULL,
+            at         TEXT NOT NULL,
+            PRIMARY KEY (target, issue)
+        )""",
+        """CREATE TABLE IF NOT EXISTS parts (
+            issue        TEXT NOT NULL,
+            target       TEXT NOT NULL,
+            part         INTEGER NOT NULL,
+            parts        INTEGER NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'failed', 'uncertain')),
+            remote_id    TEXT,
+            nonce        TEXT NOT NULL,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            last_error   TEXT,
+            payload_hash TEXT NOT NULL,
+            claimed_at   TEXT NOT NULL,
+            sent_at      TEXT,
+            updated_at   TEXT NOT NULL,
+            PRIMARY KEY (issue, target, part)
+        )""",
+    ),
+    # version 2: the layout each delivery was posted in (publish/deliver.py LAYOUTS), so a correction edits a
+    # post in the layout it has, whatever the target's `format` says today; earlier posts were the full text
+    2: ("ALTER TABLE parts ADD COLUMN format TEXT NOT NULL DEFAULT 'full'",),
+}
+"""The statements that take a ledger from the version before to the key's version, run in one transaction.
+A read-only open (dry run, status) cannot migrate, so it reads an older ledger as it is: a step that changes
+what the queries below read must also teach the read-only open to cope (or to say so)."""
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for another connection's write before giving up on the ledger."""
+
+
+class LedgerError(Exception):
+    """The ledger file cannot be read or written; the message names the file and what to do (one line)."""
+
 
 STATES = ("claimed", "sent", "failed", "uncertain")
 SPLIT_NOTE = "split in two"
 """How the note on the first of two parts made from one refused message starts (publish/deliver.py)."""
 LEGACY_FORMAT = "full"
 """The layout of every part recorded before the ledger kept one: the full text, in parts one after another."""
-
-
-def add_format_column(db: sqlite3.Connection) -> None:
-    """Migration: `parts.format`, the layout each delivery was posted in (publish/deliver.py LAYOUTS), so a
-    correction edits a post in the layout it has, whatever the target's `format` says today."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(parts)")}
-    if "format" not in columns:
-        db.execute(f"ALTER TABLE parts ADD COLUMN format TEXT NOT NULL DEFAULT '{LEGACY_FORMAT}'")
 
 
 # an error recorded on a split part is added to its note, never put in its place: the note is how later runs
@@ -101,27 +118,40 @@ class PartRecord:
 
 
 class Ledger:
-    """The ledger in one SQLite file. Every write is its own committed transaction."""
+    """The ledger in one SQLite file. Every write is its own committed transaction.
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    Every SQLite error becomes a LedgerError saying which file and what to do: a damaged, read-only or locked
+    ledger is the operator's to fix, not a crash."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        if read_only:
-            if self.path.is_file():
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
-            else:  # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
-                self.db = sqlite3.connect(":memory:", isolation_level=None)
-                self.db.executescript(SCHEMA)
-                add_format_column(self.db)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # a claim must be on disk before its request leaves, whatever happens to the process or the machine
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(SCHEMA)
-            add_format_column(self.db)
+        self.timeout = timeout
+        try:
+            self._open()
+        except LedgerError:
+            if hasattr(self, "db"):
+                self.db.close()
+            raise
         self.db.row_factory = sqlite3.Row
+
+    def _open(self) -> None:
+        with self._guard(writing=not self.read_only):
+            if self.read_only:
+                if self.path.is_file():
+                    uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                    self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.timeout)
+                    self._check_version(self._version())
+                else:  # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
+                    self.db = sqlite3.connect(":memory:", isolation_level=None)
+                    self._migrate()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=self.timeout)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                # a claim must be on disk before its request leaves, whatever happens to the process or the machine
+                self.db.execute("PRAGMA synchronous=FULL")
+                self._migrate()
 
     def close(self) -> None:
         self.db.close()
@@ -132,22 +162,91 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- the file -------------------------------------------------------------------
+
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the delivery ledger {self.path} was written by a newer pprfeed (schema {version}; this one knows "
+                f"up to {SCHEMA_VERSION}) — run that newer pprfeed, or upgrade this one"
+            )
+
+    def _migrate(self) -> None:
+        if self._version() == SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()  # again, inside the transaction: another process may have migrated it
+            self._check_version(version)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _guard(self, *, writing: bool) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc, writing)) from None
+        except OSError as exc:  # the folder cannot be created
+            raise LedgerError(
+                f"the delivery ledger's folder {self.path.parent} cannot be created ({exc.strerror}) — "
+                "set [state] path to a file in a folder you may write"
+            ) from None
+
+    def _explain(self, exc: sqlite3.Error, writing: bool) -> str:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+        where = f"the delivery ledger {self.path}"
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return (
+                f"{where} is locked by another program (waited {self.timeout:g} s) — let it finish or stop it "
+                f"(`fuser {self.path}` names it), then run pprfeed again"
+            )
+        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            return (
+                f"{where} is damaged ({exc}) — restore it from a backup; without one, move it aside and check with "
+                "`pprfeed publish --dry-run` what a fresh ledger would post before publishing"
+            )
+        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+            return (
+                f"{where} cannot be {'written' if writing else 'read'} ({exc}) — the user running pprfeed needs "
+                f"write access to it and to its folder {self.path.parent} (SQLite keeps {self.path.name}-wal and "
+                f"{self.path.name}-shm beside it, even to read), or set [state] path to a file in a folder it may "
+                "write"
+            )
+        return f"{where} cannot be {'written' if writing else 'read'} ({exc}) — check the disk and the file"
+
+    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._guard(writing=False):
+            return self.db.execute(sql, parameters).fetchall()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise RuntimeError("the ledger was opened read-only (dry run)")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self._guard(writing=True):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
 
     # --- targets and backfill -------------------------------------------------------
 
     def known_targets(self) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT target FROM targets")}
+        return {row[0] for row in self._read("SELECT target FROM targets")}
 
     def add_target(self, target: str, skipped_issues: list[str]) -> None:
         """Record a newly configured target and the older issues it will never get (its backfill cut-off)."""
@@ -160,34 +259,32 @@ class Ledger:
             )
 
     def skipped(self, target: str) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT issue FROM skipped WHERE target = ?", (target,))}
+        return {row[0] for row in self._read("SELECT issue FROM skipped WHERE target = ?", (target,))}
 
     def added_at(self, target: str) -> str | None:
-        row = self.db.execute("SELECT added_at FROM targets WHERE target = ?", (target,)).fetchone()
-        return row[0] if row else None
+        rows = self._read("SELECT added_at FROM targets WHERE target = ?", (target,))
+        return rows[0][0] if rows else None
 
     # --- parts ----------------------------------------------------------------------
 
     def parts(self, issue: str, target: str) -> dict[int, PartRecord]:
-        rows = self.db.execute(
-            "SELECT * FROM parts WHERE issue = ? AND target = ? ORDER BY part", (issue, target)
-        ).fetchall()
+        rows = self._read("SELECT * FROM parts WHERE issue = ? AND target = ? ORDER BY part", (issue, target))
         return {row["part"]: PartRecord(**dict(row)) for row in rows}
 
     def records(self, target: str | None = None) -> list[PartRecord]:
         if target is None:
-            rows = self.db.execute("SELECT * FROM parts ORDER BY target, issue, part").fetchall()
+            rows = self._read("SELECT * FROM parts ORDER BY target, issue, part")
         else:
-            rows = self.db.execute("SELECT * FROM parts WHERE target = ? ORDER BY issue, part", (target,)).fetchall()
+            rows = self._read("SELECT * FROM parts WHERE target = ? ORDER BY issue, part", (target,))
         return [PartRecord(**dict(row)) for row in rows]
 
     def delivered(self, target: str) -> set[str]:
         """Issues whose every part is sent to `target`."""
-        rows = self.db.execute(
+        rows = self._read(
             "SELECT issue, MAX(parts) AS parts, SUM(state = 'sent') AS sent, COUNT(*) AS n "
             "FROM parts WHERE target = ? GROUP BY issue",
             (target,),
-        ).fetchall()
+        )
         return {row["issue"] for row in rows if row["sent"] == row["n"] and row["n"] >= row["parts"]}
 
     def claim(
@@ -269,10 +366,13 @@ class Ledger:
                 (error, error, now(), issue, target, part),
             )
 
-    def forget(self, issue: str, target: str) -> int:
-        """Drop every record of `issue` for `target` (an explicit resend); returns how many parts were dropped."""
+    def forget(self, issue: str, target: str, *, sent_too: bool = False) -> int:
+        """An explicit resend: drop the records of `issue`'s parts for `target` that a person found missing
+        (failed, uncertain), so they are sent anew; with `sent_too`, every part (the whole issue is posted again).
+        A claimed part is kept: the resend looks for it first, as any run does. Returns how many were dropped."""
+        keep = "" if sent_too else " AND state IN ('failed', 'uncertain')"
         with self._write() as db:
-            count = db.execute("DELETE FROM parts WHERE issue = ? AND target = ?", (issue, target)).rowcount
+            count = db.execute(f"DELETE FROM parts WHERE issue = ? AND target = ?{keep}", (issue, target)).rowcount
             db.execute("DELETE FROM skipped WHERE issue = ? AND target = ?", (issue, target))
             db.execute("INSERT OR IGNORE INTO targets (target, added_at) VALUES (?, ?)", (target, now()))
         return count

@@ -93,7 +93,8 @@ class SlackPoster:
         if target.kind == "webhook":
             raise PermanentError(
                 f"{target.key}: Slack incoming webhooks cannot edit a message they posted; "
-                f"use `pprfeed publish --resend {ref.issue} --target {target.key}` to post the corrected issue",
+                f"use `pprfeed publish --resend {ref.issue} --target {target.key} --all-parts` to post the corrected "
+                "issue",
                 "webhook_cannot_edit",
             )
         fields = {key: value for key, value in payload.items() if key in ("text", "blocks")}
