@@ -205,7 +205,15 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
     ("files", "bad", "line", "message", "fix"),
     [
         ({"issues/2018-13/a.md": article()}, "issues/2018-13", None, 'folder name "2018-13" is not a month', "YYYY-MM"),
-        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", "e.g. 2018-11"),
+        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", 'did you mean "2018-11"?'),
+        ({"issues/2026-1/a.md": article()}, "issues/2026-1", None, "is not a month", 'did you mean "2026-01"?'),
+        (
+            {"issues/December 2026/a.md": article()},
+            "issues/December 2026",
+            None,
+            "is not a month",
+            'did you mean "2026-12"?',
+        ),
         ({"issues/18-11/a.md": article()}, "issues/18-11", None, "is not a month", "YYYY-MM"),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
@@ -350,11 +358,22 @@ def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
 def test_hidden_files_and_readme_are_not_stray(tmp_path: Path) -> None:
     root = make_content(
         tmp_path,
-        {"README.md": "# guide", ".git/": "", "issues/.DS_Store": "x", "issues/2018-01/.a.md.swp": "x"}
-        | {"issues/2018-01/a.md": article()},
+        {"README.md": "# guide", ".git/": "", ".hidden": "x"} | {"issues/2018-01/a.md": article()},
     )
     archive, diagnostics = load_archive(root)
     assert diagnostics == [] and archive is not None
+
+
+@pytest.mark.parametrize(
+    "leftover",
+    ["issues/2018-01/a.md~", "issues/2018-01/.#a.md", "issues/2018-01/.a.md.swp", "issues/.DS_Store"]
+    + ["issues/2018-01/Thumbs.db", "topics.toml~"],
+)
+def test_editor_leftovers_are_skipped_with_a_note(tmp_path: Path, leftover: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(), leftover: "x"})
+    archive, diagnostics = load_archive(root)
+    assert archive is not None
+    assert [(d.severity, d.path.endswith(leftover.split("/")[-1])) for d in diagnostics] == [("note", True)]
 
 
 @pytest.mark.parametrize(
