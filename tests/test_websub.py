@@ -15,8 +15,6 @@ from conftest import empty_content, write_article
 from feedkit import SITE, build
 from pprfeed.cli import main
 
-ATOM_LINK = b'rel="hub"'
-
 
 class FakeHub:
     """An HTTP server on 127.0.0.1 that records each publish ping and answers `status`."""
@@ -61,11 +59,10 @@ def content(tmp_path: Path) -> Path:
     return folder
 
 
-def test_rss_and_atom_name_the_hub(content: Path, tmp_path: Path) -> None:
-    site = dataclasses.replace(SITE, websub_hub="https://hub.example/")
-    build(content, tmp_path / "feeds", site)
+def test_rss_and_atom_name_the_hub(content: Path, tmp_path: Path, hub: FakeHub) -> None:
+    build(content, tmp_path / "feeds", dataclasses.replace(SITE, websub_hub=hub.url))
     for name in ("rss.xml", "atom.xml", "topics/attachment.rss.xml", "topics/attachment.atom.xml"):
-        assert b'href="https://hub.example/" rel="hub"' in (tmp_path / "feeds" / name).read_bytes(), name
+        assert f'href="{hub.url}" rel="hub"'.encode() in (tmp_path / "feeds" / name).read_bytes(), name
 
 
 def test_a_build_pings_the_hub_with_publish_mode(content: Path, tmp_path: Path, hub: FakeHub) -> None:
