@@ -128,12 +128,24 @@ def test_a_renamed_topic_slug_is_refused_without_a_former_slug(content: Path, tm
     assert 'add former_slugs = ["cbt"]' in lost(content, tmp_path / "feeds")[0]
 
 
-def test_a_former_slug_keeps_the_same_feed_at_the_old_address(content: Path, tmp_path: Path) -> None:
+def entries_of(path: Path) -> list[tuple[str, str]]:
+    return [(entry.id, entry.updated) for entry in feedparser.parse(path.read_bytes()).entries]
+
+
+@pytest.mark.parametrize("suffix", ["rss.xml", "atom.xml"])
+def test_a_former_slug_keeps_the_same_entries_at_the_old_address(content: Path, tmp_path: Path, suffix: str) -> None:
     build(content, tmp_path / "feeds")
     rename_topic(content, former=True)
     build(content, tmp_path / "feeds")
     topics = tmp_path / "feeds" / "topics"
-    assert (topics / "cbt.atom.xml").read_bytes() == (topics / "cognitive-behavioural-therapy.atom.xml").read_bytes()
+    assert entries_of(topics / f"cbt.{suffix}") == entries_of(topics / f"cognitive-behavioural-therapy.{suffix}")
+
+
+def test_the_old_address_names_itself_as_self(content: Path, tmp_path: Path) -> None:
+    rename_topic(content, former=True)
+    build(content, tmp_path / "feeds")
+    links = ElementTree.parse(tmp_path / "feeds" / "topics" / "cbt.atom.xml").getroot().findall(ATOM + "link")
+    assert [link.get("href") for link in links if link.get("rel") == "self"] == [SITE.base_url + "topics/cbt.atom.xml"]
 
 
 def test_a_renamed_topic_keeps_its_feed_id(content: Path, tmp_path: Path) -> None:

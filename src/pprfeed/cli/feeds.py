@@ -107,8 +107,12 @@ def run_ping(args: argparse.Namespace) -> int:
 
 def _print_pings(pings: list[PingResult], hub: str) -> None:
     failed = [ping for ping in pings if ping.error]
+    by_error: dict[str, list[str]] = {}
     for ping in failed:
-        print(f"warning: WebSub ping for {ping.feed} failed: {ping.error}", file=sys.stderr)
+        by_error.setdefault(ping.error or "", []).append(ping.feed)
+    for error, feeds in by_error.items():  # a hub that is down fails every ping alike: one line, not a hundred
+        also = f" and {plural(len(feeds) - 1, 'other feed')}" if len(feeds) > 1 else ""
+        print(f"warning: WebSub ping for {feeds[0]}{also} failed: {error}", file=sys.stderr)
     print(
         f"  {hub}: told of {plural(len(pings) - len(failed), 'changed feed')}"
         + (f"; {len(failed)} failed (readers see those at their next poll)" if failed else "")

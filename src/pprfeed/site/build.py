@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import logging
 import os
@@ -145,12 +146,12 @@ def render_site(
 ) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every file, feeds first: the pages then find their articles' HTML already rendered."""
     for spec in feeds:
-        rss, atom = rss_and_atom(spec, context)
-        formats = {"rss": rss, "atom": atom, "json": json_feed(spec, context)}
-        for fmt, data in formats.items():
-            yield spec.path(fmt), data
-        for fmt, path in spec.former_paths:  # a renamed topic: the same feed, byte for byte, at its old address
-            yield path, formats[fmt]
+        # a renamed topic: the same feed (id, entries) at each old address too, each naming itself as `self`
+        for alias in [spec, *(dataclasses.replace(spec, key=old) for old in spec.former_slugs)]:
+            rss, atom = rss_and_atom(alias, context)
+            yield alias.path("rss"), rss
+            yield alias.path("atom"), atom
+            yield alias.path("json"), json_feed(alias, context)
     yield OPML_FILE, opml(feeds, site, context.stamps)
 
     by_topic: dict[str, list[Article]] = {topic.slug: [] for topic in archive.topics}

@@ -211,9 +211,12 @@ class FeedSpec:
     @property
     def former_paths(self) -> list[tuple[str, str]]:
         """(format, path) of each file the topic's feed also keeps at its former slugs' addresses."""
-        return [
-            (fmt, self.path(fmt, old)) for old in (self.topic.former_slugs if self.topic else ()) for fmt in FORMATS
-        ]
+        return [(fmt, self.path(fmt, old)) for old in self.former_slugs for fmt in FORMATS]
+
+    @property
+    def former_slugs(self) -> tuple[str, ...]:
+        """The topic's former slugs, whose addresses carry this feed too (none for the copy at an old address)."""
+        return self.topic.former_slugs if self.topic is not None and self.key == self.topic.slug else ()
 
     def url(self, fmt: str, site: SiteSettings) -> str:
         return site.base_url + self.path(fmt)
