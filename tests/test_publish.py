@@ -4,6 +4,7 @@ exactly once, backfill, rate limits, server errors, permanent errors, slow answe
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -561,3 +562,15 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
     (record,) = world.ledger.records(DISCORD_T.key)
     assert record.state == "uncertain"
     assert broken.uncertain
+
+
+def test_update_edits_the_posts_of_a_retracted_article(world: World) -> None:
+    from pprfeed.archive.load import retraction
+
+    world.run([SLACK_T])
+    issue = world.archive.issues[0]
+    retracted_issue = replace(issue, articles=tuple(retraction(a, "Data fabricated.") for a in issue.articles))
+    retracted = Archive(world.archive.topics, (retracted_issue, *world.archive.issues[1:]))
+    world.run([SLACK_T], archive=retracted, update=True)
+    posted = json.dumps(world.slack.messages[SLACK_CHANNEL][0]["blocks"])
+    assert "This summary has been retracted. Reason: Data fabricated." in posted
