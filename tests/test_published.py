@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -21,9 +22,37 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 RENAMED = "do-common-factors-matter"
 
 
+SMALL_VOCABULARY = """\
+[[topic]]
+name = "Alliance and Therapeutic Relationship"
+slug = "alliance-and-therapeutic-relationship"
+aliases = ["alliance"]
+
+[[topic]]
+name = "Attachment"
+slug = "attachment"
+
+[[topic]]
+name = "Cognitive Therapy (CT) and Cognitive-Behavioural Therapy (CBT)"
+slug = "cbt"
+aliases = ["cbt"]
+
+[[topic]]
+name = "Empathy"
+slug = "empathy"
+"""
+
+
+def small_content(folder: Path) -> Path:
+    """A content folder with no issues and four topics (one that no test gives articles): quick to build."""
+    empty_content(folder)
+    (folder / "topics.toml").write_text(SMALL_VOCABULARY, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
-    folder = empty_content(tmp_path / "content")
+    folder = small_content(tmp_path / "content")
     write_article(folder, "2018-07", "do-common-factors-matter-in-psychotherapy", "Do common factors matter?", ["cbt"])
     write_article(folder, "2018-07", "another", "Another study", ["empathy"])
     return folder
@@ -242,3 +271,14 @@ def test_site_base_url_is_what_the_record_keeps(content: Path, tmp_path: Path) -
     build(content, tmp_path / "feeds")
     record = json.loads((tmp_path / "feeds" / PUBLISHED_FILE).read_text(encoding="utf-8"))
     assert record["articles"]["2018-07-another"]["url"] == SITE.base_url + "articles/2018-07-another.html"
+
+
+def test_a_preview_build_guards_nothing(content: Path, tmp_path: Path) -> None:
+    from pprfeed.site.build import build_site
+
+    build(content, tmp_path / "preview")
+    rename(content)
+    result = build_site(
+        load(content), SITE, tmp_path / "preview", datetime(2024, 1, 1, tzinfo=timezone.utc), guard=False
+    )
+    assert result.articles == 2

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from reader import Reader, make_reader
 
-from conftest import empty_content, write_article
+from conftest import write_article
 from feedkit import SITE, build
 from pprfeed.config import SiteSettings
 from pprfeed.site.build import LostAddresses
+from test_published import small_content
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ FORMATS = ("rss.xml", "atom.xml", "feed.json")
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    content = empty_content(tmp_path / "content")
+    content = small_content(tmp_path / "content")
     write_article(content, "2018-07", FIRST, "Do common factors matter?", ["cbt"])
     out = tmp_path / "feeds"
     out.mkdir()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import empty_content, write_article
+from conftest import write_article
 from feedkit import SITE, build
 from pprfeed.cli import main
+from test_published import small_content
 
 
 class FakeHub:
@@ -54,7 +55,7 @@ def hub() -> Iterator[FakeHub]:
 
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
-    folder = empty_content(tmp_path / "content")
+    folder = small_content(tmp_path / "content")
     write_article(folder, "2020-01", "one", "One", ["alliance"])
     return folder
 

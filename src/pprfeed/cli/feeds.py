@@ -119,7 +119,9 @@ def _print_pings(pings: list[PingResult], hub: str) -> None:
     )
 
 
-def _build(content: str, settings: Settings, out: Path, command: str, debug: bool) -> BuildResult | None:
+def _build(
+    content: str, settings: Settings, out: Path, command: str, debug: bool, guard: bool = True
+) -> BuildResult | None:
     """Load and build, printing every problem; None when anything failed (`out` is then as it was)."""
     from pprfeed.archive.load import load_archive
     from pprfeed.site.build import LostAddresses, OutputError, build_site
@@ -136,7 +138,7 @@ def _build(content: str, settings: Settings, out: Path, command: str, debug: boo
         )
         return None
     try:
-        return build_site(archive, settings.site, out, settings.site.now(), content)
+        return build_site(archive, settings.site, out, settings.site.now(), content, guard)
     except LostAddresses as exc:
         print_diagnostics(exc.problems)
         print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
@@ -223,7 +225,9 @@ def _preview(args: argparse.Namespace, out: Path, address: str) -> None:
                 print("pprfeed serve: fix the settings file; still serving the last good build", file=sys.stderr)
             else:
                 site = dataclasses.replace(settings.site, base_url=address)
-                result = _build(args.content, dataclasses.replace(settings, site=site), out, "serve", args.debug)
+                # a preview has no subscribers: renaming a file while previewing is no lost address
+                preview = dataclasses.replace(settings, site=dataclasses.replace(site, websub_hub=None))
+                result = _build(args.content, preview, out, "serve", args.debug, guard=False)
                 if result is None:
                     print("pprfeed serve: still serving the last good build", file=sys.stderr, flush=True)
                 else:

@@ -99,14 +99,21 @@ class LostAddresses(OutputError):
 
 
 def build_site(
-    archive: Archive, site: SiteSettings, out: Path, now: datetime, content: Path | str = "content"
+    archive: Archive,
+    site: SiteSettings,
+    out: Path,
+    now: datetime,
+    content: Path | str = "content",
+    guard: bool = True,
 ) -> BuildResult:
     """Write every feed and page for `archive` as it stands at `now` into `out`, atomically.
 
     Raises LostAddresses when `out` has published an article or topic feed the archive no longer has
-    (`content`, the content folder, is where its messages point)."""
+    (`content`, the content folder, is where its messages point); `guard=False` (a preview, which nobody
+    subscribes to) skips that check."""
     articles, stamps = visible_articles(archive, now, site.today(now))
-    published = read_published(Path(os.path.realpath(out))) if _is_ours(Path(os.path.realpath(out))) else None
+    target = Path(os.path.realpath(out))
+    published = read_published(target) if guard and _is_ours(target) else None
     if published is not None:
         problems = lost_addresses(published, archive, articles, content)
         if problems:
