@@ -82,7 +82,7 @@ def load(content: Path) -> Archive:
 
 
 def build(content: Path, out: Path, site: SiteSettings = SITE, now: datetime = NOW) -> BuildResult:
-    return build_site(load(content), site, out, now)
+    return build_site(load(content), site, out, now, content)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -77,12 +77,19 @@ def test_a_rebuild_after_changes_equals_a_cold_build(tmp_path: Path) -> None:
     write_article(content, "2020-05", "new-one", title="A new issue", topics=["empathy", "cbt"])
     result = build(content, out)
     assert 0 < result.written.written < result.written.files
-    (content / "issues" / "2020-02" / "on-the-blog.md").unlink()
+    write_article(
+        content,
+        "2020-02",
+        "on-the-blog",
+        title="Has a blog permalink",
+        topics=["empathy"],
+        extra='permalink = "https://www.pprnet.ca/2020/02/on-the-blog/"\nretracted = true\nupdated = 2020-06-01\n',
+    )
     edit(content, RETITLED)
     build(content, out)
     build(content, tmp_path / "cold")
     assert snapshot(out) == snapshot(tmp_path / "cold")
-    assert "Has a blog permalink" not in (out / "topics" / "empathy.html").read_text()
+    assert "Retracted: Has a blog permalink" in (out / "topics" / "empathy.html").read_text()
 
 
 CHANGES: dict[str, Callable[[Path], SiteSettings]] = {}
@@ -182,13 +189,17 @@ def test_a_changed_file_is_at_least_a_second_newer_than_the_one_it_replaces(tmp_
     assert mtime(out / RSS) >= replaced + 1_000_000_000
 
 
-def test_draft_on_off_on_gives_rss_a_newer_mtime_each_time(tmp_path: Path) -> None:
+def test_draft_off_then_edits_give_rss_a_newer_mtime_each_time(tmp_path: Path) -> None:
     content = make_tricky_archive(tmp_path / "content")
+    set_draft(content, True)
     out = tmp_path / "feeds"
     build(content, out)
     times = [mtime(out / RSS)]
-    for draft in (True, False, True):
-        set_draft(content, draft)
+    set_draft(content, False)
+    build(content, out)
+    times.append(mtime(out / RSS))
+    for title in ("March news, edited", "March news"):
+        write_article(content, "2020-03", "march-news", title=title, topics=["alliance"])
         build(content, out)
         times.append(mtime(out / RSS))
     assert times == sorted(set(times))  # strictly increasing

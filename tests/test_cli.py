@@ -62,7 +62,7 @@ def test_check_passes_on_the_real_archive_with_a_summary() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     first, *rest = result.stdout.splitlines()
-    assert first == "content: OK — 6 issues, 6 articles, 12 of 36 topics used"
+    assert first == "content: OK — 6 live issues, 6 articles, 12 of 36 topics used"
     summary = "\n".join(rest)
     assert "newest issue: November 2018 (2018-11, published 2018-11-01), 1 article\n" in summary
     assert "oldest issue: October 2017" in summary

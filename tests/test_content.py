@@ -205,7 +205,15 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
     ("files", "bad", "line", "message", "fix"),
     [
         ({"issues/2018-13/a.md": article()}, "issues/2018-13", None, 'folder name "2018-13" is not a month', "YYYY-MM"),
-        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", "e.g. 2018-11"),
+        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", 'did you mean "2018-11"?'),
+        ({"issues/2026-1/a.md": article()}, "issues/2026-1", None, "is not a month", 'did you mean "2026-01"?'),
+        (
+            {"issues/December 2026/a.md": article()},
+            "issues/December 2026",
+            None,
+            "is not a month",
+            'did you mean "2026-12"?',
+        ),
         ({"issues/18-11/a.md": article()}, "issues/18-11", None, "is not a month", "YYYY-MM"),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
@@ -350,11 +358,22 @@ def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
 def test_hidden_files_and_readme_are_not_stray(tmp_path: Path) -> None:
     root = make_content(
         tmp_path,
-        {"README.md": "# guide", ".git/": "", "issues/.DS_Store": "x", "issues/2018-01/.a.md.swp": "x"}
-        | {"issues/2018-01/a.md": article()},
+        {"README.md": "# guide", ".git/": "", ".hidden": "x"} | {"issues/2018-01/a.md": article()},
     )
     archive, diagnostics = load_archive(root)
     assert diagnostics == [] and archive is not None
+
+
+@pytest.mark.parametrize(
+    "leftover",
+    ["issues/2018-01/a.md~", "issues/2018-01/.#a.md", "issues/2018-01/.a.md.swp", "issues/.DS_Store"]
+    + ["issues/2018-01/Thumbs.db", "topics.toml~"],
+)
+def test_editor_leftovers_are_skipped_with_a_note(tmp_path: Path, leftover: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(), leftover: "x"})
+    archive, diagnostics = load_archive(root)
+    assert archive is not None
+    assert [(d.severity, d.path.endswith(leftover.split("/")[-1])) for d in diagnostics] == [("note", True)]
 
 
 @pytest.mark.parametrize(
@@ -606,3 +625,64 @@ def test_gist_and_short_citation_are_read_and_the_gist_held_to_280_characters(tm
     problem = only(problems(root), root / "issues/2018-01/a.md")
     assert problem.line == 5
     assert problem.message == "gist is 281 characters long (at most 280)"
+
+
+# --- one list of heading spellings, for check and import ---------------------------------------------
+
+HEADINGS = ["Practice Implications", "Practical Implication", "Implications for Practice", "Clinical Implications"]
+
+
+@pytest.mark.parametrize("heading", HEADINGS)
+def test_check_accepts_every_heading_spelling_import_accepts(tmp_path: Path, heading: str) -> None:
+    body = f"The summary.\n\n## {heading}\n\nWhat to do.\n"
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)}))
+    assert archive is not None, diagnostics
+
+
+@pytest.mark.parametrize("heading", HEADINGS)
+def test_import_reads_every_heading_spelling_check_accepts(heading: str) -> None:
+    from pprfeed.archive.importer import parse_blog_text
+
+    text = f"January 2026\nA title\nDoe, A. (2025). Something. Journal, 2(3), 4-5.\nSum.\n{heading}\nDo.\n"
+    assert [a.implications for a in parse_blog_text(text)] == [["Do."]]
+
+
+def test_a_heading_that_is_not_markdown_is_reported_at_its_line_and_quoted(tmp_path: Path) -> None:
+    body = "The summary.\n\nClinical Implications:\n\nWhat to do.\n"
+    _, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)}))
+    assert [(d.line, d.message) for d in diagnostics] == [(8, '"Clinical Implications:" is not a Markdown heading')]
+
+
+def test_a_heading_of_the_wrong_level_is_quoted(tmp_path: Path) -> None:
+    body = "The summary.\n\n### Clinical Implications\n\nWhat to do.\n"
+    _, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)}))
+    assert [(d.line, d.message) for d in diagnostics] == [
+        (8, 'the practice-implications heading "### Clinical Implications" has the wrong level')
+    ]
+
+
+def test_check_summary_separates_live_scheduled_and_draft_issues(tmp_path: Path) -> None:
+    from datetime import date
+
+    from pprfeed.cli.archive import summarise
+
+    root = make_content(
+        tmp_path,
+        {
+            "issues/2018-01/a.md": article(),
+            "issues/2026-12/b.md": article(),
+            "issues/2026-12/issue.toml": "published = 2026-12-05\n",
+            "issues/2027-01/c.md": article(topics='["empathy"]'),
+            "issues/2027-01/issue.toml": "draft = true\n",
+        },
+    )
+    archive, _ = load_archive(root)
+    assert archive is not None
+    lines = summarise(archive, "content", date(2026, 12, 1)).splitlines()
+    assert lines[:5] == [
+        "content: OK — 1 live issue, 1 article, 1 of 36 topics used (1 scheduled issue, 1 draft not counted)",
+        "  newest issue: January 2018 (2018-01, published 2018-01-01), 1 article",
+        "  oldest issue: January 2018",
+        "  scheduled: December 2026 (2026-12), goes live on 2026-12-05, 1 article",
+        "  draft: January 2027 (2027-01), 1 article: held back until draft = true is removed from its issue.toml",
+    ]

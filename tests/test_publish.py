@@ -4,6 +4,7 @@ exactly once, backfill, rate limits, server errors, permanent errors, slow answe
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import threading
@@ -825,3 +826,15 @@ def test_a_webhook_part_that_cannot_be_edited_stays_posted(world: World) -> None
     world.run([SLACK_HOOK], archive=corrected)  # the part is still recorded as posted: nothing is due
     assert len(world.slack.webhooks["practice"]) == 1
     assert "--all-parts" in (report.error or "")
+
+
+def test_update_edits_the_posts_of_a_retracted_article(world: World) -> None:
+    from pprfeed.archive.load import retraction
+
+    world.run([SLACK_T])
+    issue = world.archive.issues[0]
+    retracted_issue = replace(issue, articles=tuple(retraction(a, "Data fabricated.") for a in issue.articles))
+    retracted = Archive(world.archive.topics, (retracted_issue, *world.archive.issues[1:]))
+    world.run([SLACK_T], archive=retracted, update=True)
+    posted = json.dumps(world.slack.messages[SLACK_CHANNEL][0]["blocks"])
+    assert "This summary has been retracted. Reason: Data fabricated." in posted

@@ -91,7 +91,7 @@ def test_index_has_autodiscovery_subscribe_links_and_topic_counts(site_out: Path
         assert SITE.base_url + name in links
     html = (site_out / "index.html").read_text()
     assert re.search(r"Alliance and Therapeutic Relationship</a></td><td>4</td>", html)
-    assert re.search(r"<td>Adherence</td><td>0</td>", html)
+    assert re.search(r"Adherence</a></td><td>0</td>", html)
     assert "<script" not in html.lower()
 
 
@@ -101,7 +101,8 @@ def test_topic_page_discovers_its_own_feeds(site_out: Path) -> None:
     assert SITE.base_url + "topics/empathy.rss.xml" in page.links()
     assert "2 summaries on this topic." in "".join(page.text)
     empty = read_page(site_out / "topics" / "adherence.html")
-    assert "0 summaries" in "".join(empty.text) and SITE.base_url + "rss.xml" in empty.alternates()
+    assert "0 summaries" in "".join(empty.text)
+    assert SITE.base_url + "topics/adherence.rss.xml" in empty.alternates()
 
 
 def test_every_value_is_escaped(site_out: Path) -> None:
@@ -183,9 +184,10 @@ def test_topics_with_articles_come_first_and_empty_ones_are_collapsed(site_out: 
     table, _, rest = html.partition('<details class="empty">')
     listed = re.findall(r'<tr><td><a href="[^"]+">([^<]+)</a></td><td>(\d+)</td>', table)
     assert ("Alliance and Therapeutic Relationship", "4") in listed and all(n != "0" for _, n in listed)
-    empty = re.findall(r"<tr><td>([^<]+)</td><td>0</td></tr>", rest)
+    empty = re.findall(r'<tr><td><a href="[^"]+">([^<]+)</a></td><td>0</td>', rest)
     assert len(listed) + len(empty) == len(archive.topics)
-    assert f"<summary>{len(empty)} more topics with no summaries yet</summary>" in rest
+    assert f"<summary>{len(empty)} more topics with no summaries yet (subscribe to hear of the first)</summary>" in rest
+    assert f'href="{SITE.base_url}topics/adherence.rss.xml"' in rest
     assert "Adherence" in empty and "<td>0</td>" not in table
     assert table.count("<summary>Subscribe</summary>") == len(listed)
 
@@ -194,7 +196,7 @@ def test_subscribe_help_in_plain_words_with_the_address_as_text(site_out: Path) 
     pages = {
         "index.html": SITE.base_url + "rss.xml",
         "topics/empathy.html": SITE.base_url + "topics/empathy.rss.xml",
-        "topics/adherence.html": SITE.base_url + "rss.xml",  # no feed of its own yet: the feed of everything
+        "topics/adherence.html": SITE.base_url + "topics/adherence.rss.xml",  # no articles yet, a feed all the same
     }
     for name, address in pages.items():
         html = (site_out / name).read_text(encoding="utf-8")

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pprfeed.diagnostics import Diagnostic, Report, key_line, parse_toml, read_text
 from pprfeed.model import Archive, Topic
@@ -50,6 +52,19 @@ class SiteSettings:
     """How many entries each feed carries (newest first)."""
     templates: str | None = None
     """A folder of page templates that override the packaged ones of the same name (site/templates/)."""
+    timezone: str = "UTC"
+    """The IANA zone whose calendar decides which day it is, for `build` and `publish` alike."""
+    websub_hub: str | None = None
+    """A WebSub hub the feeds name (`<link rel="hub">`) and `build` and `ping` notify of changes."""
+
+    def now(self, moment: datetime | None = None) -> datetime:
+        """`moment` (default: the current time), in UTC, whole seconds."""
+        moment = moment or datetime.now(timezone.utc)
+        return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+    def today(self, moment: datetime | None = None) -> date:
+        """The site's calendar day at `moment` (default: now): the one clock of `build` and `publish`."""
+        return self.now(moment).astimezone(ZoneInfo(self.timezone)).date()
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,8 @@ SITE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "author_email": str,
     "feed_limit": int,
     "templates": str,
+    "timezone": str,
+    "websub_hub": str,
 }
 
 
@@ -155,6 +172,26 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
             'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
         )
         values.pop("author_email")
+    if "timezone" in values:
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            report.error(
+                file,
+                key_line(text, "timezone"),
+                f'timezone "{values["timezone"]}" is not a time zone',
+                'write an IANA name such as timezone = "America/Toronto", or remove the line (UTC)',
+            )
+            values.pop("timezone")
+    hub = values.get("websub_hub")
+    if hub is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", hub):
+        report.error(
+            file,
+            key_line(text, "websub_hub"),
+            f'websub_hub "{hub}" is not an http(s) URL',
+            'write the hub\'s address, e.g. websub_hub = "https://pubsubhubbub.appspot.com/", or remove the line',
+        )
+        values.pop("websub_hub")
     if "templates" in values:  # relative to the settings file, as every path in it
         folder = file.parent / values["templates"]
         if not folder.is_dir():

@@ -28,6 +28,8 @@ class Topic:
     slug: str
     name: str
     aliases: tuple[str, ...] = ()
+    former_slugs: tuple[str, ...] = ()
+    """Slugs the topic was published under before, oldest first: its feeds stay at those addresses too."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,14 @@ class Article:
     """What chat digests say of it, when the editor wrote it (else the practice implications' first sentences)."""
     short_citation: str | None = None
     """`Cameron, Rodgers & Dagnan (2018)`, when the editor wrote it (else derived from the citation)."""
+    retracted: bool = False
+    """Taken down: the title is marked, the summary is the retraction notice, and there are no implications."""
 
     @property
     def doi_url(self) -> str | None:
-        return f"https://doi.org/{self.doi}" if self.doi else None
+        from pprfeed.links import doi_url  # one encoding of DOIs for every link (feeds, pages, posts, bots)
+
+        return doi_url(self.doi) if self.doi else None
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pprfeed.archive.load import IMPLICATIONS_WORDS
 from pprfeed.model import MONTH_NAMES, Topic
 from pprfeed.text import find_doi, normalize, slugify
 
 MONTHS = MONTH_NAMES
 # "November 2018", also "Nov 2018", "Sept. 2018" and "November, 2018"
 _MONTH_HEADING = re.compile(r"^([A-Za-z]{3,9})\.?,?\s+(\d{4})$")
-# "Practice Implications", "Practical Implication:", "Implications for Practice", "Clinical Implications";
+# any of load.IMPLICATIONS_SPELLINGS ("Practice Implications", "Clinical Implications", …), which `check` accepts too;
 # text after a colon on the same line is the section's first paragraph
-_IMPLICATIONS_HEADING = re.compile(
-    r"^(?:Practi(?:ce|cal)\s+Implications?|Implications\s+for\s+Practice|Clinical\s+Implications?)"
-    r"\s*(?::\s*(?P<rest>.*))?$",
-    re.I,
-)
+_IMPLICATIONS_HEADING = re.compile(r"^" + IMPLICATIONS_WORDS + r"\s*(?::\s*(?P<rest>.*))?$", re.I)
 _AUTHOR_EMAIL = re.compile(r"^(?:Author|Corresponding author|Contact)?\s*e-?mail\s*:\s*(\S+@\S+?)\.?$", re.I)
 _LOOKS_LIKE_CITATION = re.compile(r"\((?:\d{4}[a-z]?|in press)\)", re.I)
 _SLUG_LIMIT = 60

@@ -7,9 +7,10 @@ the file, the line, what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from pprfeed.diagnostics import (
     toml_value,
     unknown_keys,
 )
-from pprfeed.model import Archive, Article, Issue, Topic
+from pprfeed.model import MONTH_NAMES, Archive, Article, Issue, Topic
 from pprfeed.text import EMAIL, did_you_mean, normalize, normalize_doi, slugify
 
 TOPICS_FILE = "topics.toml"
@@ -38,8 +39,18 @@ _MONTH_DIR = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only: \d takes
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _FENCE = re.compile(r"^[^\S\n]*\+\+\+[^\S\n]*$", re.M)
-_IMPLICATIONS = re.compile(r"(#{1,6})[ \t]+Practi(?:ce|cal)[ \t]+Implications?[ \t]*#*[ \t]*", re.I)
-_PLAIN_IMPLICATIONS = re.compile(r"[ \t]*[*_]{0,2}Practi(?:ce|cal)[ \t]+Implications?[ \t]*:?[*_]{0,2}[ \t]*", re.I)
+IMPLICATIONS_SPELLINGS = (
+    r"Practi(?:ce|cal)[ \t]+Implications?",
+    r"Implications?[ \t]+for[ \t]+Practice",
+    r"Clinical[ \t]+Implications?",
+)
+"""Every spelling of the practice-implications heading, for `check` and `import` alike (regular expressions)."""
+IMPLICATIONS_WORDS = "(?:" + "|".join(IMPLICATIONS_SPELLINGS) + ")"
+_IMPLICATIONS = re.compile(r"(#{1,6})[ \t]+" + IMPLICATIONS_WORDS + r"[ \t]*:?[ \t]*#*[ \t]*", re.I)
+_PLAIN_IMPLICATIONS = re.compile(r"[ \t]*[*_]{0,2}" + IMPLICATIONS_WORDS + r"[ \t]*:?[*_]{0,2}[ \t]*", re.I)
+EDITOR_LEFTOVERS = ("*~", ".#*", "*.swp", "*.swo", ".DS_Store", "Thumbs.db", "desktop.ini")
+"""Backup, lock and system files editors and file managers leave beside the content: skipped with a note."""
+RETRACTION_NOTICE = "This summary has been retracted."
 
 IMPLICATIONS_HEADING = "## Practice Implications"
 ARTICLE_LIMIT = 200_000
@@ -64,19 +75,30 @@ ARTICLE_KEYS = {
     "contact_email": "the corresponding author's e-mail",
     "permalink": "the summary's page on the original blog (https://…)",
     "id": "the article's permanent id; set only to keep an id after renaming the file",
-    "updated": "the date of the last correction (YYYY-MM-DD)",
+    "updated": "the date of the last correction, or of the retraction (YYYY-MM-DD)",
+    "retracted": "true to take the article down: feeds and posts then carry a retraction notice",
+    "retraction_reason": "why the article was retracted, shown in the notice",
     "gist": "what chat digests say of the article (at most 280 characters; default: the practice implications' "
     "first sentences)",
     "short_citation": 'how chat digests cite it, e.g. "Cameron, Rodgers & Dagnan (2018)" (default: derived)',
 }
 REQUIRED_ARTICLE_KEYS = ("title", "topics", "citation")
-OPTIONAL_TEXT_KEYS = ("doi", "research_type", "contact_email", "permalink", "id", "gist", "short_citation")
+OPTIONAL_TEXT_KEYS = (
+    "doi",
+    "research_type",
+    "contact_email",
+    "permalink",
+    "id",
+    "retraction_reason",
+    "gist",
+    "short_citation",
+)
 ISSUE_KEYS = {
     "intro": "a short introduction shown above the articles",
     "published": "the publication date (YYYY-MM-DD); defaults to the first of the month",
     "draft": "true to hold the issue back from feeds and posts",
 }
-TOPIC_KEYS = {"name", "slug", "aliases", "description"}
+TOPIC_KEYS = {"name", "slug", "aliases", "description", "former_slugs"}
 
 
 def load_archive(folder: str | Path) -> tuple[Archive | None, list[Diagnostic]]:
@@ -181,6 +203,7 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
                 'write aliases = ["short", "other spelling"]',
             )
             aliases = []
+        former = _former_slugs(table, name, block, path, report, line or 1)
         if slug in slugs:
             report.error(
                 path,
@@ -190,6 +213,15 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
             )
             continue
         slugs[slug] = name
+        for old in former:
+            if old in slugs:
+                report.error(
+                    path,
+                    key_line(block, "former_slugs", line or 1),
+                    f'former slug "{old}" of topic "{name}" is also the slug of "{slugs[old]}"',
+                    "a slug names one feed: remove it from former_slugs or rename the other topic",
+                )
+            slugs[old] = name
         for spelling in (slug, name, *aliases):
             key = normalize(spelling)
             if key in seen and seen[key] != slug:
@@ -200,8 +232,26 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
                     "every name, slug and alias must point at one topic only: remove one of them",
                 )
             seen.setdefault(key, slug)
-        topics.append(Topic(slug=slug, name=name.strip(), aliases=tuple(a.strip() for a in aliases)))
+        topics.append(
+            Topic(slug=slug, name=name.strip(), aliases=tuple(a.strip() for a in aliases), former_slugs=former)
+        )
     return topics
+
+
+def _former_slugs(
+    table: dict[str, Any], name: str, block: str, path: Path, report: Report, line: int
+) -> tuple[str, ...]:
+    """`former_slugs = ["cbt"]`: the addresses a renamed topic's feeds keep."""
+    former = table.get("former_slugs", [])
+    if not isinstance(former, list) or not all(isinstance(s, str) and _SLUG.fullmatch(s) for s in former):
+        report.error(
+            path,
+            key_line(block, "former_slugs", line),
+            f'topic "{name}" has malformed former_slugs',
+            'write former_slugs = ["old-slug"], each as a slug once was (lowercase letters, digits, hyphens)',
+        )
+        return ()
+    return tuple(former)
 
 
 # --- folders ---------------------------------------------------------------------------------
@@ -209,6 +259,12 @@ def _load_topics(path: Path, report: Report) -> list[Topic]:
 
 def _check_stray_top_level(root: Path, report: Report) -> None:
     for entry in sorted(root.iterdir()):
+        if is_editor_leftover(entry.name):
+            note = Diagnostic(
+                report.shown(entry), None, "skipped: an editor's backup or system file", "nothing to do", "note"
+            )
+            report.diagnostics.append(note)
+            continue
         if entry.name.startswith(".") or entry.name in (TOPICS_FILE, SYNONYMS_FILE, ISSUES_DIR, README):
             continue
         report.error(
@@ -221,13 +277,43 @@ def _check_stray_top_level(root: Path, report: Report) -> None:
 
 
 def _listing(folder: Path, report: Report) -> list[os.DirEntry[str]] | None:
-    """The folder's entries by name, hidden ones left out; None after reporting that it cannot be listed."""
+    """The folder's entries by name, hidden ones and editor leftovers left out; None after reporting that it
+    cannot be listed."""
     try:
-        with os.scandir(folder) as entries:
-            return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
     except OSError as exc:
         report.error(folder, None, f"the folder cannot be listed ({exc.strerror})", "check the folder's permissions")
         return None
+    kept = []
+    for entry in entries:
+        if is_editor_leftover(entry.name):
+            shown = report.shown(Path(entry.path))
+            report.diagnostics.append(
+                Diagnostic(shown, None, "skipped: an editor's backup or system file", "nothing to do", "note")
+            )
+        elif not entry.name.startswith("."):
+            kept.append(entry)
+    return kept
+
+
+def is_editor_leftover(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in EDITOR_LEFTOVERS)
+
+
+def month_folder_guess(name: str) -> str | None:
+    """`2026-1` -> `2026-01`, `December 2026` or `dec-2026` -> `2026-12`: what a near-miss folder name meant."""
+    numeric = re.fullmatch(r"(\d{4})[-_. /]?(\d{1,2})", name.strip())
+    if numeric and 1 <= int(numeric.group(2)) <= 12:
+        return f"{numeric.group(1)}-{int(numeric.group(2)):02d}"
+    words = re.fullmatch(r"([A-Za-z]+)\.?[-_ ,]*(\d{4})|(\d{4})[-_ ,]*([A-Za-z]+)", name.strip())
+    if not words:
+        return None
+    month_word, year = (words.group(1), words.group(2)) if words.group(1) else (words.group(4), words.group(3))
+    for number, month_name in enumerate(MONTH_NAMES, start=1):
+        if len(month_word) >= 3 and month_name.lower().startswith(month_word.lower()):
+            return f"{year}-{number:02d}"
+    return None
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -261,11 +347,14 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issu
             continue
         match = _MONTH_DIR.fullmatch(entry.name)
         if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            guess = month_folder_guess(entry.name)
             report.error(
                 path,
                 None,
                 f'folder name "{entry.name}" is not a month',
-                "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+                f'did you mean "{guess}"? Rename the folder to {guess}'
+                if guess
+                else "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
             )
             continue
         issue = _load_issue(path, resolver, report)
@@ -479,9 +568,10 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
     article_id = _article_id(front, f"{month}-{slug}")
     updated = _updated(front, published)
     summary_md, implications_md = _split_body(body, body_line, path, report)
+    retracted = _retracted(front, updated, published)
     if report.error_count > errors_before:
         return None
-    return Article(
+    article = Article(
         id=article_id,
         slug=slug,
         month=month,
@@ -499,6 +589,34 @@ def _load_article(path: Path, month: str, published: date, resolver: TopicResolv
         source=f"{ISSUES_DIR}/{month}/{path.name}",
         gist=_one_line(front.text_value("gist")),
         short_citation=_one_line(front.text_value("short_citation")),
+    )
+    return retraction(article, front.text_value("retraction_reason")) if retracted else article
+
+
+def _retracted(front: _FrontMatter, updated: date, published: date) -> bool:
+    """`retracted = true`, which needs an `updated` date (the retraction's) so every build dates it alike."""
+    value = front.meta.get("retracted", False)
+    if not isinstance(value, bool):
+        front.error("retracted", "retracted must be true or false", "write retracted = true (no quotes)")
+        return False
+    if value and updated == published:
+        front.error(
+            "retracted",
+            "a retracted article needs the date of its retraction",
+            "add updated = YYYY-MM-DD (the day it is retracted) to the front matter, so readers see the entry change",
+        )
+    return value
+
+
+def retraction(article: Article, reason: str | None) -> Article:
+    """The article as feeds, pages, posts and bots show it once retracted: same id and address, new text."""
+    notice = RETRACTION_NOTICE + (f" Reason: {reason}" if reason else "")
+    return replace(
+        article,
+        title=f"Retracted: {article.title}",
+        summary_md=notice.replace("\n", " "),
+        implications_md="",
+        retracted=True,
     )
 
 
@@ -688,7 +806,7 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
                 path,
                 first_line + plain,
                 f'"{lines[plain].strip()}" is not a Markdown heading',
-                f'write the line as "{IMPLICATIONS_HEADING}"',
+                f'write the line as "{IMPLICATIONS_HEADING}" (or "## " before it)',
             )
         else:
             report.error(
@@ -703,7 +821,7 @@ def _split_body(body: str, first_line: int, path: Path, report: Report) -> tuple
         report.error(
             path,
             first_line + at,
-            "the practice-implications heading has the wrong level",
+            f'the practice-implications heading "{lines[at].strip()}" has the wrong level',
             f'write it as "{IMPLICATIONS_HEADING}" (two #)',
         )
     if len(headings) > 1:

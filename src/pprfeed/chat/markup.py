@@ -10,15 +10,25 @@ and `Flückiger` stays `Flückiger`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:  # imported when first needed: the bots, which never render Markdown, start faster
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_LINK_BREAKERS = re.compile(r"[|<>\s]")
+"""What ends a Slack link target early (`|` starts the label, `>` closes it) or splits it (white space)."""
+
+
+def link_target(url: str) -> str:
+    """`url` safe inside `<…|label>`: each breaking character percent-encoded, everything else (an existing
+    `%23`, say) left as it is, so that a URL is encoded once."""
+    return _LINK_BREAKERS.sub(lambda match: quote(match.group(), safe=""), url)
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def _numbered(line: str) -> bool:
 def _inline(children: list[Token], dialect: Dialect) -> str:
     out: list[str] = []
     link_stack: list[tuple[str, int]] = []
-    for child in children:
+    for position, child in enumerate(children):
         kind = child.type
         if kind in ("text", "html_inline", "code_inline"):
             out.append(dialect.escape(child.content))
@@ -119,7 +129,7 @@ def _inline(children: list[Token], dialect: Dialect) -> str:
             href, start = link_stack.pop()
             label_tokens = out[start:]
             del out[start:]
-            label = _plain(children, child, start) or href
+            label = _plain(children, position) or href
             if href.startswith(_SAFE_SCHEMES):
                 out.append(dialect.link(href, label))
             else:
@@ -129,9 +139,11 @@ def _inline(children: list[Token], dialect: Dialect) -> str:
     return "".join(out).strip()
 
 
-def _plain(children: list[Token], closing: Token, _start: int) -> str:
-    """The unformatted text of the link that `closing` ends (labels are escaped by the link function)."""
-    end = children.index(closing)
+def _plain(children: list[Token], end: int) -> str:
+    """The unformatted text of the link that `children[end]` closes (labels are escaped by the link function).
+
+    By position, not by `children.index`: tokens compare equal by value, so every link's closing token is the
+    first one's, and each link took the first link's label."""
     depth = 0
     parts: list[str] = []
     for token in reversed(children[:end]):

@@ -39,7 +39,7 @@ from pprfeed.chat.answers import (
 from pprfeed.chat.digest import citation_of, gist, topic_line
 from pprfeed.chat.digest import heading as digest_heading
 from pprfeed.chat.escape import DIGEST_NAME, FULL_TEXT_LABEL, fit_linked, neutralise, shorten
-from pprfeed.chat.markup import Dialect, to_paragraphs
+from pprfeed.chat.markup import Dialect, link_target, to_paragraphs
 from pprfeed.config import SiteSettings
 from pprfeed.links import article_url
 from pprfeed.model import Article, Issue, month_title
@@ -75,7 +75,7 @@ def slack_escape(text: str) -> str:
 
 def slack_link(url: str, label: str) -> str:
     """`<url|label>` with both parts escaped; `|` in a label would end it early, so it becomes a look-alike."""
-    return f"<{slack_escape(url)}|{slack_escape(label).replace('|', '∣')}>"
+    return f"<{slack_escape(link_target(url))}|{slack_escape(label).replace('|', '∣')}>"
 
 
 DIALECT = Dialect(escape=slack_escape, strong="*", emphasis="_", link=slack_link)

@@ -33,6 +33,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_content_option(check)
     add_config_option(check)  # publishing: `check --config` also reports the [state]/[slack]/[discord] problems
+    check.add_argument(
+        "--out",
+        metavar="DIR",
+        help="a deployed output folder (or a copy of it): also check that no article or topic feed it has "
+        "published would disappear",
+    )
     check.set_defaults(handler=run_check)
 
     topic = commands.add_parser(
@@ -72,28 +78,70 @@ def run_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summarise(archive, args.content))
+    settings, problems = load_settings(args.config) if args.out is not None or args.config else (None, [])
+    today = (settings.site if settings else SiteSettings()).today()
+    print(summarise(archive, args.content, today))
+    if args.out is not None:
+        print_diagnostics(problems)
+        if settings is None or check_deployed(archive, args.content, Path(args.out), settings.site) != 0:
+            return 1
     if args.config is not None:  # publishing: the same configuration problems `pprfeed publish` stops on
         return check_config_file(args.config, archive)
     return 0
 
 
-def summarise(archive: Archive, content: str) -> str:
-    counts = archive.topic_counts()
-    used = sorted(((n, archive.topic(s).name) for s, n in counts.items() if n), key=lambda pair: (-pair[0], pair[1]))
-    lines = [
-        f"{content}: OK — {len(archive.issues)} issues, {len(archive.articles)} articles, "
-        f"{len(used)} of {len(archive.topics)} topics used"
-    ]
-    if archive.issues:
-        newest = archive.issues[0]
-        drafts = sum(issue.draft for issue in archive.issues)
-        lines.append(
-            f"  newest issue: {newest.title} ({newest.month}, published {newest.published}"
-            f"{', draft' if newest.draft else ''}), {plural(len(newest.articles), 'article')}"
+def check_deployed(archive: Archive, content: str, out: Path, site: SiteSettings) -> int:
+    """`check --out DIR`: what `build` would refuse, against a deployed folder."""
+    from pprfeed.site.feeds import visible_articles  # only this option needs the site's modules
+    from pprfeed.site.published import PUBLISHED_FILE, lost_addresses, read_published
+
+    published = read_published(out)
+    if published is None:
+        print(f"{out}: no {PUBLISHED_FILE} (not built by this version of `pprfeed build`): nothing to compare")
+        return 0
+    articles, _ = visible_articles(archive, site.now(), site.today())
+    lost = lost_addresses(published, archive, articles, content)
+    print_diagnostics(lost)
+    if lost:
+        print(
+            f"{out}: `pprfeed build` would refuse: {plural(len(lost), 'published address', 'published addresses')} "
+            "would disappear (see above)",
+            file=sys.stderr,
         )
+        return 1
+    print(f"{out}: OK — every published article and topic feed is still there")
+    return 0
+
+
+def summarise(archive: Archive, content: str, today: date | None = None) -> str:
+    """The archive in a few lines; live issues (the ones readers see on `today`) apart from scheduled and drafts."""
+    today = today or SiteSettings().today()
+    live = archive.published(today)
+    scheduled = [i for i in archive.issues if not i.draft and i.published > today]
+    drafts = [i for i in archive.issues if i.draft]
+    counts = live.topic_counts()
+    used = sorted(((n, archive.topic(s).name) for s, n in counts.items() if n), key=lambda pair: (-pair[0], pair[1]))
+    held = [plural(len(group), what) for group, what in ((scheduled, "scheduled issue"), (drafts, "draft")) if group]
+    lines = [
+        f"{content}: OK — {plural(len(live.issues), 'live issue')}, {plural(len(live.articles), 'article')}, "
+        f"{len(used)} of {len(archive.topics)} topics used" + (f" ({', '.join(held)} not counted)" if held else "")
+    ]
+    if live.issues:
+        newest = live.issues[0]
         lines.append(
-            f"  oldest issue: {archive.issues[-1].title}" + (f"; {plural(drafts, 'draft')} held back" if drafts else "")
+            f"  newest issue: {newest.title} ({newest.month}, published {newest.published}), "
+            f"{plural(len(newest.articles), 'article')}"
+        )
+        lines.append(f"  oldest issue: {live.issues[-1].title}")
+    for issue in sorted(scheduled, key=lambda i: i.published):
+        lines.append(
+            f"  scheduled: {issue.title} ({issue.month}), goes live on {issue.published}, "
+            f"{plural(len(issue.articles), 'article')}"
+        )
+    for issue in drafts:
+        lines.append(
+            f"  draft: {issue.title} ({issue.month}), {plural(len(issue.articles), 'article')}: "
+            "held back until draft = true is removed from its issue.toml"
         )
     if used:
         lines.append("  most used topics: " + ", ".join(f"{name} ({n})" for n, name in used[:5]))
@@ -108,7 +156,7 @@ def run_topic(args: argparse.Namespace) -> int:
     archive = load_or_report(args.content)
     if archive is None or settings is None:
         return 1
-    archive = archive.published(date.today())
+    archive = archive.published(settings.site.today())
     engine = QueryEngine(archive, load_synonyms(args.content))
     result = engine.find(" ".join(args.query))
     if args.json:

@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from pprfeed.text import plural
 
 if TYPE_CHECKING:  # imported by the commands that need them: the other commands never load feedgen or Jinja2
     from pprfeed.site.build import BuildResult
+    from pprfeed.site.websub import PingResult
 
 DEFAULT_PORT = 8000
 POLL_SECONDS = 1.0
@@ -40,6 +40,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_removed_option(build, "--cache", takes_value=True)  # so that existing cron lines keep working
     add_removed_option(build, "--no-cache")
     build.set_defaults(handler=run_build)
+
+    ping = commands.add_parser(
+        "ping",
+        help="tell the WebSub hub ([site] websub_hub) that every feed of a deployed folder may have changed",
+        description="For a folder deployed by copying it elsewhere (rsync, CI): once the copy is live, send the "
+        "hub named by [site] websub_hub a publish ping for each RSS and Atom feed in DIR, so that readers "
+        "subscribed through the hub fetch them now. `pprfeed build` pings by itself for the feeds it changed. "
+        "A failed ping is a warning: readers still see the change at their next poll.",
+    )
+    ping.add_argument("--out", metavar="DIR", default="feeds", help="the built folder (default: feeds/)")
+    add_config_option(ping)
+    ping.set_defaults(handler=run_ping)
 
     serve = commands.add_parser(
         "serve",
@@ -68,13 +80,51 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"{shown}: {_summary(result)}")
     print(f"  preview it: pprfeed serve (a server on http://127.0.0.1:{DEFAULT_PORT}/, links pointing there)")
     print(f"  feeds are addressed as {settings.site.base_url} (set [site] base_url in pprfeed.toml)")
+    if settings.site.websub_hub:
+        _print_pings(result.pings, settings.site.websub_hub)
     return 0
 
 
-def _build(content: str, settings: Settings, out: Path, command: str, debug: bool) -> BuildResult | None:
+def run_ping(args: argparse.Namespace) -> int:
+    from pprfeed.site.build import feed_urls
+    from pprfeed.site.websub import ping_hub
+
+    settings, diagnostics = load_settings(args.config)
+    print_diagnostics(diagnostics)
+    if settings is None:
+        return 1
+    hub, out = settings.site.websub_hub, Path(args.out)
+    if not hub:
+        print('pprfeed ping: no [site] websub_hub in the settings: add websub_hub = "https://…"', file=sys.stderr)
+        return 1
+    feeds = feed_urls(out, settings.site) if out.is_dir() else []
+    if not feeds:
+        print(f"pprfeed ping: {out} holds no feeds: pass --out, the folder `pprfeed build` wrote", file=sys.stderr)
+        return 1
+    _print_pings(ping_hub(hub, feeds), hub)
+    return 0
+
+
+def _print_pings(pings: list[PingResult], hub: str) -> None:
+    failed = [ping for ping in pings if ping.error]
+    by_error: dict[str, list[str]] = {}
+    for ping in failed:
+        by_error.setdefault(ping.error or "", []).append(ping.feed)
+    for error, feeds in by_error.items():  # a hub that is down fails every ping alike: one line, not a hundred
+        also = f" and {plural(len(feeds) - 1, 'other feed')}" if len(feeds) > 1 else ""
+        print(f"warning: WebSub ping for {feeds[0]}{also} failed: {error}", file=sys.stderr)
+    print(
+        f"  {hub}: told of {plural(len(pings) - len(failed), 'changed feed')}"
+        + (f"; {len(failed)} failed (readers see those at their next poll)" if failed else "")
+    )
+
+
+def _build(
+    content: str, settings: Settings, out: Path, command: str, debug: bool, guard: bool = True
+) -> BuildResult | None:
     """Load and build, printing every problem; None when anything failed (`out` is then as it was)."""
     from pprfeed.archive.load import load_archive
-    from pprfeed.site.build import OutputError, build_site
+    from pprfeed.site.build import LostAddresses, OutputError, build_site
     from pprfeed.site.pages import TemplateError
 
     archive, diagnostics = load_archive(content)
@@ -87,9 +137,11 @@ def _build(content: str, settings: Settings, out: Path, command: str, debug: boo
             file=sys.stderr,
         )
         return None
-    now = datetime.now(timezone.utc).replace(microsecond=0)
     try:
-        return build_site(archive, settings.site, out, now)
+        return build_site(archive, settings.site, out, settings.site.now(), content, guard)
+    except LostAddresses as exc:
+        print_diagnostics(exc.problems)
+        print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
     except (OutputError, TemplateError) as exc:
         print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
     except Exception as exc:
@@ -173,7 +225,9 @@ def _preview(args: argparse.Namespace, out: Path, address: str) -> None:
                 print("pprfeed serve: fix the settings file; still serving the last good build", file=sys.stderr)
             else:
                 site = dataclasses.replace(settings.site, base_url=address)
-                result = _build(args.content, dataclasses.replace(settings, site=site), out, "serve", args.debug)
+                # a preview has no subscribers: renaming a file while previewing is no lost address
+                preview = dataclasses.replace(settings, site=dataclasses.replace(site, websub_hub=None))
+                result = _build(args.content, preview, out, "serve", args.debug, guard=False)
                 if result is None:
                     print("pprfeed serve: still serving the last good build", file=sys.stderr, flush=True)
                 else:

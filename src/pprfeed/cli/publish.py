@@ -131,7 +131,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     settings, publishing, archive = loaded
-    today = date.today()
+    today = settings.site.today()
     if args.dry_run:
         return _ledger_problems_reported("publish", lambda: _dry_run(args, settings, publishing, archive, today))
     target = None
@@ -415,7 +415,7 @@ def _status(settings: Settings, publishing: PublishSettings, archive: Archive) -
 
     with _ledger(publishing.state_path, Tuning().ledger_timeout, read_only=True) as ledger:
         statuses = delivery_status(ledger, publishing.targets)
-        changed = plan_updates(archive, publishing.targets, ledger, settings.site, date.today())
+        changed = plan_updates(archive, publishing.targets, ledger, settings.site, settings.site.today())
     if not statuses:
         print("No targets configured and nothing in the ledger. See pprfeed.example.toml.")
         return 0

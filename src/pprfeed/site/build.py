@@ -9,22 +9,29 @@ Modification times are what feed readers poll by (HTTP Last-Modified, one-second
 resolution): a file whose bytes equal the live copy *is* the live copy (a hard
 link), so it keeps its time; every other file is newer than the one it replaces by
 at least a second, so no reader is told "not modified" about a change.
+
+Beside the marker, the folder keeps what it has published (site/published.py): a
+build that would take a published article or topic feed away is refused before
+anything is written. With `[site] websub_hub`, the feeds that changed are announced
+to the hub once the new tree is live (site/websub.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from pprfeed.config import SiteSettings
+from pprfeed.diagnostics import Diagnostic
 from pprfeed.locks import exclusive_lock
 from pprfeed.model import Archive, Article
 from pprfeed.site.feeds import (
@@ -38,6 +45,9 @@ from pprfeed.site.feeds import (
     visible_articles,
 )
 from pprfeed.site.pages import OPML_FILE, Pages, article_page_path, needs_page
+from pprfeed.site.published import PUBLISHED_FILE, lost_addresses, published_record, read_published
+from pprfeed.site.websub import PingResult, ping_hub
+from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,8 @@ class WriteStats:
     """Files new or changed: written afresh, each newer than the one it replaces."""
     removed: int
     """Files of the live folder that the new one no longer has."""
+    changed: frozenset[str] = frozenset()
+    """Paths of the files new or changed."""
 
 
 @dataclass(frozen=True)
@@ -67,21 +79,68 @@ class BuildResult:
     pages: int
     """Article pages (articles without a permalink of their own)."""
     written: WriteStats
+    pings: list[PingResult] = field(default_factory=list)
+    """One per changed feed announced to `[site] websub_hub`."""
 
 
 class OutputError(Exception):
     """The output folder cannot be replaced; the message says why and what to do."""
 
 
-def build_site(archive: Archive, site: SiteSettings, out: Path, now: datetime) -> BuildResult:
-    """Write every feed and page for `archive` as it stands at `now` into `out`, atomically."""
-    articles, stamps = visible_articles(archive, now)
+class LostAddresses(OutputError):
+    """The build would take away articles or topic feeds the output folder has published."""
+
+    def __init__(self, out: Path, problems: list[Diagnostic]) -> None:
+        super().__init__(
+            f"{out} has published {plural(len(problems), 'address', 'addresses')} this build would remove "
+            "(see above): subscribers and chat posts would lose them"
+        )
+        self.problems = problems
+
+
+def build_site(
+    archive: Archive,
+    site: SiteSettings,
+    out: Path,
+    now: datetime,
+    content: Path | str = "content",
+    guard: bool = True,
+) -> BuildResult:
+    """Write every feed and page for `archive` as it stands at `now` into `out`, atomically.
+
+    Raises LostAddresses when `out` has published an article or topic feed the archive no longer has
+    (`content`, the content folder, is where its messages point); `guard=False` (a preview, which nobody
+    subscribes to) skips that check."""
+    articles, stamps = visible_articles(archive, now, site.today(now))
+    target = Path(os.path.realpath(out))
+    published = read_published(target) if guard and _is_ours(target) else None
+    if published is not None:
+        problems = lost_addresses(published, archive, articles, content)
+        if problems:
+            raise LostAddresses(out, problems)
     feeds = plan_feeds(archive, articles, site)
     pages = [article for article in articles if needs_page(article)]
     context = FeedContext(archive, site, stamps)
-    stats = replace_folder(out, render_site(archive, site, articles, feeds, pages, context))
+    record = published_record(articles, archive.topics, site)
+    stats = replace_folder(out, render_site(archive, site, articles, feeds, pages, context), record)
     log.info("%s: %d files, %d written, %d removed", out, stats.files, stats.written, stats.removed)
-    return BuildResult(out, feeds, len(articles), len(archive.topics), len(pages), stats)
+    pings = ping_hub(site.websub_hub, changed_feeds(feeds, stats.changed, site)) if site.websub_hub else []
+    return BuildResult(out, feeds, len(articles), len(archive.topics), len(pages), stats, pings)
+
+
+def changed_feeds(feeds: Iterable[FeedSpec], changed: frozenset[str], site: SiteSettings) -> list[str]:
+    """The public URL of every RSS and Atom file in `changed` (former-slug copies included)."""
+    urls = []
+    for spec in feeds:
+        paths = [(fmt, spec.path(fmt)) for fmt in ("rss", "atom")]
+        paths += [(fmt, path) for fmt, path in spec.former_paths if fmt in ("rss", "atom")]
+        urls += [site.base_url + path for _fmt, path in paths if path in changed]
+    return urls
+
+
+def feed_urls(folder: Path, site: SiteSettings) -> list[str]:
+    """The public URL of every RSS and Atom file in a built folder, for `pprfeed ping`."""
+    return [site.base_url + path for path in sorted(_walk(folder)) if path.endswith(("rss.xml", "atom.xml"))]
 
 
 def render_site(
@@ -94,10 +153,12 @@ def render_site(
 ) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every file, feeds first: the pages then find their articles' HTML already rendered."""
     for spec in feeds:
-        rss, atom = rss_and_atom(spec, context)
-        yield spec.path("rss"), rss
-        yield spec.path("atom"), atom
-        yield spec.path("json"), json_feed(spec, context)
+        # a renamed topic: the same feed (id, entries) at each old address too, each naming itself as `self`
+        for alias in [spec, *(dataclasses.replace(spec, key=old) for old in spec.former_slugs)]:
+            rss, atom = rss_and_atom(alias, context)
+            yield alias.path("rss"), rss
+            yield alias.path("atom"), atom
+            yield alias.path("json"), json_feed(alias, context)
     yield OPML_FILE, opml(feeds, site, context.stamps)
 
     by_topic: dict[str, list[Article]] = {topic.slug: [] for topic in archive.topics}
@@ -109,7 +170,9 @@ def render_site(
     counts = {slug: len(members) for slug, members in by_topic.items()}
     yield "index.html", html.index(counts, articles[: site.feed_limit], intros)
     for topic in archive.topics:
-        yield f"topics/{topic.slug}.html", html.topic(topic, by_topic[topic.slug])
+        page = html.topic(topic, by_topic[topic.slug])
+        for slug in (topic.slug, *topic.former_slugs):
+            yield f"topics/{slug}.html", page
     for article in pages:
         # an article in no feed is rendered for its page alone, and not kept: 10,000 pages need not stay in memory
         rendered = context.html.get(article.id) or article_html(archive, article, site)
@@ -119,8 +182,10 @@ def render_site(
 # --- the output folder ---------------------------------------------------------------------------
 
 
-def replace_folder(out: Path, files: Iterable[tuple[str, bytes]]) -> WriteStats:
+def replace_folder(out: Path, files: Iterable[tuple[str, bytes]], record: bytes | None = None) -> WriteStats:
     """Make `out` hold exactly `files`, atomically; raises OutputError, or whatever producing a file raises.
+
+    `record`: what the folder publishes (site/published.py), kept beside the marker.
 
     When `out` is a symbolic link, the folder it points to is the one replaced (the link stays).
     """
@@ -147,16 +212,18 @@ def replace_folder(out: Path, files: Iterable[tuple[str, bytes]]) -> WriteStats:
             raise OutputError(f"cannot write beside {target}: {exc}") from None
         if not held:
             raise OutputError(f"another `pprfeed build` is writing {out} right now; run again when it has finished")
-        return _replace(target, files)
+        return _replace(target, files, record)
 
 
-def _replace(target: Path, files: Iterable[tuple[str, bytes]]) -> WriteStats:
+def _replace(target: Path, files: Iterable[tuple[str, bytes]], record: bytes | None = None) -> WriteStats:
     _check_ours(target)
     fresh = target.parent / f".{target.name}.new"
     _remove_leftover(fresh)
     fresh.mkdir()
     try:
         _keep_live(target / MARKER, fresh / MARKER, MARKER_TEXT.encode("utf-8"))
+        if record is not None:
+            _keep_live(target / PUBLISHED_FILE, fresh / PUBLISHED_FILE, record)
         stats = _write_tree(fresh, target, files)
         _swap(fresh, target)
     except BaseException:
@@ -201,7 +268,7 @@ def _remove_old_spare(target: Path) -> None:
 def _write_tree(fresh: Path, live: Path, files: Iterable[tuple[str, bytes]]) -> WriteStats:
     made = {fresh}
     paths: set[str] = set()
-    written = 0
+    changed: set[str] = set()
     for path, data in files:
         paths.add(path)
         destination = fresh / path
@@ -209,9 +276,9 @@ def _write_tree(fresh: Path, live: Path, files: Iterable[tuple[str, bytes]]) -> 
             destination.parent.mkdir(parents=True, exist_ok=True)
             made.add(destination.parent)
         if not _keep_live(live / path, destination, data):
-            written += 1
+            changed.add(path)
     removed = sum(1 for path in _walk(live) if path not in paths) if live.is_dir() else 0
-    return WriteStats(files=len(paths), written=written, removed=removed)
+    return WriteStats(files=len(paths), written=len(changed), removed=removed, changed=frozenset(changed))
 
 
 def _keep_live(old: Path, new: Path, data: bytes) -> bool:
@@ -242,7 +309,7 @@ def _walk(folder: Path) -> Iterator[str]:
         relative = os.path.relpath(current, folder)
         prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
         for name in names:
-            if name not in (MARKER, OLD_MANIFEST):
+            if name not in (MARKER, OLD_MANIFEST, PUBLISHED_FILE):
                 yield prefix + name
 
 

@@ -46,7 +46,10 @@ IMPLICATIONS_TITLE = "Practice Implications"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FIRST_DAY = datetime(2017, 1, 1, tzinfo=timezone.utc)
+"""The `updated` of a feed with no entries yet: the digest's first year (as in TAG_AUTHORITY), fixed so that an
+empty feed's bytes never change, and plausible to validators (the Unix epoch is not)."""
+
 
 FORMATS = ("rss", "atom", "json")
 MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
@@ -106,18 +109,20 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     return stamps
 
 
-def visible_articles(archive: Archive, now: datetime) -> tuple[tuple[Article, ...], dict[str, Stamp]]:
-    """The articles readers may see at `now`, newest first, and their stamps (none later than `now`)."""
-    articles = archive.published(now.date()).articles
+def visible_articles(
+    archive: Archive, now: datetime, today: date | None = None
+) -> tuple[tuple[Article, ...], dict[str, Stamp]]:
+    """The articles readers may see on `today` (the site's calendar day at `now`; by default the UTC one),
+    newest first, and their stamps (none later than `now`).
+
+    Every article of the day is shown, whatever the hour, so that `publish`, which uses the same day, never
+    posts a link to a page the build has not written; a stamp not reached yet is `now`.
+    """
+    articles = archive.published(today or now.date()).articles
     stamps = entry_stamps(articles)
-    if all(s.published <= now and s.updated <= now for s in stamps.values()):  # usual: nothing to drop or clamp
+    if all(s.published <= now and s.updated <= now for s in stamps.values()):  # usual: nothing to clamp
         return articles, stamps
-    shown = tuple(a for a in articles if stamps[a.id].published <= now)
-    clamped = {}
-    for article in shown:
-        stamp = stamps[article.id]
-        clamped[article.id] = stamp if stamp.updated <= now else Stamp(stamp.published, now)
-    return shown, clamped
+    return articles, {key: Stamp(min(s.published, now), min(s.updated, now)) for key, s in stamps.items()}
 
 
 def iso(moment: datetime) -> str:
@@ -151,6 +156,10 @@ class ArticleHtml:
     def summary_text(self) -> str:
         return markdown_text(self._summary)
 
+    @property
+    def retracted(self) -> bool:
+        return self.article.retracted
+
     def citation_html(self) -> str:
         doi = self.article.doi_url
         link = f' <a href="{escape_text(doi)}">{escape_text(doi)}</a>' if doi else ""
@@ -158,7 +167,10 @@ class ArticleHtml:
 
     @cached_property
     def content_html(self) -> str:
-        """The entry body: summary, practice implications, citation with DOI link, topics."""
+        """The entry body: summary, practice implications, citation with DOI link, topics; once retracted, the
+        notice alone (it is the article's summary) and the citation."""
+        if self.article.retracted:
+            return self.summary_html + self.citation_html()
         topic_links = ", ".join(
             f'<a href="{escape_text(topic_page_url(t.slug, self.site))}">{escape_text(t.name)}</a>' for t in self.topics
         )
@@ -191,21 +203,35 @@ class FeedSpec:
     articles: tuple[Article, ...]
     topic: Topic | None = None
 
-    def path(self, fmt: str) -> str:
-        """The file's path inside the output folder."""
-        stem = "" if self.topic is None else f"topics/{self.key}."
+    def path(self, fmt: str, key: str | None = None) -> str:
+        """The file's path inside the output folder (`key`: a former slug of the topic, for its old address)."""
+        stem = "" if self.topic is None else f"topics/{key or self.key}."
         return {"rss": f"{stem}rss.xml", "atom": f"{stem}atom.xml", "json": f"{stem}json" if stem else "feed.json"}[fmt]
+
+    @property
+    def former_paths(self) -> list[tuple[str, str]]:
+        """(format, path) of each file the topic's feed also keeps at its former slugs' addresses."""
+        return [(fmt, self.path(fmt, old)) for old in self.former_slugs for fmt in FORMATS]
+
+    @property
+    def former_slugs(self) -> tuple[str, ...]:
+        """The topic's former slugs, whose addresses carry this feed too (none for the copy at an old address)."""
+        return self.topic.former_slugs if self.topic is not None and self.key == self.topic.slug else ()
 
     def url(self, fmt: str, site: SiteSettings) -> str:
         return site.base_url + self.path(fmt)
 
     @property
     def feed_id(self) -> str:
-        return FEED_ID_PREFIX + ("all" if self.topic is None else f"topic:{self.key}")
+        """Never changes: a renamed topic keeps the id of its first slug (the oldest of its former slugs)."""
+        if self.topic is None:
+            return FEED_ID_PREFIX + "all"
+        return FEED_ID_PREFIX + f"topic:{(*self.topic.former_slugs, self.key)[0]}"
 
 
 def plan_feeds(archive: Archive, articles: Sequence[Article], site: SiteSettings) -> list[FeedSpec]:
-    """The feed of everything, then one per topic that has articles (vocabulary order)."""
+    """The feed of everything, then one per topic (vocabulary order), with articles or not: a reader can
+    subscribe to a topic before its first article, and a topic that loses its last keeps its feed."""
     specs = [
         FeedSpec(
             key="all",
@@ -221,23 +247,22 @@ def plan_feeds(archive: Archive, articles: Sequence[Article], site: SiteSettings
             if len(by_topic[slug]) < site.feed_limit:
                 by_topic[slug].append(article)
     for topic in archive.topics:
-        if by_topic.get(topic.slug):
-            specs.append(
-                FeedSpec(
-                    key=topic.slug,
-                    title=plain_text(f"{site.title}: {topic.name}"),
-                    description=plain_text(f"{topic.name}: {site.description}"),
-                    page_url=topic_page_url(topic.slug, site),
-                    articles=tuple(by_topic[topic.slug]),
-                    topic=topic,
-                )
+        specs.append(
+            FeedSpec(
+                key=topic.slug,
+                title=plain_text(f"{site.title}: {topic.name}"),
+                description=plain_text(f"{topic.name}: {site.description}"),
+                page_url=topic_page_url(topic.slug, site),
+                articles=tuple(by_topic.get(topic.slug, ())),
+                topic=topic,
             )
+        )
     return specs
 
 
 def feed_updated(spec: FeedSpec, stamps: dict[str, Stamp]) -> datetime:
     """The newest entry's `updated`, never the build time."""
-    return max((stamps[a.id].updated for a in spec.articles), default=EPOCH)
+    return max((stamps[a.id].updated for a in spec.articles), default=FIRST_DAY)
 
 
 # --- one build's entries ----------------------------------------------------------------------
@@ -287,11 +312,13 @@ EXTENSION = "pprfeed"
 
 
 class _Mend(BaseExtension):
-    """RSS only: the channel <link> is the feed's human page, its atom:link rel=self the RSS file itself."""
+    """RSS only: the channel <link> is the feed's human page, its atom:link rel=self the RSS file itself, and
+    atom:link rel=hub names the WebSub hub when there is one."""
 
     def __init__(self) -> None:
         self.page_url = ""
         self.rss_url = ""
+        self.hub_url: str | None = None
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}  # for the entries' dc:creator (_MendEntry)
@@ -302,6 +329,9 @@ class _Mend(BaseExtension):
         for link in channel.iterfind(f"{{{ATOM_NS}}}link[@rel='self']"):
             link.set("href", self.rss_url)
             link.set("type", MEDIA_TYPES["rss"])
+        if self.hub_url:  # feedgen writes only rel=self as atom:link in RSS
+            hub = channel.makeelement(f"{{{ATOM_NS}}}link", href=self.hub_url, rel="hub")
+            channel.find(f"{{{ATOM_NS}}}link").addnext(hub)
         return feed
 
 
@@ -341,7 +371,7 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     generator = FeedGenerator()
     generator.register_extension(EXTENSION, _Mend, _MendEntry, atom=False, rss=True)
     mend: _Mend = getattr(generator, EXTENSION)
-    mend.page_url, mend.rss_url = spec.page_url, spec.url("rss", site)
+    mend.page_url, mend.rss_url, mend.hub_url = spec.page_url, spec.url("rss", site), site.websub_hub
     generator.id(spec.feed_id)
     generator.title(spec.title)
     generator.subtitle(spec.description)
@@ -349,8 +379,11 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     generator.author(_author(site))
     generator.generator("pprfeed")
     generator.updated(feed_updated(spec, context.stamps))
-    generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
+    # the alternate link first: some clients (feed-extractor) take the first link as the site's
     generator.link(href=spec.page_url, rel="alternate", type="text/html")
+    generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
+    if site.websub_hub:
+        generator.link(href=site.websub_hub, rel="hub")
     for article in spec.articles:
         generator.add_entry(context.entry(article), order="append")
     return generator.rss_str(pretty=True), generator.atom_str(pretty=True)
@@ -434,18 +467,18 @@ def _json_item(article: Article, rendered: ArticleHtml, stamp: Stamp, site: Site
 
 
 def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]) -> bytes:
-    """Every feed as one outline: xmlUrl is the RSS file, atomUrl and jsonUrl name the other formats.
+    """Every feed as one outline: xmlUrl is the RSS file, htmlUrl its page (which links the other formats).
 
-    One outline per feed (not per file) so importing subscribes once to each topic.
+    One outline per feed (not per file) so importing subscribes once to each topic. No extension attributes
+    (atomUrl, jsonUrl): validators warn of any namespace they do not know, and readers import xmlUrl alone.
     """
     specs = list(specs)
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = plain_text(f"{site.title}: all feeds")
-    newest = max((feed_updated(s, stamps) for s in specs), default=EPOCH)
+    newest = max((feed_updated(s, stamps) for s in specs), default=FIRST_DAY)
     ElementTree.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc))
     ElementTree.SubElement(head, "ownerName").text = site.author
-    ElementTree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ElementTree.SubElement(root, "body")
     for spec in specs:
         ElementTree.SubElement(
@@ -459,8 +492,6 @@ def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]
             htmlUrl=spec.page_url,
             description=spec.description,
             language=site.language,
-            atomUrl=spec.url("atom", site),
-            jsonUrl=spec.url("json", site),
         )
     ElementTree.indent(root, space="  ")
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

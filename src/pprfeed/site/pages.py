@@ -176,9 +176,13 @@ class Pages:
                 "feed": self.feeds[t.slug],
             }
             for t in self.topics
-            if t.slug in self.feeds
+            if counts.get(t.slug, 0)
         ]
-        empty = [{"name": t.name, "count": counts.get(t.slug, 0)} for t in self.topics if t.slug not in self.feeds]
+        empty = [
+            {"name": t.name, "url": self.topic_links[t.slug].url, "count": 0, "feed": self.feeds[t.slug]}
+            for t in self.topics
+            if not counts.get(t.slug, 0)
+        ]
         return self._render(
             "index.html",
             self.site.title,
@@ -191,12 +195,12 @@ class Pages:
         )
 
     def topic(self, topic: Topic, articles: Sequence[Article]) -> bytes:
-        feed = self.feeds.get(topic.slug)
+        feed = self.feeds[topic.slug]
         return self._render(
             "topic.html",
             f"{topic.name} — {self.site.title}",
             topic_page_url(topic.slug, self.site),
-            [feed, self.everything] if feed else [self.everything],
+            [feed, self.everything],
             topic=topic,
             articles=[self._link(article) for article in articles],
             feed=feed,
