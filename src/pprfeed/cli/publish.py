@@ -10,7 +10,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -412,6 +412,10 @@ def _ledger(path: Path, read_only: bool = False) -> Iterator[Ledger]:
     """The delivery ledger; a path that cannot hold it is the user's to fix, not a crash."""
     from pprfeed.publish.ledger import Ledger
 
+    if read_only and path.is_file() and not _holds_ledger(path):
+        # a bot made the file for subscriptions and nothing was delivered yet: read it as an empty ledger
+        # (a ledger path that does not exist is one, and a dry run creates nothing)
+        path = path.with_name(path.name + ".no-ledger-yet")
     try:
         ledger = Ledger(path, read_only=read_only)
     except (OSError, sqlite3.Error) as exc:
@@ -420,6 +424,15 @@ def _ledger(path: Path, read_only: bool = False) -> Iterator[Ledger]:
         ) from None
     with ledger:
         yield ledger
+
+
+def _holds_ledger(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parts'").fetchone()
+            return found is not None
+    except sqlite3.Error:
+        return True  # let the ledger say what is wrong with the file
 
 
 @contextmanager
