@@ -198,7 +198,7 @@ def run_discord(args: argparse.Namespace) -> int:
 
     live = _live(args, settings, bots, f"/{bots.discord_command}")
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
-    bot = TopicBot(live, bots.discord_command)
+    bot = TopicBot(live, bots.discord_command, state=_state(_publishing(settings).state_path))
     try:
         return _run_async(run(bot, token))
     except TokenRefused:
