@@ -170,7 +170,9 @@ async def _subscribe(
     choice = choose_topics(snapshot.engine, text)
     if choice.unknown:
         return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
-    channel_id = str(channel.id if channel is not None else interaction.channel_id)
+    channel_id = _channel_of(interaction, channel)
+    if channel_id is None:
+        return chat.notice("Name the channel to subscribe (the channel option).")
     held = bot.state.subscription("discord", channel_id)
     topics = merged_topics(held.topics if held else (), tuple(topic.slug for topic in choice.topics))
     names = snapshot.context.topic_names
@@ -199,14 +201,20 @@ def _unsubscribe(interaction: discord.Interaction, text: str, channel: app_comma
     choice = choose_topics(snapshot.engine, text)
     if choice.unknown:
         return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
-    channel_id = str(channel.id if channel is not None else interaction.channel_id)
-    held = bot.state.subscription("discord", channel_id)
-    if held is None or held.workspace != str(interaction.guild_id):
+    channel_id = _channel_of(interaction, channel)
+    held = bot.state.subscription("discord", channel_id) if channel_id else None
+    if channel_id is None or held is None or held.workspace != str(interaction.guild_id):
         return chat.notice(answers.not_subscribed("/subscribe"))
     left = bot.state.unsubscribe("discord", channel_id, [topic.slug for topic in choice.topics])
     return chat.notice(
         answers.unsubscribed_private(left.topics if left else None, snapshot.context.topic_names, "/subscribe")
     )
+
+
+def _channel_of(interaction: discord.Interaction, channel: app_commands.AppCommandChannel | None) -> str | None:
+    """The channel option's id, else the id of the channel the command was used in."""
+    found = channel.id if channel is not None else interaction.channel_id
+    return None if found is None else str(found)
 
 
 def _subscriptions(interaction: discord.Interaction) -> str:
