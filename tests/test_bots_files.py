@@ -9,8 +9,8 @@ import shlex
 import yaml
 
 from conftest import ROOT
-from pprfeed.cli import build_parser
 from pprfeed.bots.slack import SUBSCRIBE_COMMAND
+from pprfeed.cli import build_parser
 from pprfeed.config import BotSettings
 
 BOTS = ROOT / "bots"
