@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from conftest import copy_content
-from fakes.discord_api import FakeDiscord, discord_py_at, guild_command
+from fakes.discord_api import MANAGE_CHANNELS, SEND_MESSAGES_AND_VIEW, FakeDiscord, discord_py_at, guild_command
 from pprfeed.bots.discord import TopicBot, sync_commands
 from pprfeed.bots.live import LiveArchive
 from pprfeed.cli import main
@@ -115,8 +115,17 @@ def test_the_commands_need_manage_channels_by_default(api):
 
 def test_subscribe_another_channel(api, content, config, tmp_path):
     state = tmp_path / "state.sqlite3"
-    dispatch(api, content, state, guild_command("subscribe", {"topics": "empathy", "channel": ELSEWHERE}))
+    command = guild_command(
+        "subscribe", {"topics": "empathy", "channel": ELSEWHERE}, permissions=MANAGE_CHANNELS | SEND_MESSAGES_AND_VIEW
+    )
+    dispatch(api, content, state, command)
     assert subscribed(state) == [(ELSEWHERE, ("empathy",))]
+
+
+def test_another_channel_the_member_may_not_post_in_is_not_subscribed(api, content, config, tmp_path):
+    state = tmp_path / "state.sqlite3"
+    dispatch(api, content, state, guild_command("subscribe", {"channel": ELSEWHERE}, permissions=0))
+    assert subscribed(state) == []
 
 
 def test_a_channel_the_bot_may_not_post_in_is_not_subscribed(api, content, config, tmp_path):
@@ -144,7 +153,7 @@ def test_subscriptions_lists_the_server_s_channels(api, content, config, tmp_pat
         api,
         content,
         state,
-        guild_command("subscribe", {"channel": ELSEWHERE}),
+        guild_command("subscribe", {"channel": ELSEWHERE}, permissions=MANAGE_CHANNELS | SEND_MESSAGES_AND_VIEW),
         guild_command("subscriptions"),
     )
     assert f"<#{ELSEWHERE}> — every article" in content_of(callbacks[-1])

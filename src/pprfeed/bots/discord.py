@@ -173,6 +173,9 @@ async def _subscribe(
     channel_id = _channel_of(interaction, channel)
     if channel_id is None:
         return chat.notice("Name the channel to subscribe (the channel option).")
+    if channel is not None and not channel.permissions.send_messages:
+        # nobody makes the bot post where they could not post themselves
+        return f"You may not post in <#{channel_id}> yourself, so you cannot subscribe it."
     held = bot.state.subscription("discord", channel_id)
     topics = merged_topics(held.topics if held else (), tuple(topic.slug for topic in choice.topics))
     names = snapshot.context.topic_names
