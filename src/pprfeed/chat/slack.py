@@ -434,17 +434,24 @@ def channel_line(channel: str, topics: str, since: str, state: str) -> str:
 
 
 def subscriptions_list(here: str | None, lines: Sequence[str], command: str) -> Message:
-    """This channel's subscription first, then the workspace's; `lines` come from `channel_line`."""
-    parts = [f"*This channel:* {slack_escape(here) if here else 'not subscribed'}"]
-    if lines:
-        parts.append("*Subscribed channels in this workspace:*")
-        parts += lines[:40]
-        if len(lines) > 40:
-            parts.append(f"… and {len(lines) - 40} more")
-    else:
-        parts.append(f"No channel in this workspace is subscribed; `{command} subscribe` subscribes this one.")
-    text = "\n".join(parts)
-    return {"text": "PPRNet digest subscriptions", "blocks": [_section(shorten(text, MAX_TEXT - 100))]}
+    """This channel's subscription first, then the workspace's; `lines` come from `channel_line`, packed into as
+    many sections as they need (each line whole, so no channel link is ever cut)."""
+    blocks = [_section(f"*This channel:* {slack_escape(here) if here else 'not subscribed'}")]
+    if not lines:
+        blocks.append(_section(f"No channel in this workspace is subscribed; `{command} subscribe` subscribes it."))
+        return {"text": "PPRNet digest subscriptions", "blocks": blocks}
+    sections: list[list[str]] = [["*Subscribed channels in this workspace:*"]]
+    for line in lines:
+        line = shorten(line, 1000)
+        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
+            sections.append([])
+        sections[-1].append(line)
+    room = MAX_BLOCKS - 2  # this channel's line, and a note if channels are left out
+    blocks += [_section("\n".join(section)) for section in sections[:room]]
+    left_out = sum(len(section) for section in sections[room:])
+    if left_out:
+        blocks.append(_plain_context(f"… and {left_out} more (`pprfeed subscriptions` lists them all)"))
+    return {"text": "PPRNet digest subscriptions", "blocks": blocks}
 
 
 def command_help(command: str) -> Message:
