@@ -136,6 +136,33 @@ def test_a_subscribed_channel_gets_each_new_issue_once(slack, content, config, t
     assert len(issue_posts) == 2
 
 
+def test_subscribing_again_gets_the_latest_issue_not_all_it_missed(slack, content, config, tmp_path, capsys):
+    state = tmp_path / "state.sqlite3"
+    ppr(slack, content, state, form("subscribe"))
+    publish(config, content)
+    ppr(slack, content, state, form("unsubscribe"))
+    write_article(content, "2019-02", "february", "A February study", ["empathy"])
+    write_article(content, "2019-03", "march", "A March study", ["empathy"])
+    ppr(slack, content, state, form("subscribe"))
+    capsys.readouterr()
+    publish(config, content)
+    assert f"slack:{CHANNEL}: posted 2019-03 (1 message)\n" in capsys.readouterr().out
+
+
+def test_a_resumed_channel_gets_the_latest_issue_not_all_it_missed(slack, content, config, tmp_path, capsys):
+    state = tmp_path / "state.sqlite3"
+    ppr(slack, content, state, form("subscribe"))
+    publish(config, content)
+    with State(state) as kept:
+        kept.pause("slack", CHANNEL, "the channel was archived (is_archived)")
+    write_article(content, "2019-02", "february", "A February study", ["empathy"])
+    write_article(content, "2019-03", "march", "A March study", ["empathy"])
+    ppr(slack, content, state, form("subscribe"))
+    capsys.readouterr()
+    publish(config, content)
+    assert f"slack:{CHANNEL}: posted 2019-03 (1 message)\n" in capsys.readouterr().out
+
+
 def test_topic_filter_picks_the_newest_matching_issue(slack, content, config, tmp_path, capsys):
     ppr(slack, content, tmp_path / "state.sqlite3", form("subscribe common factors"))
     publish(config, content)

@@ -51,7 +51,7 @@ every run, until someone subscribes again."""
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class State:
     ) -> Subscription:
         """Subscribe `channel`, or widen its subscription: `topics` are added to its topics; none means every
         article (as does an existing subscription to every article, which topics then narrow to them).
-        Subscribing again resumes a paused subscription."""
+        Subscribing again resumes a paused subscription, from now (`since`)."""
         wanted = tuple(dict.fromkeys(topics))
         with self._write() as db:
             row = db.execute(
@@ -132,10 +132,12 @@ class State:
                 )
             else:
                 merged = merged_topics(tuple(row[0].split()), wanted)
+                # a paused subscription starts afresh: like a new one, it does not get what it missed meanwhile
                 db.execute(
-                    "UPDATE subscriptions SET topics = ?, workspace = ?, paused = NULL, paused_at = NULL "
+                    "UPDATE subscriptions SET topics = ?, workspace = ?, "
+                    "since = CASE WHEN paused IS NULL THEN since ELSE ? END, paused = NULL, paused_at = NULL "
                     "WHERE platform = ? AND channel = ?",
-                    (" ".join(merged), workspace, platform, channel),
+                    (" ".join(merged), workspace, _now(), platform, channel),
                 )
         found = self.subscription(platform, channel)
         assert found is not None

@@ -122,6 +122,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     settings, publishing, archive = loaded
+    configured = publishing.targets
     publishing = with_subscribed(publishing, need_secrets=not args.dry_run)
     today = date.today()
     if args.dry_run:
@@ -138,7 +139,7 @@ def run_publish(args: argparse.Namespace) -> int:
     with _single_run(publishing.state_path) as alone:
         if not alone:
             return 0
-        return _publish(args, settings, publishing, archive, today, target)
+        return _publish(args, settings, publishing, archive, today, target, configured)
 
 
 def _publish(
@@ -148,6 +149,7 @@ def _publish(
     archive: Archive,
     today: date,
     target: Target | None,
+    configured: tuple[Target, ...] = (),
 ) -> int:
     from pprfeed.publish.deliver import plan_deliveries, plan_resend, plan_updates
 
@@ -163,6 +165,7 @@ def _publish(
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         else:
+            _skip_while_away(archive, configured, publishing.state_path, ledger, today)
             deliveries = plan_deliveries(archive, publishing.targets, ledger, settings.site, today)
             if args.update:
                 updates = plan_updates(archive, publishing.targets, ledger, settings.site, today)
@@ -206,6 +209,17 @@ def with_subscribed(publishing: PublishSettings, need_secrets: bool) -> PublishS
                 continue
         kept.append(target)
     return replace(publishing, targets=tuple(kept), secrets=secrets)
+
+
+def _skip_while_away(
+    archive: Archive, configured: tuple[Target, ...], state_path: Path, ledger: Ledger, today: date
+) -> None:
+    from pprfeed.publish.targets import skip_while_away
+
+    if state_path.is_file():
+        with _state(state_path) as state:
+            subscriptions = state.subscriptions()
+        skip_while_away(archive, configured, subscriptions, ledger, today)
 
 
 def _pause_gone_channels(publishing: PublishSettings, reports: list[TargetReport]) -> None:
