@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use
     from pprfeed.publish.base import PartRef
     from pprfeed.publish.deliver import Delivery, TargetReport
     from pprfeed.publish.ledger import Ledger
+    from pprfeed.state import State
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -233,7 +234,7 @@ def _pause_gone_channels(publishing: PublishSettings, reports: list[TargetReport
 
 
 @contextmanager
-def _state(path: Path) -> Iterator[Any]:
+def _state(path: Path) -> Iterator[State]:
     """The subscriptions (pprfeed/state.py); a file that cannot hold them is the user's to fix, not a crash."""
     from pprfeed.state import State
 
