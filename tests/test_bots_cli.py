@@ -128,7 +128,7 @@ def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, 
     with FakeDiscord(token=token) as api, discord_py_at(api.base_url):
         assert main(["discord", "sync", "--guild", "42"]) == 0
     out, err = capsys.readouterr()
-    assert "registered /topic in server 42" in out
+    assert "registered /topic, /subscribe, /unsubscribe, /subscriptions in server 42" in out
     assert token not in out + err
     assert api.registered[0]["auth"] == f"Bot {token}"
 

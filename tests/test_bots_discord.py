@@ -243,13 +243,14 @@ def test_sync_registers_the_command_with_autocomplete(content):
     async def main() -> None:
         async with FakeDiscord(token=BOT_TOKEN) as api:
             with discord_py_at(api.base_url):
-                assert await sync_commands("fake-bot-token", "topic") == ["topic"]
-                assert await sync_commands("fake-bot-token", "topic", guild_id=42) == ["topic"]
+                names = ["topic", "subscribe", "unsubscribe", "subscriptions"]
+                assert await sync_commands("fake-bot-token", "topic") == names
+                assert await sync_commands("fake-bot-token", "topic", guild_id=42) == names
         global_sync, guild_sync = api.registered
         assert global_sync["path"].endswith("/applications/1000000000000000002/commands")
         assert guild_sync["path"].endswith("/guilds/42/commands")
         assert global_sync["auth"] == "Bot fake-bot-token"
-        (command,) = global_sync["json"]
+        command = global_sync["json"][0]
         assert command["name"] == "topic"
         (option,) = command["options"]
         assert option["name"] == "query"

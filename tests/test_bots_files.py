@@ -9,6 +9,7 @@ import shlex
 import yaml
 
 from conftest import ROOT
+from pprfeed.bots.slack import SUBSCRIBE_COMMAND
 from pprfeed.cli import build_parser
 from pprfeed.config import BotSettings
 
@@ -19,18 +20,21 @@ def manifest(name: str) -> dict:
     return yaml.safe_load((BOTS / "slack" / name).read_text(encoding="utf-8"))
 
 
-def test_slack_manifests_ask_for_the_configured_command_and_one_scope():
+def test_slack_manifests_ask_for_the_configured_command_and_ppr():
     http, socket = manifest("manifest.yml"), manifest("manifest-socket.yml")
     for app in (http, socket):
-        (command,) = app["features"]["slash_commands"]
+        command, subcommands = app["features"]["slash_commands"]
         assert command["command"] == BotSettings().slack_command != "/topic"
-        assert app["oauth_config"]["scopes"] == {"bot": ["commands"]}
+        assert subcommands["command"] == SUBSCRIBE_COMMAND
+        assert app["oauth_config"]["scopes"] == {
+            "bot": ["commands", "chat:write", "users:read", "channels:history", "groups:history"]
+        }
         assert app["settings"]["interactivity"]["is_enabled"] is True
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["features"]["slash_commands"][0]["url"].endswith("/slack/commands")
     assert http["settings"]["interactivity"]["request_url"].endswith("/slack/interactions")
     assert socket["settings"]["socket_mode_enabled"] is True
-    assert "url" not in socket["features"]["slash_commands"][0]
+    assert all("url" not in command for command in socket["features"]["slash_commands"])
     assert "request_url" not in socket["settings"]["interactivity"]
 
 
@@ -52,7 +56,7 @@ def test_every_manifest_in_bots_slack_is_tested():
 
 def test_discord_notes_give_the_invite_with_minimal_permissions():
     notes = (BOTS / "discord" / "README.md").read_text(encoding="utf-8")
-    assert "scope=bot+applications.commands&permissions=0" in notes
+    assert "scope=bot+applications.commands&permissions=84992" in notes
     assert "pprfeed discord sync" in notes and "DISCORD_BOT_TOKEN" in notes
 
 

@@ -219,3 +219,8 @@ def test_help_says_how_many_topics_are_left_out() -> None:
     assert slack.answer_problems(message) == []
     assert "more topics" in message["blocks"][-2]["elements"][0]["text"]
     assert message["blocks"][-1]["elements"][0]["text"].startswith("No articles yet on 1500 topics: ")
+
+
+def test_a_workspace_with_many_subscriptions_is_listed_within_slack_s_limits():
+    lines = [slack.channel_line(f"C{n:08d}", "Trauma and/or PTSD, " * 20, "2026-12-01", "active") for n in range(500)]
+    assert slack.answer_problems(slack.subscriptions_list("every article (active)", lines, "/ppr")) == []

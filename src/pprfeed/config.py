@@ -319,7 +319,10 @@ PLATFORM_FIELDS: dict[str, type | tuple[type, ...]] = {
     "api_base_url": str,
     "channels": list,
     "webhooks": list,
+    "subscribe": str,
 }
+SUBSCRIBE_MODES = ("anyone", "admins")
+"""[slack] subscribe: who may run `/ppr subscribe` — any member, or only workspace admins and owners."""
 CHANNEL_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "topics": list, "backfill": int, "format": str}
 WEBHOOK_FIELDS: dict[str, type | tuple[type, ...]] = {"url_env": str, "topics": list, "backfill": int, "format": str}
 POST_FORMATS = ("digest", "full")
@@ -360,6 +363,8 @@ class Target:
 class PlatformSettings:
     token_env: str
     api_base_url: str
+    subscribe: str = "anyone"
+    """One of SUBSCRIBE_MODES (Slack only: Discord servers choose in their integration settings)."""
 
 
 @dataclass
@@ -445,7 +450,18 @@ def load_publish_settings(
             token_env = ""
         api_base_url = table.get("api_base_url", api)
         _check_api_base_url(api_base_url, platform, api, file, key_line(section, "api_base_url"), report)
-        platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url)
+        subscribe = table.get("subscribe", "anyone")
+        if "subscribe" in table and (platform != "slack" or subscribe not in SUBSCRIBE_MODES):
+            report.error(
+                file,
+                key_line(section, "subscribe"),
+                f'[{platform}] subscribe = "{subscribe}" is not a choice pprfeed knows',
+                'write subscribe = "anyone" or subscribe = "admins" in [slack]'
+                if platform == "slack"
+                else "remove it: a Discord server chooses who may /subscribe in its integration settings",
+            )
+            subscribe = "anyone"
+        platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url, subscribe=subscribe)
         channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
             where = _entry_line(text, f"{platform}.channels", index)

@@ -374,3 +374,76 @@ def button_click(custom_id: str, components: list[dict[str, Any]]) -> dict[str, 
         "components": components,
     }
     return _interaction(3, {"custom_id": custom_id, "component_type": 2}, message=message)
+
+
+MANAGE_CHANNELS = 1 << 4
+SEND_MESSAGES_AND_VIEW = (1 << 11) | (1 << 10)
+
+
+def guild_command(
+    name: str,
+    options: dict[str, str] | None = None,
+    *,
+    guild: str = "1100000000000000030",
+    channel: str = "1100000000000000010",
+    permissions: int = MANAGE_CHANNELS,
+    focused: str | None = None,
+) -> dict[str, Any]:
+    """`/name option:value …` from a member of a server (type 2), or autocomplete of option `focused` (type 4).
+
+    `permissions` are the member's in the channel: Discord delivers a command with `default_member_permissions`
+    only to members who hold them, unless the server changed that in its integration settings. An option named
+    `channel` is a channel option (type 7), resolved as Discord resolves it."""
+    given = []
+    resolved: dict[str, Any] = {}
+    for option, value in (options or {}).items():
+        if option == "channel":
+            given.append({"type": 7, "name": option, "value": value})
+            resolved = {
+                "channels": {
+                    value: {
+                        "id": value,
+                        "name": "elsewhere",
+                        "type": 0,
+                        "permissions": str(permissions),
+                        "guild_id": guild,
+                    }
+                }
+            }
+        else:
+            given.append(
+                {"type": 3, "name": option, "value": value, **({"focused": True} if option == focused else {})}
+            )
+    data: dict[str, Any] = {"id": snowflake(), "name": name, "type": 1, "options": given, "guild_id": guild}
+    if resolved:
+        data["resolved"] = resolved
+    payload = _interaction(4 if focused else 2, data)
+    del payload["user"]
+    member_user = {"id": "1100000000000000020", "username": "asker", "discriminator": "0", "avatar": None}
+    payload.update(
+        guild_id=guild,
+        channel_id=channel,
+        channel={
+            "id": channel,
+            "name": "general",
+            "type": 0,
+            "guild_id": guild,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "permissions": str(permissions),
+        },
+        guild_locale="en-US",
+        app_permissions=str(SEND_MESSAGES_AND_VIEW),
+        member={
+            "user": member_user,
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": str(permissions),
+        },
+    )
+    return payload

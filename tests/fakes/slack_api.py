@@ -1,7 +1,7 @@
 """A fake Slack: the Web API, incoming webhooks, response_urls and Socket Mode, on one local server.
 
 - Web API under /api/: chat.postMessage (threads too), chat.update, conversations.history and .replies,
-  auth.test (bot token),
+  auth.test (bot token), users.info (the `users` given),
   apps.connections.open (app-level token) handing out the Socket Mode websocket at /link.
 - Incoming webhooks at /services/T000/B000/<name> (`webhook_url`).
 - response_urls at /hooks/…: what a bot POSTs there arrives in `response_urls`.
@@ -47,6 +47,8 @@ class FakeSlack(FakeServer):
         self.socket_mode = SocketMode(self)
         self.max_block_text = MAX_BLOCK_TEXT
         """Characters of block text beyond which a post is refused with msg_blocks_too_long."""
+        self.users: dict[str, dict[str, Any]] = {}
+        """user id -> the user object users.info answers (is_admin, is_owner, …)."""
         self._ts = 0
 
     @property
@@ -84,6 +86,9 @@ class FakeSlack(FakeServer):
             return _error(self.method_errors[method], needed="chat:write")
         if method == "auth.test":
             return web.json_response({"ok": True, "user_id": "UBOT", "team_id": "T000"})
+        if method == "users.info":
+            user = self.users.get(str(body.get("user", "")))
+            return web.json_response({"ok": True, "user": user}) if user else _error("user_not_found")
         channel = str(body.get("channel", ""))
         if channel not in self.messages:
             return _error("channel_not_found")

@@ -48,8 +48,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from pprfeed.bots.errors import CannotListen, ServiceUnreachable, TokenRefused
 from pprfeed.bots.live import LiveArchive
+from pprfeed.chat import answers
 from pprfeed.chat import slack as chat
-from pprfeed.chat.answers import Action, ask
+from pprfeed.chat.answers import Action, ask, choose_topics
+from pprfeed.state import State, merged_topics
 from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
@@ -76,20 +78,134 @@ class FollowUp:
     body: dict[str, Any]
 
 
+SUBSCRIBE_COMMAND = "/ppr"
+"""The command with subcommands (`/ppr topic|subscribe|unsubscribe|subscriptions|help`)."""
+INVITE_FIRST = ("not_in_channel", "channel_not_found")
+"""chat.postMessage's answers for a private channel the app is not in: the person must invite it."""
+
+
 @dataclass
 class SlackBot:
     live: LiveArchive
     allowed_response_urls: Sequence[str] = SLACK_RESPONSE_URLS
+    state: State | None = None
+    """Where subscriptions are kept; None: `/ppr subscribe` says subscriptions are not set up."""
+    web: AsyncWebClient | None = None
+    """The bot token's client (chat:write, users:read): the public line a subscription posts, and who is admin."""
+    subscribe_mode: str = "anyone"
+    """[slack] subscribe: "anyone", or "admins" (workspace admins and owners only)."""
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     _tasks: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
 
     # --- the core: payloads in, payloads out -------------------------------------------------
 
-    def command(self, fields: Mapping[str, str]) -> dict[str, Any]:
-        """The response to `/ppr-topic <text>`: visible only to the person who asked."""
+    async def command(self, fields: Mapping[str, str]) -> dict[str, Any]:
+        """The response to `/ppr-topic <text>` or `/ppr <subcommand> …`: visible only to the person who asked."""
+        text = slack_unescape(fields.get("text", ""))
+        if fields.get("command") == SUBSCRIBE_COMMAND:
+            word, _, rest = text.strip().partition(" ")
+            word = word.lower()
+            if word in ("", "help"):
+                return _private(chat.command_help(SUBSCRIBE_COMMAND))
+            if word == "subscribe":
+                return _private(await self.subscribe(fields, rest))
+            if word == "unsubscribe":
+                return _private(await self.unsubscribe(fields, rest))
+            if word == "subscriptions":
+                return _private(self.subscriptions(fields))
+            if word == "topic":
+                text = rest
         snapshot = self.live.snapshot
-        result = ask(snapshot.engine, slack_unescape(fields.get("text", "")))
-        return {"response_type": "ephemeral", **chat.answer(result, 0, snapshot.context)}
+        result = ask(snapshot.engine, text)
+        return _private(chat.answer(result, 0, snapshot.context))
+
+    # --- subscriptions -----------------------------------------------------------------------------
+
+    def _unavailable(self) -> dict[str, Any] | None:
+        if self.state is None or self.web is None:
+            return chat.notice(
+                "Subscriptions are not set up here: the bot runs without a bot token (SLACK_BOT_TOKEN) or a "
+                "[state] file. Ask whoever runs PPRNet's bot."
+            )
+        return None
+
+    async def _refused(self, fields: Mapping[str, str]) -> dict[str, Any] | None:
+        """A notice when this person may not change subscriptions ([slack] subscribe = "admins")."""
+        if self.subscribe_mode != "admins":
+            return None
+        assert self.web is not None
+        try:
+            user = (await self.web.users_info(user=fields.get("user_id", ""))).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", exc.response.get("error"))
+            return chat.notice("Could not check who you are with Slack (users.info); try again in a moment.")
+        if user.get("is_admin") or user.get("is_owner"):
+            return None
+        return chat.notice("In this workspace only admins and owners may change the channel's PPRNet subscription.")
+
+    async def subscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
+        unavailable = self._unavailable() or await self._refused(fields)
+        if unavailable is not None:
+            return unavailable
+        assert self.state is not None and self.web is not None
+        snapshot = self.live.snapshot
+        choice = choose_topics(snapshot.engine, text)
+        if choice.unknown:
+            return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
+        channel, team = fields.get("channel_id", ""), fields.get("team_id", "")
+        held = self.state.subscription("slack", channel)
+        topics = merged_topics(held.topics if held else (), tuple(topic.slug for topic in choice.topics))
+        names = snapshot.context.topic_names
+        # the public line first: a private channel the app is not in cannot get the digest either
+        try:
+            await self.web.chat_postMessage(channel=channel, **chat.notice(answers.subscribed_public(topics, names)))
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error in INVITE_FIRST:
+                return chat.notice(
+                    "Invite @PPRNet first (`/invite @PPRNet` in this channel), then subscribe again: "
+                    "the app can post only in channels it is in."
+                )
+            log.warning("could not post in %s: %s", channel, error)
+            return chat.notice(f"Slack refused to let PPRNet post here ({error}); nothing changed.")
+        self.state.subscribe("slack", team, channel, topics, fields.get("user_id", ""))
+        return chat.notice(answers.subscribed_private(topics, names, f"{SUBSCRIBE_COMMAND} unsubscribe"))
+
+    async def unsubscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
+        unavailable = self._unavailable() or await self._refused(fields)
+        if unavailable is not None:
+            return unavailable
+        assert self.state is not None
+        snapshot = self.live.snapshot
+        choice = choose_topics(snapshot.engine, text)
+        if choice.unknown:
+            return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
+        channel = fields.get("channel_id", "")
+        if self.state.subscription("slack", channel) is None:
+            return chat.notice(answers.not_subscribed(f"{SUBSCRIBE_COMMAND} subscribe"))
+        left = self.state.unsubscribe("slack", channel, [topic.slug for topic in choice.topics])
+        return chat.notice(
+            answers.unsubscribed_private(
+                left.topics if left else None, snapshot.context.topic_names, f"{SUBSCRIBE_COMMAND} subscribe"
+            )
+        )
+
+    def subscriptions(self, fields: Mapping[str, str]) -> dict[str, Any]:
+        if self.state is None:
+            return self._unavailable() or {}
+        names = self.live.snapshot.context.topic_names
+        channel = fields.get("channel_id", "")
+        here = self.state.subscription("slack", channel)
+        lines = [
+            chat.channel_line(
+                s.channel, answers.topic_names_line(s.topics, names), s.since, answers.subscription_state(s.paused)
+            )
+            for s in self.state.subscriptions("slack", workspace=fields.get("team_id", ""))
+        ]
+        summary = None
+        if here is not None:
+            summary = f"{answers.topic_names_line(here.topics, names)} ({answers.subscription_state(here.paused)})"
+        return chat.subscriptions_list(summary, lines, SUBSCRIBE_COMMAND)
 
     def action(self, payload: Mapping[str, Any]) -> FollowUp | None:
         """A button click (`block_actions`): the follow-up to send, or None when there is nothing to do."""
@@ -143,6 +259,10 @@ class SlackBot:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+
+
+def _private(message: dict[str, Any]) -> dict[str, Any]:
+    return {"response_type": "ephemeral", **message}
 
 
 def slack_unescape(text: str) -> str:
@@ -289,7 +409,7 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
         fields = form_fields(body)
         if fields is None:
             return _bad_request("a slash command", f"more than {MAX_FORM_FIELDS} form fields")
-        return web.json_response(bot.command(fields))
+        return web.json_response(await bot.command(fields))
 
     async def interactions(request: web.Request) -> web.StreamResponse:
         body = await _read_body(request)
@@ -578,7 +698,7 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
     async def on_request(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         # acknowledge first and always: Slack retries unacknowledged envelopes
         if request.type == "slash_commands":
-            answer = bot.command({k: str(v) for k, v in request.payload.items()})
+            answer = await bot.command({k: str(v) for k, v in request.payload.items()})
             await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload=answer))
             return
         await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))

@@ -204,3 +204,86 @@ def short_citation(citation: str) -> str:
 _ELIDED = re.compile(r"\.\s*\.\s*\.|…")
 _YEAR = re.compile(r"\((\d{4}[a-z]?|in press|n\.\s?d\.)\)", re.I)
 _SURNAME = re.compile(r"([^\W\d_][^,&()]*?),\s*(?:[^\W\d_]{1,2}\.[\s-]*)+")
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+MAX_SUBSCRIBE_TOPICS = 25
+"""More topics than this in one subscription is not a filter any more: subscribe to every article instead."""
+
+
+@dataclass(frozen=True)
+class TopicChoice:
+    """What `/ppr subscribe <text>` named: the topics found, and what matched none (with did-you-mean)."""
+
+    topics: tuple[Topic, ...]
+    unknown: tuple[tuple[str, tuple[Topic, ...]], ...] = ()
+    """(what was typed, the closest topics) for each piece that named no topic."""
+
+
+def choose_topics(engine: QueryEngine, text: str) -> TopicChoice:
+    """Topics named in `text` the way queries name them (names, slugs, aliases, prefixes; typos get suggestions),
+    topics without articles included. Commas separate topics; without commas the whole text is tried as one
+    topic first ("trauma and/or ptsd"), then each word ("trauma cbt")."""
+    text = text[:MAX_QUERY_CHARS]
+    if "," in text:
+        pieces = [piece.strip() for piece in text.split(",")]
+    else:
+        kind, topics = engine.resolve(text)
+        if kind in (MatchKind.TOPIC, MatchKind.PREFIX) or not text.strip():
+            return TopicChoice(topics)
+        pieces = text.split()
+    found: dict[str, Topic] = {}
+    unknown: list[tuple[str, tuple[Topic, ...]]] = []
+    for piece in filter(None, pieces):
+        kind, topics = engine.resolve(piece)
+        if kind in (MatchKind.TOPIC, MatchKind.PREFIX):
+            for topic in topics:
+                found.setdefault(topic.slug, topic)
+        else:
+            unknown.append((piece, tuple(engine.suggest(piece))))
+    return TopicChoice(tuple(found.values()), tuple(unknown))
+
+
+def topic_names_line(slugs: Sequence[str], names: Mapping[str, str]) -> str:
+    """`Trauma and/or PTSD, CBT`, or `every article` for a subscription without topics."""
+    return ", ".join(names.get(slug, slug) for slug in slugs) if slugs else "every article"
+
+
+def unknown_line(choice: TopicChoice) -> str:
+    """`No topic is called “trama” (did you mean Trauma and/or PTSD?)`, one sentence per unknown piece."""
+    sentences = []
+    for typed, close in choice.unknown:
+        hint = f" (did you mean {', '.join(topic.name for topic in close)}?)" if close else ""
+        sentences.append(f"No topic is called “{shorten(typed, QUERY_ECHO)}”{hint}.")
+    return " ".join(sentences)
+
+
+# the wording of subscription answers, plain text: each platform escapes it and adds its own markup
+
+
+def subscribed_public(slugs: Sequence[str], names: Mapping[str, str]) -> str:
+    """The one public line a subscription posts in its channel."""
+    return f"This channel now gets the PPRNet digest: {topic_names_line(slugs, names)}"
+
+
+def subscribed_private(slugs: Sequence[str], names: Mapping[str, str], unsubscribe: str) -> str:
+    return (
+        f"Subscribed: this channel gets the PPRNet digest ({topic_names_line(slugs, names)}). "
+        f"The latest issue comes with the next publication run, then each new issue once. "
+        f"`{unsubscribe}` stops it."
+    )
+
+
+def unsubscribed_private(left: Sequence[str] | None, names: Mapping[str, str], subscribe: str) -> str:
+    if left is None:
+        return f"Unsubscribed: this channel gets no more issues. `{subscribe}` starts again."
+    return f"This channel now gets the PPRNet digest for {topic_names_line(left, names)} only."
+
+
+def not_subscribed(subscribe: str) -> str:
+    return f"This channel has no subscription. `{subscribe}` subscribes it."
+
+
+def subscription_state(paused: str | None) -> str:
+    return f"paused: {paused} — subscribe again to resume" if paused else "active"

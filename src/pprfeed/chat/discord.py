@@ -472,3 +472,37 @@ def _embed_problems(number: int, embed: Mapping[str, Any]) -> list[str]:
     if len(embed.get("url", "")) > MAX_EMBED_URL:
         problems.append(f"embed {number}: url of {len(embed['url'])} characters (max {MAX_EMBED_URL})")
     return problems
+
+
+# --- subscription answers (`/subscribe`, `/unsubscribe`, `/subscriptions`) -------------------------------
+
+MAX_CONTENT = 2000
+"""Characters of a message's content."""
+
+
+def notice(text: str) -> str:
+    """A short answer's content: escaped, so nothing typed or named can format, link or ping."""
+    return shorten(discord_escape(text), MAX_CONTENT)
+
+
+def subscriptions_list(here: str | None, lines: Sequence[tuple[str, str]]) -> str:
+    """This channel's subscription, then the server's, as (channel id, description) pairs."""
+    parts = [f"**This channel:** {discord_escape(here) if here else 'not subscribed'}"]
+    if lines:
+        parts.append("**Subscribed channels in this server:**")
+        parts += [f"• <#{channel}> — {discord_escape(text)}" for channel, text in lines if channel.isdigit()]
+    else:
+        parts.append("No channel in this server is subscribed; /subscribe subscribes this one.")
+    return shorten("\n".join(parts), MAX_CONTENT)
+
+
+def topic_choices(typed: str, topics: Sequence[Topic], counts: Mapping[str, int]) -> list[dict[str, str]]:
+    """Autocomplete for a comma-separated topics option: choices for the piece being typed, after the others."""
+    earlier, _, _ = typed.rpartition(",")
+    prefix = f"{earlier.strip()}, " if earlier.strip() else ""
+    found = []
+    for choice in choices(topics, counts):
+        value = prefix + choice["value"]
+        if len(value) <= MAX_CHOICE_TEXT:
+            found.append({"name": shorten(prefix + choice["name"], MAX_CHOICE_TEXT), "value": value})
+    return found

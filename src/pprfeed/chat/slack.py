@@ -11,6 +11,7 @@ slack_sdk's own (its Block Kit models); the message-level ones are kept here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -415,3 +416,56 @@ def _block_problems(number: int, block: Mapping[str, Any]) -> list[str]:
     # the models check a section's text, not the 3,000 characters of each text in a context
     texts = [str(element.get("text") or "") for element in block.get("elements", [])]
     return [f"{where}: a text of {len(text)} characters (max {MAX_TEXT})" for text in texts if len(text) > MAX_TEXT]
+
+
+# --- subscription answers (`/ppr subscribe`, `/ppr unsubscribe`, `/ppr subscriptions`, `/ppr help`) ----------
+
+
+def notice(text: str) -> Message:
+    """A short answer: plain words, escaped, so nothing typed or named can become a mention or a link."""
+    escaped = shorten(slack_escape(text), MAX_TEXT - 100)
+    return {"text": shorten(escaped, MAX_FALLBACK_TEXT), "blocks": [_section(escaped)]}
+
+
+def channel_line(channel: str, topics: str, since: str, state: str) -> str:
+    """One subscription in `/ppr subscriptions`: the channel as Slack links it (`<#C…>`, never a ping)."""
+    mention = f"<#{channel}>" if _CHANNEL_ID.fullmatch(channel) else slack_escape(channel)
+    return f"• {mention} — {slack_escape(topics)} · since {since[:10]} · {slack_escape(state)}"
+
+
+def subscriptions_list(here: str | None, lines: Sequence[str], command: str) -> Message:
+    """This channel's subscription first, then the workspace's; `lines` come from `channel_line`, packed into as
+    many sections as they need (each line whole, so no channel link is ever cut)."""
+    blocks = [_section(f"*This channel:* {slack_escape(here) if here else 'not subscribed'}")]
+    if not lines:
+        blocks.append(_section(f"No channel in this workspace is subscribed; `{command} subscribe` subscribes it."))
+        return {"text": "PPRNet digest subscriptions", "blocks": blocks}
+    sections: list[list[str]] = [["*Subscribed channels in this workspace:*"]]
+    for line in lines:
+        line = shorten(line, 1000)
+        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
+            sections.append([])
+        sections[-1].append(line)
+    room = MAX_BLOCKS - 2  # this channel's line, and a note if channels are left out
+    blocks += [_section("\n".join(section)) for section in sections[:room]]
+    left_out = sum(len(section) for section in sections[room:])
+    if left_out:
+        blocks.append(_plain_context(f"… and {left_out} more (`pprfeed subscriptions` lists them all)"))
+    return {"text": "PPRNet digest subscriptions", "blocks": blocks}
+
+
+def command_help(command: str) -> Message:
+    """`/ppr help`: the subcommands."""
+    lines = [
+        f"*{command}* — PPRNet research summaries and the monthly digest",
+        f"`{command} topic <topic or words>` — today's summaries on a topic (only you see the answer)",
+        f"`{command} subscribe [topics]` — post each new digest in this channel; no topics = every article; "
+        "separate several with commas",
+        f"`{command} unsubscribe [topics]` — stop (or drop some topics)",
+        f"`{command} subscriptions` — this channel's and this workspace's subscriptions",
+        f"`{command} help` — this list",
+    ]
+    return {"text": f"{command} help", "blocks": [_section("\n".join(lines))]}
+
+
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")

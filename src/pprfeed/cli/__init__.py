@@ -19,9 +19,10 @@ from pprfeed.cli import archive
 from pprfeed.cli import bots as bots_cli
 from pprfeed.cli import feeds as feeds_cli
 from pprfeed.cli import publish as publish_cli
+from pprfeed.cli import subscriptions as subscriptions_cli
 from pprfeed.cli.common import UsageError
 
-REGISTRARS = [archive.register, feeds_cli.register, publish_cli.register, bots_cli.register]
+REGISTRARS = [archive.register, feeds_cli.register, publish_cli.register, subscriptions_cli.register, bots_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pprfeed.bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
 from pprfeed.cli.common import UsageError, add_config_option, add_content_option, print_diagnostics
-from pprfeed.config import BotSettings, Settings, load_bot_settings, load_settings
+from pprfeed.config import (
+    BotSettings,
+    PublishSettings,
+    Settings,
+    load_bot_settings,
+    load_publish_settings,
+    load_settings,
+)
 
 if TYPE_CHECKING:  # imported by the commands that run a bot: other commands start faster
     from pprfeed.bots.live import LiveArchive
+    from pprfeed.state import State
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +120,26 @@ def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, comma
     return live
 
 
+def _publishing(settings: Settings) -> PublishSettings:
+    """[state], [slack] and [discord]: where subscriptions are kept, the bot tokens' names, who may subscribe."""
+    publishing, diagnostics = load_publish_settings(settings, None, os.environ, need_secrets=False)
+    print_diagnostics(diagnostics)
+    if publishing is None:
+        raise UsageError("fix the [state], [slack] or [discord] section and try again")
+    return publishing
+
+
+def _state(path: Path) -> State:
+    from pprfeed.state import State
+
+    try:
+        return State(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(
+            f"the state file {path} cannot be opened ({exc}); set [state] path to a file in a folder you may write"
+        ) from None
+
+
 def _port(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
@@ -124,7 +154,22 @@ def run_slack(args: argparse.Namespace) -> int:
 
     from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http
 
-    bot = SlackBot(_live(args, settings, bots, bots.slack_command))
+    publishing = _publishing(settings)
+    token = os.environ.get(publishing.slack.token_env, "").strip()
+    web = None
+    if token:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        web = AsyncWebClient(token=token, base_url=publishing.slack.api_base_url)
+    else:
+        log.warning("%s is not set: /ppr subscribe will say subscriptions are not set up", publishing.slack.token_env)
+    bot = SlackBot(
+        _live(args, settings, bots, bots.slack_command),
+        # without a bot token there are no subscriptions: the bot then writes nothing where it runs
+        state=_state(publishing.state_path) if web else None,
+        web=web,
+        subscribe_mode=publishing.slack.subscribe,
+    )
     if serve:
         print(
             f"pprfeed slack serve: {bot.live.snapshot.articles} articles; answering {bots.slack_command} "
@@ -153,7 +198,7 @@ def run_discord(args: argparse.Namespace) -> int:
 
     live = _live(args, settings, bots, f"/{bots.discord_command}")
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
-    bot = TopicBot(live, bots.discord_command)
+    bot = TopicBot(live, bots.discord_command, state=_state(_publishing(settings).state_path))
     try:
         return _run_async(run(bot, token))
     except TokenRefused:

@@ -7,9 +7,11 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,7 @@ from pprfeed.cli.common import (
     load_or_report,
     print_diagnostics,
 )
-from pprfeed.config import PublishSettings, Settings, Target, load_publish_settings, load_settings
+from pprfeed.config import PublishSettings, Secrets, Settings, Target, load_publish_settings, load_settings
 from pprfeed.locks import exclusive_lock
 from pprfeed.model import Archive
 from pprfeed.text import plural
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # the delivery machinery is imported by the commands that use
     from pprfeed.publish.base import PartRef
     from pprfeed.publish.deliver import Delivery, TargetReport, Tuning
     from pprfeed.publish.ledger import Ledger
+    from pprfeed.state import State, Subscription
 
 SAMPLE_TARGETS = (Target("slack", "channel", "C0SAMPLE00"), Target("discord", "channel", "100000000000000000"))
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -131,6 +134,8 @@ def run_publish(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     settings, publishing, archive = loaded
+    configured = publishing.targets
+    publishing = with_subscribed(publishing, need_secrets=not args.dry_run)
     today = settings.site.today()
     if args.dry_run:
         return _ledger_problems_reported("publish", lambda: _dry_run(args, settings, publishing, archive, today))
@@ -141,13 +146,13 @@ def run_publish(args: argparse.Namespace) -> int:
             keys = ", ".join(t.key for t in publishing.targets) or "none configured"
             raise UsageError(f"no target {args.target} in the configuration (targets: {keys})")
     if not publishing.targets:
-        print("No Slack or Discord targets are configured; nothing to publish. See pprfeed.example.toml.")
+        print("No Slack or Discord targets are configured or subscribed; nothing to publish. See pprfeed.example.toml.")
         return 0
     with _single_run(publishing.state_path) as alone:
         if not alone:
             return 0
         return _ledger_problems_reported(
-            "publish", lambda: _publish(args, settings, publishing, archive, today, target)
+            "publish", lambda: _publish(args, settings, publishing, archive, today, target, configured)
         )
 
 
@@ -169,6 +174,7 @@ def _publish(
     archive: Archive,
     today: date,
     target: Target | None,
+    configured: tuple[Target, ...] = (),
 ) -> int:
     from pprfeed.publish.deliver import Tuning, plan_deliveries, plan_resend, plan_updates
 
@@ -187,6 +193,7 @@ def _publish(
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         else:
+            _skip_while_away(archive, configured, publishing.state_path, ledger, today)
             deliveries = plan_deliveries(archive, publishing.targets, ledger, settings.site, today)
             if args.update:
                 updates = plan_updates(archive, publishing.targets, ledger, settings.site, today)
@@ -194,10 +201,90 @@ def _publish(
             print("Nothing to publish: every target has every issue due to it.")
             status = 0
         else:
-            status = _print_reports(_run_deliveries(publishing, ledger, tuning, deliveries, updates))
+            reports = _run_deliveries(publishing, ledger, tuning, deliveries, updates)
+            status = _print_reports(reports)
+            _pause_gone_channels(publishing, reports)
         if not args.update and not args.resend:
             _print_changed(plan_updates(archive, publishing.targets, ledger, settings.site, today))
     return status
+
+
+def with_subscribed(publishing: PublishSettings, need_secrets: bool) -> PublishSettings:
+    """The settings with each active subscription added as a target (one target for a channel both configured
+    and subscribed), and the bot tokens they need read from the environment. A subscribed channel whose bot
+    token is not set is left out of this run, with a warning; nothing is created when no state file exists."""
+    if not publishing.state_path.is_file():
+        return publishing
+    from pprfeed.publish.targets import with_subscriptions
+
+    targets = with_subscriptions(publishing.targets, _read_subscriptions(publishing.state_path))
+    configured = {target.key for target in publishing.targets}
+    secrets = Secrets(dict(publishing.secrets.values))
+    kept = []
+    for target in targets:
+        token_env = publishing.slack.token_env if target.platform == "slack" else publishing.discord.token_env
+        if target.key not in configured and token_env not in secrets.values:
+            value = os.environ.get(token_env, "").strip()
+            if value:
+                secrets.values[token_env] = value
+            elif need_secrets:
+                print(
+                    f"pprfeed publish: {target.key} is subscribed but {token_env} is not set: it is left out of "
+                    f"this run (export the bot token)",
+                    file=sys.stderr,
+                )
+                continue
+        kept.append(target)
+    return replace(publishing, targets=tuple(kept), secrets=secrets)
+
+
+def _skip_while_away(
+    archive: Archive, configured: tuple[Target, ...], state_path: Path, ledger: Ledger, today: date
+) -> None:
+    from pprfeed.publish.targets import skip_while_away
+
+    if state_path.is_file():
+        skip_while_away(archive, configured, _read_subscriptions(state_path), ledger, today)
+
+
+def _pause_gone_channels(publishing: PublishSettings, reports: list[TargetReport]) -> None:
+    from pprfeed.publish.targets import pause_gone_channels
+
+    if not any(report.error_code for report in reports):
+        return
+    with _state(publishing.state_path) as state:
+        for key, reason in pause_gone_channels(reports, state):
+            print(f"{key}: subscription paused ({reason}) until someone in the channel subscribes again")
+
+
+def _read_subscriptions(path: Path) -> list[Subscription]:
+    """Who is subscribed, read without writing anything. A state file that cannot be read gives none here: the
+    ledger, opened next from the same file, stops the command and says why."""
+    from pprfeed.state import State
+
+    if not path.is_file():
+        return []
+    try:
+        with State(path, read_only=True) as state:
+            return state.subscriptions()
+    except sqlite3.Error as exc:
+        log.debug("subscriptions unreadable in %s: %s", path, exc)
+        return []
+
+
+@contextmanager
+def _state(path: Path) -> Iterator[State]:
+    """The subscriptions (pprfeed/state.py); a file that cannot hold them is the user's to fix, not a crash."""
+    from pprfeed.state import State
+
+    try:
+        state = State(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(
+            f"the state file {path} cannot be opened ({exc}); set [state] path to a file in a folder you may write"
+        ) from None
+    with state:
+        yield state
 
 
 def _print_changed(changed: list[Delivery]) -> None:
@@ -413,10 +500,12 @@ def run_status(args: argparse.Namespace) -> int:
 def _status(settings: Settings, publishing: PublishSettings, archive: Archive) -> int:
     from pprfeed.publish.deliver import Tuning, delivery_status, plan_updates
 
+    subscriptions = _read_subscriptions(publishing.state_path)
+    publishing = with_subscribed(publishing, need_secrets=False)
     with _ledger(publishing.state_path, Tuning().ledger_timeout, read_only=True) as ledger:
         statuses = delivery_status(ledger, publishing.targets)
         changed = plan_updates(archive, publishing.targets, ledger, settings.site, settings.site.today())
-    if not statuses:
+    if not statuses and not subscriptions:
         print("No targets configured and nothing in the ledger. See pprfeed.example.toml.")
         return 0
     attention = 0
@@ -446,6 +535,10 @@ def _status(settings: Settings, publishing: PublishSettings, archive: Archive) -
                     if part.state == "claimed":
                         why = "a run was interrupted while sending it; the next `pprfeed publish` checks if it arrived"
                     print(f"      part {part.part}: {part.state} in {plural(part.attempts, 'run')}: {why}")
+    if subscriptions:
+        print(f"\n{plural(len(subscriptions), 'subscription')} (`pprfeed subscriptions` lists and removes them):")
+        for subscription in subscriptions:
+            print(f"  {subscription.target.key}  {subscription.state}")
     if changed:
         print()
         _print_changed(changed)

@@ -85,6 +85,8 @@ class TargetReport:
     edited: list[tuple[str, int]] = field(default_factory=list)
     error: str | None = None
     """Why this target stopped (permanent error, retries exhausted)."""
+    error_code: str = ""
+    """The platform's error code when it refused a post (e.g. not_in_channel), so a subscription can pause."""
     uncertain: list[str] = field(default_factory=list)
     ledger_problem: str | None = None
     """Why the ledger could not record this target's deliveries (the same for every target it stopped)."""
@@ -640,6 +642,7 @@ class _Runner:
         except _GiveUp as exc:
             halves = split_payload(target, payload) if exc.code in SPLIT_CODES and can_split else None
             if halves is None:
+                report.error_code = exc.code
                 self._fail(target, ref, str(exc), report)
             log.warning("%s: %s part %d refused (%s); sending it as two messages", target.key, ref.issue, ref.part, exc)
             # not posted; the note, which the first half keeps, is how every later run numbers the issue's parts

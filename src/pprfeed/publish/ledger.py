@@ -142,9 +142,13 @@ class Ledger:
                     uri = f"{self.path.resolve().as_uri()}?mode=ro"
                     self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self.timeout)
                     self._check_version(self._version())
-                else:  # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
-                    self.db = sqlite3.connect(":memory:", isolation_level=None)
-                    self._migrate()
+                    if self._has_parts():
+                        return
+                    # the state file holds only what a bot wrote (subscriptions): nothing delivered yet
+                    self.db.close()
+                # nothing recorded yet: an empty in-memory ledger, so a dry run creates no file
+                self.db = sqlite3.connect(":memory:", isolation_level=None)
+                self._migrate()
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(self.path, isolation_level=None, timeout=self.timeout)
@@ -152,6 +156,10 @@ class Ledger:
                 # a claim must be on disk before its request leaves, whatever happens to the process or the machine
                 self.db.execute("PRAGMA synchronous=FULL")
                 self._migrate()
+
+    def _has_parts(self) -> bool:
+        found = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parts'").fetchone()
+        return found is not None
 
     def close(self) -> None:
         self.db.close()
