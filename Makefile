@@ -44,9 +44,12 @@ bench: $(RUN_STAMP)
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/bots.py
-	$(if $(wildcard bench/search.py),$(BIN)/python bench/search.py)
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/subscriptions.py
+	$(BIN)/python bench/hostile_markdown.py
 
-# feeds: cold build, rebuild and peak memory on synthetic archives, against Hugo and Pelican
+# feeds: cold `pprfeed build` and peak memory on synthetic archives, side by side with Hugo
 bench-feeds: $(RUN_STAMP)
 	$(BIN)/python bench/feeds.py
 
