@@ -13,7 +13,7 @@
 3. Load run: 2,000 requests, each signed the way Slack signs, 50 at a time
    from an aiohttp client, against `pprfeed slack serve` on 127.0.0.1.
 
-Prints figures; asserts nothing. Targets (issue 5): query p99 <= 2 ms,
+Prints figures; asserts nothing. Targets: query p99 <= 2 ms,
 autocomplete p99 <= 2 ms, start-up <= 1 s, load run p99 <= 50 ms with no errors.
 """
 

@@ -12,7 +12,7 @@ For each size it writes a synthetic archive (bench/synthetic.py), then prints
 - whole process: `pprfeed topic <words>` as a command, median of 5 (interpreter start, imports,
   loading the archive without a parse cache, the index, the answer).
 
-Targets (issue 12): query p99 <= 2 ms at 1,000 articles and <= 10 ms at 10,000; index build at
+Targets: query p99 <= 2 ms at 1,000 articles and <= 10 ms at 10,000; index build at
 1,000 <= 100 ms; `pprfeed topic <words>` at 1,000 <= 0.5 s. The figures are printed, not asserted:
 a loaded CI machine would fail a timed test for no fault of the code.
 """

@@ -78,3 +78,12 @@ def content_with_studies(tmp_path: Path, studies: int, hostile_title: str | None
     if hostile_title is not None:
         write_article(content, "2019-06", "hostile", hostile_title, ["empathy"])
     return content
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _the_checkout_is_left_as_it_was():
+    """No test may write state into the repository: `.pprfeed/` here is where a real deployment keeps its ledger."""
+    state = ROOT / ".pprfeed"
+    existed = state.exists()
+    yield
+    assert existed or not state.exists(), f"a test created {state}: run it in tmp_path (monkeypatch.chdir)"

@@ -121,7 +121,8 @@ def test_every_bot_subcommand_has_help():
                 assert option.help, (name, option.dest)
 
 
-def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, capsys):
+def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the state file's default place is relative to the working folder
     token = "MTAx.fake.token-value"
     monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
     # on a loop of its own: the command runs asyncio.run() itself
@@ -133,7 +134,8 @@ def test_discord_sync_from_the_command_line_never_prints_the_token(monkeypatch, 
     assert api.registered[0]["auth"] == f"Bot {token}"
 
 
-def test_a_token_discord_refuses_is_a_clear_error(monkeypatch, capsys):
+def test_a_token_discord_refuses_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the state file's default place is relative to the working folder
     token = "MTAx.revoked.token"
     monkeypatch.setenv("DISCORD_BOT_TOKEN", token)
     # this Discord accepts only another token: the one in the environment was reset

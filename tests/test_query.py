@@ -1,4 +1,4 @@
-"""The query engine on the real archive: topics, typos, ranked words, and the cases of issue 12."""
+"""The query engine on the real archive: topics, typos, ranked words, and the questions practice teams ask."""
 
 import pytest
 
@@ -192,7 +192,7 @@ def test_an_unfinished_last_word_is_a_prefix(archive) -> None:
     assert set(ids(result)) == {NORCROSS, CAMERON, FLUCKIGER, CUIJPERS} and result.suggestions == ()
 
 
-# --- issue 12: the cases a new user tried ------------------------------------------------------
+# --- questions that once went wrong: topics swallowing words, date order, unrelated suggestions ------------------------------------------------------
 
 
 def test_a_topic_does_not_swallow_the_question(engine) -> None:

@@ -1,3 +1,3 @@
 """pprfeed: publish the PPRNet research digest as feeds, chat posts and chat bots."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

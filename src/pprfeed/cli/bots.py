@@ -35,7 +35,7 @@ DISCORD_TOKEN_HELP = "copy it from the Discord developer portal: your applicatio
 def register(commands: argparse._SubParsersAction) -> None:
     slack = commands.add_parser(
         "slack",
-        help="run the Slack /ppr-topic bot (HTTP endpoint or Socket Mode)",
+        help="run the Slack bot: /ppr (topic, subscribe, …) and /ppr-topic, over HTTP or Socket Mode",
         description="Answer the Slack slash command (default /ppr-topic, see [bots] slack_command) from the archive.",
     )
     slack_commands = slack.add_subparsers(
@@ -61,24 +61,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     discord = commands.add_parser(
         "discord",
-        help="run the Discord /topic bot, or register its command",
-        description="The Discord /topic bot (see [bots] discord_command). Needs DISCORD_BOT_TOKEN in the environment.",
+        help="run the Discord bot (/topic, /subscribe, …), or register its commands",
+        description="The Discord bot: /topic (see [bots] discord_command), /subscribe, /unsubscribe, /subscriptions. Needs DISCORD_BOT_TOKEN in the environment.",
     )
     discord_commands = discord.add_subparsers(
-        dest="discord_command", metavar="ACTION", required=True, help="run (answer /topic) or sync (register it)"
+        dest="discord_command", metavar="ACTION", required=True, help="run (answer the commands) or sync (register them)"
     )
     run = discord_commands.add_parser(
         "run",
-        help="connect to the gateway and answer /topic",
-        description="Connect to Discord and answer /topic. "
-        "Register the command once first with `pprfeed discord sync`.",
+        help="connect to the gateway and answer /topic and the subscription commands",
+        description="Connect to Discord and answer /topic, /subscribe, /unsubscribe and /subscriptions. "
+        "Register the commands once first with `pprfeed discord sync`.",
     )
     add_content_option(run)
     add_config_option(run)
     run.set_defaults(handler=run_discord)
     sync = discord_commands.add_parser(
         "sync",
-        help="register the /topic command with Discord (once, and after changing it)",
+        help="register the commands with Discord (once, and after upgrading pprfeed)",
         description="Register the slash command globally (can take up to an hour to appear) "
         "or, with --guild, in one server at once.",
     )
