@@ -7,11 +7,13 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
 from pprfeed.cli import main
+from pprfeed.model import Archive
 from pprfeed.publish import deliver as publish_module
 from pprfeed.publish.deliver import Tuning
 from pprfeed.publish.ledger import Ledger
@@ -429,3 +432,29 @@ def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture
     assert "--target goes with --resend or --mark-sent" in capsys.readouterr().err
     assert run("publish", "--json", "--content", str(CONTENT)) == 2
     assert "--json goes with --dry-run" in capsys.readouterr().err
+
+
+def test_status_says_when_each_target_was_first_seen_and_what_it_skipped(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    archive: Archive,
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    before = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    after = datetime.now(timezone.utc)
+    capsys.readouterr()
+    assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
+    headings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("slack:")]
+    skipped = len(archive.issues) - 2
+    (heading,) = headings
+    seen = re.fullmatch(
+        rf"slack:{SLACK_CHANNEL}  — first seen (\d{{4}}-\d\d-\d\d \d\d:\d\d) UTC; "
+        rf"{skipped} older issues skipped \(backfill\)",
+        heading,
+    )
+    assert seen, heading
+    assert before <= datetime.fromisoformat(seen[1] + "+00:00") <= after
