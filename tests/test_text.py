@@ -226,3 +226,24 @@ def test_shorten_uses_the_ellipsis_it_is_given() -> None:
 
 def test_shorten_to_less_than_the_ellipsis_gives_part_of_the_ellipsis() -> None:
     assert shorten("the working alliance", 2, "...") == ".."
+
+
+def test_a_doi_may_end_in_a_capital_x() -> None:
+    # ISSN-based suffixes end in a check digit, which may be X
+    assert normalize_doi("doi:10.1016/0005-7967(94)9000X") == "10.1016/0005-7967(94)9000X"
+
+
+def test_find_doi_keeps_a_final_capital_x() -> None:
+    assert find_doi("Journal. https://doi.org/10.1016/0005-7967(94)9000X") == (
+        "10.1016/0005-7967(94)9000X",
+        "https://doi.org/10.1016/0005-7967(94)9000X",
+    )
+
+
+def test_shorten_to_one_more_than_the_ellipsis_keeps_one_character() -> None:
+    assert shorten("abcdef", 2) == "a…"
+
+
+def test_shorten_takes_a_space_right_at_the_end_of_the_room() -> None:
+    # room 9; spaces at 6 and 9: the one at 9 keeps "abcdef gh" whole
+    assert shorten("abcdef gh ijk", 10) == "abcdef gh…"
