@@ -1,18 +1,24 @@
-"""Loader benchmark: cold and warm (parse-cache) load of a synthetic archive.
+"""Loader benchmark: `load_archive` and the whole `pprfeed check` process on synthetic archives.
 
-    python bench/load.py [--articles 10000] [--out /tmp/pprfeed-bench-load]
+    python bench/load.py [--sizes 400 1000 10000] [--runs 7] [--out /tmp/pprfeed-bench-load]
 
-Writes the synthetic archive (bench/synthetic.py), then times load_archive:
-without a cache, with an empty cache (parse + write the cache), and with a
-warm cache (best of three; nothing changed on disk), in this process and in a
-fresh one (as a command run from cron or CI would). Prints seconds.
+For each size, writes a synthetic archive (bench/synthetic.py), then, each in a
+fresh interpreter (as a command run by hand, from cron or CI is):
+- load: `load_archive(folder)` alone, pprfeed already imported; its peak memory
+  is the process's peak resident size after the load;
+- check: `pprfeed check --content folder`, from spawn to exit.
+Files are read from the page cache (they were just written): nothing else is cached.
+Prints the median and the fastest of `--runs` runs; asserts nothing.
+Targets: `pprfeed check` on 1,000 articles <= 0.3 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
+import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -20,60 +26,86 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pprfeed.archive.load import load_archive  # noqa: E402
-from pprfeed.archive.parse_cache import reap  # noqa: E402
 from synthetic import write_archive  # noqa: E402
 
+# as an installed pprfeed runs: its modules compiled once (__pycache__), not at every start
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
-def timed(content: Path, cache: Path | None) -> float:
-    started = time.perf_counter()
-    archive, diagnostics = load_archive(content, cache_dir=cache)
-    elapsed = time.perf_counter() - started
-    if archive is None:
-        raise SystemExit("\n".join(map(str, diagnostics)))
-    return elapsed
-
-
-FRESH = """
-import sys, time
+LOAD = """
+import json, resource, sys, time
 from pprfeed.archive.load import load_archive
-started = time.perf_counter()
-archive, _ = load_archive(sys.argv[1], cache_dir=sys.argv[2])
-assert archive is not None
-print(time.perf_counter() - started)
+started, cpu = time.perf_counter(), time.process_time()
+archive, diagnostics = load_archive(sys.argv[1])
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+assert archive is not None, diagnostics
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak_kb / 1024, "articles": len(archive.articles)}))
+"""
+
+IMPORT_ONLY = """
+import json, resource
+import pprfeed.archive.load
+print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def timed_fresh(content: Path, cache: Path) -> float:
-    """A warm load in a new interpreter (the import of pprfeed not counted)."""
-    result = subprocess.run([sys.executable, "-c", FRESH, str(content), str(cache)], capture_output=True, text=True)
+def fresh(script: str, *args: str) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=ENV)
     if result.returncode != 0:
         raise SystemExit(result.stderr)
-    return float(result.stdout)
+    return json.loads(result.stdout)
+
+
+def check_seconds(content: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pprfeed", "check", "--content", str(content)], capture_output=True, text=True, env=ENV
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    return seconds
+
+
+def spread(samples: list[float]) -> str:
+    return f"median {statistics.median(samples):.3f} s, fastest {min(samples):.3f} s"
+
+
+def archive_of(out: Path, articles: int) -> Path:
+    content = out / f"content-{articles}"
+    if sum(1 for _ in content.glob("issues/*/*.md")) != articles:
+        write_archive(content, articles)
+    return content
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[400, 1000, 10_000])
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("/tmp/pprfeed-bench-load"))
     args = parser.parse_args()
-    content, cache = args.out / "content", args.out / "cache"
-    write_archive(content, args.articles)
-    # the cache skips files modified in the last 100 ms (see parse_cache.py): date them a little back
-    past = time.time() - 60
-    for folder, _, files in os.walk(content):
-        for name in files:
-            os.utime(os.path.join(folder, name), (past, past))
-    shutil.rmtree(cache, ignore_errors=True)
-    print(f"{args.articles} articles, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    print(f"cold, no cache:        {timed(content, None):.3f} s")
-    print(f"cold, building cache:  {timed(content, cache):.3f} s   (large cache writes finish in a background process)")
-    reap(wait=True)  # the warm loads below must find the whole cache written
-    warm = min(timed(content, cache) for _ in range(3))
-    print(f"warm (cache, best of 3): {warm:.3f} s   (target <= 0.25 s)")
-    fresh = min(timed_fresh(content, cache) for _ in range(3))
-    print(f"warm, fresh process (best of 3): {fresh:.3f} s")
-    print(f"cache size:            {sum(p.stat().st_size for p in cache.glob('articles-*.pickle')) / 1e6:.1f} MB")
+    print(
+        f"Python {platform.python_version()}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.runs} runs each"
+    )
+    fresh(IMPORT_ONLY)  # writes the compiled modules, if they were not yet
+    baseline = fresh(IMPORT_ONLY)["peak_mb"]
+    print(f"interpreter + pprfeed imported: {baseline:.0f} MB resident")
+    for articles in args.sizes:
+        content = archive_of(args.out, articles)
+        loads, checks = [], []
+        for _ in range(args.runs):  # alternating, so that load from elsewhere on the machine hits both alike
+            loads.append(fresh(LOAD, str(content)))
+            checks.append(check_seconds(content))
+        peak = max(run["peak_mb"] for run in loads)
+        print(f"\n{articles:,} articles:")
+        print(
+            f"  load_archive     {spread([run['seconds'] for run in loads])} (CPU median "
+            f"{statistics.median(run['cpu'] for run in loads):.3f} s); peak resident {peak:.0f} MB "
+            f"({peak - baseline:.0f} MB over the imports)"
+        )
+        target = "   (target <= 0.3 s)" if articles == 1000 else ""
+        print(f"  pprfeed check    {spread(checks)}, whole process{target}")
     return 0
 
 

@@ -17,9 +17,8 @@ import pytest
 from conftest import CONTENT
 from fakes.discord_api import FakeDiscord, discord_py_at
 from fakes.slack_api import signed_headers
-from pprfeed.bots.settings import BotSettings, load_bot_settings
 from pprfeed.cli import build_parser, main
-from pprfeed.config import load_settings
+from pprfeed.config import BotSettings, load_bot_settings, load_settings
 
 SECRETS = ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN")
 
@@ -41,10 +40,29 @@ def settings_from(tmp_path: Path, text: str):
 def test_bots_section_defaults_and_values(tmp_path):
     assert settings_from(tmp_path, "[site]\ntitle = 'x'\n") == (BotSettings(), [])
     bots, problems = settings_from(
-        tmp_path, '[bots]\nslack_command = "/pprnet"\ndiscord_command = "ppr"\nreload_seconds = 1\ncache_dir = "c"\n'
+        tmp_path, '[bots]\nslack_command = "/pprnet"\ndiscord_command = "ppr"\nreload_seconds = 1\n'
     )
     assert problems == []
-    assert bots == BotSettings(slack_command="/pprnet", discord_command="ppr", reload_seconds=1.0, cache_dir="c")
+    assert bots == BotSettings(slack_command="/pprnet", discord_command="ppr", reload_seconds=1.0)
+
+
+def test_the_removed_cache_dir_is_a_warning_to_remove_it(tmp_path):
+    bots, problems = settings_from(tmp_path, '[bots]\nreload_seconds = 1\ncache_dir = ".pprfeed/cache"\n')
+    assert bots == BotSettings(reload_seconds=1.0)
+    (problem,) = problems
+    assert problem.severity == "warning"
+    assert problem.line == 3
+    assert problem.message == "[bots] cache_dir is no longer used"
+    assert problem.fix.startswith("remove it")
+
+
+def test_check_config_accepts_the_removed_cache_dir_with_a_note(tmp_path, capsys):
+    config = tmp_path / "pprfeed.toml"
+    config.write_text("[bots]\ncache_dir = 3\n", encoding="utf-8")
+    assert main(["check", "--content", str(CONTENT), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert f"{config}:2: warning: [bots] cache_dir is no longer used" in captured.err
+    assert f"{config}: OK" in captured.out
 
 
 @pytest.mark.parametrize(
@@ -56,7 +74,6 @@ def test_bots_section_defaults_and_values(tmp_path):
         ("reload_seconds = 0", "out of range", "0.1 to 3600"),
         ("reload_seconds = true", "out of range", "0.1 to 3600"),
         ("reload_secs = 3", 'unknown key "reload_secs"', "reload_seconds"),
-        ("cache_dir = 3", "cache_dir must be a string", 'cache_dir = "…"'),
     ],
 )
 def test_bad_bots_settings_name_file_line_and_fix(tmp_path, line, message, fix):
@@ -194,4 +211,4 @@ def test_slack_serve_runs_as_a_real_process(tmp_path):
         out, err = process.communicate(timeout=10)
     assert secret not in out + err
     assert "answering /ppr-topic on http://127.0.0.1" in err
-    assert (tmp_path / ".pprfeed" / "cache").exists()  # the default parse cache (shared with pprfeed build)
+    assert list(tmp_path.iterdir()) == []  # the bot writes nothing where it runs

@@ -8,8 +8,8 @@ import shlex
 import yaml
 
 from conftest import ROOT
-from pprfeed.bots.settings import BotSettings
 from pprfeed.cli import build_parser
+from pprfeed.config import BotSettings
 
 BOTS = ROOT / "bots"
 

@@ -17,8 +17,8 @@ def content(tmp_path):
     return copy_content(tmp_path)
 
 
-def live_for(content, today=date.today, cache_dir=None) -> LiveArchive:
-    live = LiveArchive(content, site=SiteSettings(), command="/ppr-topic", today=today, cache_dir=cache_dir)
+def live_for(content, today=date.today) -> LiveArchive:
+    live = LiveArchive(content, site=SiteSettings(), command="/ppr-topic", today=today)
     live.load()
     return live
 
@@ -33,8 +33,8 @@ def test_nothing_changed_means_no_reload(content):
     assert live.refresh() is False and live.snapshot is before
 
 
-def test_added_edited_and_removed_files_are_picked_up(content, tmp_path):
-    live = live_for(content, cache_dir=tmp_path / "cache")
+def test_added_edited_and_removed_files_are_picked_up(content):
+    live = live_for(content)
     path = write_article(content, "2019-02", "new-one", "Zebrafish alliance", ["alliance"])
     assert live.refresh() is True
     assert titles(live, "zebrafish") == ["Zebrafish alliance"]

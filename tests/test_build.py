@@ -273,13 +273,6 @@ def test_cli_builds_and_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "feeds" / "index.opml").is_file()
 
 
-def test_removed_cache_options_are_accepted_with_a_note(tmp_path: Path, capsys) -> None:
-    out = str(tmp_path / "feeds")
-    assert run_cli("--content", str(CONTENT), "--out", out, "--cache", str(tmp_path / "cache")) == 0
-    assert run_cli("--content", str(CONTENT), "--out", out, "--no-cache") == 0
-    assert capsys.readouterr().err.count("no longer needed") == 2
-
-
 def test_settings_come_from_pprfeed_toml(tmp_path: Path) -> None:
     config = tmp_path / "pprfeed.toml"
     config.write_text('[site]\nbase_url = "https://example.org/digest"\ntitle = "Digest"\nfeed_limit = 2\n')

@@ -207,8 +207,7 @@ def test_check_config_reports_bot_settings_too(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.slow
-def test_the_command_leaves_quickly_with_its_output_whole_and_its_exit_status(tmp_path: Path) -> None:
-    # `pprfeed` ends with os._exit (no interpreter teardown): output must still arrive complete
+def test_the_command_leaves_with_its_output_whole_and_its_exit_status(tmp_path: Path) -> None:
     result = run("topic", "alliance", "--json", "--content", str(CONTENT))
     assert result.returncode == 0 and json.loads(result.stdout)["total"] == 4
     broken = tmp_path / "content"
@@ -225,3 +224,38 @@ def test_check_config_refuses_site_settings_the_feeds_cannot_carry(tmp_path: Pat
     assert f"{config}:2: [site] title is empty" in err
     assert f'{config}:3: author_email "not an email" is not an e-mail address' in err
     assert f"{config}: 2 problems found" in err
+
+
+@pytest.mark.parametrize("option", [["--cache", "some/folder"], ["--cache=some/folder"], ["--no-cache"]])
+def test_build_accepts_the_removed_cache_options_with_a_note(option: list[str], tmp_path: Path, capsys) -> None:
+    assert main(["build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"), *option]) == 0
+    err = capsys.readouterr().err
+    assert f"pprfeed build: {option[0].split('=')[0]} is no longer used; remove it" in err
+    assert not (tmp_path / "some").exists()
+
+
+PUBLISHING_AND_BOTS = ("pprfeed.publish", "pprfeed.bots.live", "pprfeed.bots.slack", "pprfeed.bots.discord")
+SDKS = ("discord", "slack_sdk", "aiohttp")
+RENDERERS = ("pprfeed.site", "feedgen", "lxml", "markdown_it")
+
+
+def modules_loaded_by(*argv: str) -> set[str]:
+    code = "import sys; from pprfeed.cli import main; main(sys.argv[1:]); print(*sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split("\n")[-2].split())
+
+
+def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_check_imports_no_publishing_bot_or_feed_code() -> None:
+    modules = modules_loaded_by("check", "--content", str(CONTENT))
+    assert loaded(modules, PUBLISHING_AND_BOTS + SDKS) == []
+    assert loaded(modules, RENDERERS) == []
+
+
+def test_build_imports_no_publishing_or_bot_code(tmp_path: Path) -> None:
+    modules = modules_loaded_by("build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"))
+    assert loaded(modules, PUBLISHING_AND_BOTS + SDKS) == []

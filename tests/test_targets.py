@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from pprfeed.config import load_settings
+from pprfeed.config import DISCORD_WEBHOOK_URL, load_publish_settings, load_settings
 from pprfeed.model import Archive
-from pprfeed.publish.targets import load_publish_settings
 
 CONFIG = """\
 [state]
@@ -123,3 +124,24 @@ backfill = "two"
     assert "must be a int" not in joined
     lines = [int(line.split(":")[1]) for line in problems if line.startswith("pprfeed.toml:")]
     assert lines == sorted(lines)
+
+
+def test_one_discord_webhook_pattern_reads_the_id_and_token_with_or_without_an_api_version() -> None:
+    token = "t" * 68
+    for url in (
+        f"https://discord.com/api/webhooks/123456789012345678/{token}",
+        f"https://discord.com/api/v10/webhooks/123456789012345678/{token}",
+        f"https://discordapp.com/api/webhooks/123456789012345678/{token}?wait=true",
+    ):
+        match = DISCORD_WEBHOOK_URL.search(url)
+        assert match is not None, url
+        assert (match["id"], match["token"]) == ("123456789012345678", token)
+    assert DISCORD_WEBHOOK_URL.search(f"https://discord.com/api/webhooks/12345/{token}") is None
+
+
+def test_the_publishing_settings_live_in_config_and_import_nothing_of_publish() -> None:
+    code = (
+        "import sys, pprfeed.config; print(sorted(m for m in sys.modules if m.startswith(('pprfeed.p', 'pprfeed.b'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

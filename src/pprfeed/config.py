@@ -1,21 +1,38 @@
-"""pprfeed.toml -> Settings.
+"""pprfeed.toml -> settings: [site], [state], [slack], [discord] and [bots], all parsed and checked here.
 
 Every section has embedded defaults, so no file is needed to run. Secrets are
-never read from the file: it names environment variables that hold them.
-Problems come back as `Diagnostic`s naming the file, line and fix.
+never read from the file: it names environment variables that hold them, and
+their values are read here, checked, and kept out of every message (`Secrets`).
+Problems come back as `Diagnostic`s naming the file, line and fix, found before
+anything runs; `pprfeed check --config` reports all of them (`check_config`).
+
+`load_settings` reads the file and checks [site]: all that `pprfeed build`
+needs. `load_publish_settings` and `load_bot_settings` check the sections that
+publishing and the bots use, when those commands run.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pprfeed.diagnostics import Diagnostic, Report, key_line, parse_toml, read_text, toml_value
-from pprfeed.text import EMAIL, did_you_mean
+from pprfeed.model import Archive, Topic
+from pprfeed.text import EMAIL, did_you_mean, normalize
 
 DEFAULT_CONFIG = "pprfeed.toml"
+KNOWN_SECTIONS = {"site", "state", "slack", "discord", "bots"}
+
+DISCORD_WEBHOOK_URL = re.compile(
+    r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/(?P<id>[0-9]{17,20})/(?P<token>[A-Za-z0-9._-]{60,})"
+)
+"""A Discord webhook URL (found with `search`); its `id` and `token` groups are what the API call needs."""
+
+
+# --- the file, and [site] ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -41,7 +58,9 @@ class Settings:
     path: Path | None = None
     """The file read, or None when running on the embedded defaults."""
     raw: dict[str, Any] = field(default_factory=dict)
-    """Every section as read, for modules that parse their own (publishing, bots)."""
+    """Every section as read; `load_publish_settings` and `load_bot_settings` check theirs."""
+    text: str = ""
+    """The file's text, for pointing at the line of a value."""
 
 
 SITE_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -54,11 +73,10 @@ SITE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "feed_limit": int,
     "templates": str,
 }
-KNOWN_SECTIONS = {"site", "state", "slack", "discord", "bots"}
 
 
 def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagnostic]]:
-    """Read `path`; None reads ./pprfeed.toml when it exists, else the embedded defaults."""
+    """Read `path` and check [site]; None reads ./pprfeed.toml when it exists, else the embedded defaults."""
     if path is None:
         if not Path(DEFAULT_CONFIG).is_file():
             return Settings(), []
@@ -89,13 +107,61 @@ def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagno
     site = _site(data.get("site", {}), text, file, report)
     if report.failed:
         return None, report.diagnostics
-    return Settings(site=site, path=file, raw=data), report.diagnostics
+    return Settings(site=site, path=file, raw=data, text=text), report.diagnostics
 
 
-def _section_line(text: str, section: str, first_line: int = 1) -> int | None:
-    match = re.search(rf"^\[+{re.escape(section)}[.\]]", text, re.M)
-    return text[: match.start()].count("\n") + first_line if match else None
+def check_config(settings: Settings, archive: Archive | None, environ: Mapping[str, str]) -> list[Diagnostic]:
+    """Every problem `pprfeed publish` or the bots would stop on, sorted by file and line."""
+    problems = load_publish_settings(settings, archive, environ)[1] + load_bot_settings(settings)[1]
+    return sorted(problems, key=lambda d: (d.path, d.line or 0))
 
+
+def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
+    values = check_fields(table, SITE_FIELDS, "site", text, file, report)
+    if "base_url" in values:
+        url = values["base_url"]
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
+            report.error(
+                file,
+                key_line(text, "base_url"),
+                f'base_url "{url}" is not an absolute http(s) URL',
+                'write the address the feeds/ folder is served from, e.g. base_url = "https://example.org/pprnet/"',
+            )
+            values.pop("base_url")
+        elif not url.endswith("/"):
+            values["base_url"] = url + "/"
+    if "feed_limit" in values and values["feed_limit"] < 1:
+        report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
+        values.pop("feed_limit")
+    for key in ("title", "description", "author", "language"):  # every feed must carry them
+        if key in values and not values[key].strip():
+            report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
+            values.pop(key)
+    email = values.get("author_email")
+    if email is not None and not EMAIL.fullmatch(email):
+        report.error(
+            file,
+            key_line(text, "author_email"),
+            f'author_email "{email}" is not an e-mail address',
+            'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
+        )
+        values.pop("author_email")
+    if "templates" in values:  # relative to the settings file, as every path in it
+        folder = file.parent / values["templates"]
+        if not folder.is_dir():
+            report.error(
+                file,
+                key_line(text, "templates"),
+                f'templates folder "{folder}" not found',
+                "create it or remove the line",
+            )
+            values.pop("templates")
+        else:
+            values["templates"] = str(folder)
+    return SiteSettings(**values)
+
+
+# --- checking tables -----------------------------------------------------------------------------
 
 _KINDS = {
     str: ("a string", '"…"'),
@@ -158,46 +224,426 @@ def check_fields(
     return good
 
 
-def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
-    values = check_fields(table, SITE_FIELDS, "site", text, file, report)
-    if "base_url" in values:
-        url = values["base_url"]
-        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
-            report.error(
-                file,
-                key_line(text, "base_url"),
-                f'base_url "{url}" is not an absolute http(s) URL',
-                'write the address the feeds/ folder is served from, e.g. base_url = "https://example.org/pprnet/"',
-            )
-            values.pop("base_url")
-        elif not url.endswith("/"):
-            values["base_url"] = url + "/"
-    if "feed_limit" in values and values["feed_limit"] < 1:
-        report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
-        values.pop("feed_limit")
-    for key in ("title", "description", "author", "language"):  # every feed must carry them
-        if key in values and not values[key].strip():
-            report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
-            values.pop(key)
-    email = values.get("author_email")
-    if email is not None and not EMAIL.fullmatch(email):
+def _section_line(text: str, section: str, first_line: int = 1) -> int | None:
+    match = re.search(rf"^\[+{re.escape(section)}[.\]]", text, re.M)
+    return text[: match.start()].count("\n") + first_line if match else None
+
+
+def _section(text: str, name: str) -> str:
+    """The [name] section's own lines (the rest blanked, so line numbers stay those of the file), or all of
+    `text` when there is no such header (an inline table, or no file)."""
+    match = re.search(rf"^[ \t]*\[[ \t]*{re.escape(name)}[ \t]*\]", text, re.M)
+    return _block(text, text[: match.start()].count("\n") + 1) if match else text
+
+
+def _block(text: str, line: int | None) -> str:
+    """The text from `line` on, so key_line finds this entry's keys (line numbers are fixed up by the caller)."""
+    if line is None:
+        return text
+    lines = text.split("\n")
+    end = next((i for i in range(line, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    return "\n" * (line - 1) + "\n".join(lines[line - 1 : end])
+
+
+def _file_of(settings: Settings) -> tuple[Path, Report]:
+    file = settings.path or Path(DEFAULT_CONFIG)
+    return file, Report(file.parent)
+
+
+# --- [state], [slack], [discord]: where issues are published ---------------------------------------
+
+DEFAULT_STATE_PATH = ".pprfeed/state.sqlite3"
+SLACK_API = "https://slack.com/api/"
+DISCORD_API = "https://discord.com/api/v10"
+DEFAULT_BACKFILL = 1
+
+STATE_FIELDS: dict[str, type | tuple[type, ...]] = {"path": str}
+PLATFORM_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "token_env": str,
+    "api_base_url": str,
+    "channels": list,
+    "webhooks": list,
+}
+CHANNEL_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "topics": list, "backfill": int}
+WEBHOOK_FIELDS: dict[str, type | tuple[type, ...]] = {"url_env": str, "topics": list, "backfill": int}
+
+_SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{6,}")
+_DISCORD_SNOWFLAKE = re.compile(r"[0-9]{15,21}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place an issue is posted to. `key` is stable and secret-free: it names the target in the ledger."""
+
+    platform: str
+    """"slack" or "discord"."""
+    kind: str
+    """"channel" (bot token) or "webhook"."""
+    address: str
+    """The channel id, or the name of the environment variable holding the webhook URL."""
+    topics: tuple[str, ...] = ()
+    """Topic slugs; empty means every article."""
+    backfill: int = DEFAULT_BACKFILL
+
+    @property
+    def key(self) -> str:
+        return (
+            f"{self.platform}:{self.address}" if self.kind == "channel" else f"{self.platform}-webhook:{self.address}"
+        )
+
+    def wants(self, topics: tuple[str, ...]) -> bool:
+        return not self.topics or any(slug in self.topics for slug in topics)
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    token_env: str
+    api_base_url: str
+
+
+@dataclass
+class Secrets:
+    """Secret values by environment-variable name; `redact` removes every one of them from a text."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values[name]
+
+    def redact(self, text: str) -> str:
+        for name, value in self.values.items():
+            for fragment in _secret_fragments(value):
+                text = text.replace(fragment, f"[{name}]")
+        return text
+
+
+def _secret_fragments(value: str) -> list[str]:
+    """The value, and for a webhook URL also its path and long path segments: SDKs log the request URL they
+    build (discord.py puts the webhook token after the API base, not after discord.com), so the token must
+    be recognised on its own. Longest first, so a fragment never hides inside a replacement."""
+    if not value:
+        return []
+    fragments = {value}
+    match = re.match(r"https?://[^/\s]+/(\S+)", value)
+    if match:
+        path = match.group(1).split("?", 1)[0]
+        fragments.add(path)
+        fragments.update(segment for segment in path.split("/") if len(segment) >= 16)
+    return sorted(fragments, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    state_path: Path
+    slack: PlatformSettings
+    discord: PlatformSettings
+    targets: tuple[Target, ...]
+    secrets: Secrets
+    config_path: Path | None = None
+
+    def target(self, key: str) -> Target | None:
+        return next((target for target in self.targets if target.key == key), None)
+
+
+def load_publish_settings(
+    settings: Settings, archive: Archive | None, environ: Mapping[str, str], *, need_secrets: bool = True
+) -> tuple[PublishSettings | None, list[Diagnostic]]:
+    """The [state], [slack] and [discord] sections; with `need_secrets`, a missing environment variable is an
+    error. Topic filters are checked against the archive's topics (not at all without an archive)."""
+    file, report = _file_of(settings)
+    text, raw = settings.text, settings.raw
+    state = check_fields(raw.get("state", {}), STATE_FIELDS, "state", _section(text, "state"), file, report)
+    state_path = Path(state.get("path", DEFAULT_STATE_PATH))
+    if settings.path and not state_path.is_absolute() and "path" in state:
+        state_path = settings.path.parent / state_path
+    if state_path.exists() and not state_path.is_file():
         report.error(
             file,
-            key_line(text, "author_email"),
-            f'author_email "{email}" is not an e-mail address',
-            'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
+            key_line(_section(text, "state"), "path") if "path" in state else None,
+            f"[state] path {state_path} is a folder, not a file",
+            'name the ledger file itself, e.g. path = ".pprfeed/state.sqlite3"',
         )
-        values.pop("author_email")
-    if "templates" in values:  # relative to the settings file, as every path in it
-        folder = file.parent / values["templates"]
-        if not folder.is_dir():
+    topics = archive.topics if archive else ()
+    secrets = Secrets()
+    targets: list[Target] = []
+    platforms = {}
+    for platform, api in (("slack", SLACK_API), ("discord", DISCORD_API)):
+        # each section's keys are looked for in its own block: [slack] and [discord] share key names
+        section = _section(text, platform)
+        table = check_fields(raw.get(platform, {}), PLATFORM_FIELDS, platform, section, file, report)
+        token_env = table.get("token_env", f"{platform.upper()}_BOT_TOKEN")
+        api_base_url = table.get("api_base_url", api)
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", api_base_url):
             report.error(
                 file,
-                key_line(text, "templates"),
-                f'templates folder "{folder}" not found',
-                "create it or remove the line",
+                key_line(section, "api_base_url"),
+                f'[{platform}] api_base_url "{api_base_url}" is not an http(s) URL',
+                f"leave it out to use {api}, or write the full address of a proxy",
             )
-            values.pop("templates")
+        platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url)
+        channels = _entries(table, "channels", platform, section, file, report)
+        for index, entry in enumerate(channels):
+            where = _entry_line(text, f"{platform}.channels", index)
+            values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", _block(text, where), file, report)
+            channel_id = values.get("id")
+            if channel_id is None:
+                report.error(file, where, f"[[{platform}.channels]] entry has no id", _channel_id_fix(platform))
+                continue
+            pattern = _SLACK_CHANNEL if platform == "slack" else _DISCORD_SNOWFLAKE
+            if not pattern.fullmatch(channel_id):
+                report.error(
+                    file,
+                    key_line(_block(text, where), "id") if where else None,
+                    f'[[{platform}.channels]] id "{channel_id}" is not a channel id',
+                    _channel_id_fix(platform),
+                )
+                continue
+            filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
+            targets.append(Target(platform, "channel", channel_id, *filters))
+        webhooks = _entries(table, "webhooks", platform, section, file, report)
+        for index, entry in enumerate(webhooks):
+            where = _entry_line(text, f"{platform}.webhooks", index)
+            values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", _block(text, where), file, report)
+            name = values.get("url_env")
+            if name is None or not _ENV_NAME.fullmatch(name):
+                report.error(
+                    file,
+                    where,
+                    f"[[{platform}.webhooks]] entry needs url_env, the name of an environment variable",
+                    f'write url_env = "{platform.upper()}_WEBHOOK_TEAM" and export that variable with the webhook URL',
+                )
+                continue
+            filters = _filters(values, f"{platform}.webhooks", topics, text, where, file, report)
+            targets.append(Target(platform, "webhook", name, *filters))
+            line = key_line(_block(text, where), "url_env") if where else None
+            _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
+        if channels and any(t.platform == platform and t.kind == "channel" for t in targets):
+            _read_secret(
+                token_env,
+                environ,
+                secrets,
+                report,
+                file,
+                _token_line(text, platform),
+                need_secrets,
+                platform,
+                webhook=False,
+            )
+    seen: dict[str, int] = {}
+    for target in targets:
+        seen[target.key] = seen.get(target.key, 0) + 1
+    for key, count in seen.items():
+        if count > 1:
+            report.error(file, None, f"target {key} is configured {count} times", "list each channel or webhook once")
+    diagnostics = sorted(report.diagnostics, key=lambda d: d.line or 0)
+    if report.failed:
+        return None, diagnostics
+    return (
+        PublishSettings(
+            state_path=state_path,
+            slack=platforms["slack"],
+            discord=platforms["discord"],
+            targets=tuple(targets),
+            secrets=secrets,
+            config_path=settings.path,
+        ),
+        diagnostics,
+    )
+
+
+def _entries(table: dict[str, Any], name: str, platform: str, text: str, file: Path, report: Report) -> list[Any]:
+    entries = table.get(name, [])
+    if not all(isinstance(entry, dict) for entry in entries):
+        report.error(
+            file,
+            key_line(text, name),
+            f"[{platform}] {name} must be a list of tables",
+            f"write each one as its own [[{platform}.{name}]] block",
+        )
+        return []
+    return list(entries)
+
+
+def _entry_line(text: str, header: str, index: int) -> int | None:
+    matches = list(re.finditer(rf"^[ \t]*\[\[[ \t]*{re.escape(header)}[ \t]*\]\]", text, re.M))
+    if index < len(matches):
+        return text[: matches[index].start()].count("\n") + 1
+    return None
+
+
+def _token_line(text: str, platform: str) -> int | None:
+    """Where [platform] token_env is written, else the [platform] header, else None (no file, or no section)."""
+    match = re.search(rf"^[ \t]*\[[ \t]*{platform}[ \t]*\]", text, re.M)
+    if match is None:
+        return None
+    line = text[: match.start()].count("\n") + 1
+    block = _block(text, line)
+    found = re.search(r"^[ \t]*token_env[ \t]*=", block, re.M)
+    return block[: found.start()].count("\n") + 1 if found else line
+
+
+def _channel_id_fix(platform: str) -> str:
+    if platform == "slack":
+        return 'write the channel id, e.g. id = "C0123456789" (in Slack: channel details → bottom of the About tab)'
+    return (
+        'write the channel id, e.g. id = "123456789012345678" (Discord: enable Developer Mode, right-click → Copy ID)'
+    )
+
+
+def _filters(
+    values: dict[str, Any],
+    section: str,
+    topics: tuple[Topic, ...],
+    text: str,
+    where: int | None,
+    file: Path,
+    report: Report,
+) -> tuple[tuple[str, ...], int]:
+    backfill = values.get("backfill", DEFAULT_BACKFILL)
+    if backfill < 0:
+        report.error(
+            file, key_line(_block(text, where), "backfill"), "backfill must be 0 or more", "write backfill = 1"
+        )
+        backfill = DEFAULT_BACKFILL
+    wanted: list[str] = []
+    spellings = {normalize(s): t for t in topics for s in (t.slug, t.name, *t.aliases)}
+    for spelling in values.get("topics", []):
+        if not isinstance(spelling, str):
+            report.error(
+                file, key_line(_block(text, where), "topics"), "topics must be a list of strings", 'topics = ["trauma"]'
+            )
+            continue
+        topic = spellings.get(normalize(spelling))
+        if topic is None:
+            if not topics:
+                continue  # no archive to check against (it is reported on its own)
+            guess = did_you_mean(spelling, [s for t in topics for s in (t.slug, t.name, *t.aliases)], cutoff=0.5)
+            hint = (
+                f'did you mean "{spellings[normalize(guess)].slug}"?' if guess else "run `pprfeed topic` to list them"
+            )
+            report.error(
+                file,
+                key_line(_block(text, where), "topics"),
+                f'[[{section}]] topic filter "{spelling}" names no known topic',
+                hint,
+            )
+            continue
+        if topic.slug not in wanted:
+            wanted.append(topic.slug)
+    return tuple(wanted), backfill
+
+
+def _read_secret(
+    name: str,
+    environ: Mapping[str, str],
+    secrets: Secrets,
+    report: Report,
+    file: Path,
+    line: int | None,
+    need_secrets: bool,
+    platform: str,
+    *,
+    webhook: bool,
+) -> None:
+    value = environ.get(name, "").strip()
+    what = f"the {platform.capitalize()} webhook URL" if webhook else f"the {platform.capitalize()} bot token"
+    if not value:
+        if need_secrets:
+            report.error(
+                file,
+                line,
+                f"environment variable {name} is not set; it must hold {what}",
+                f"export {name}=… before running (or remove the {platform} target that needs it)",
+            )
+        return
+    secrets.values[name] = value
+    if webhook:
+        if platform == "discord":
+            ok = bool(DISCORD_WEBHOOK_URL.search(value))
         else:
-            values["templates"] = str(folder)
-    return SiteSettings(**values)
+            ok = bool(re.match(r"https?://\S+$", value))
+        if not ok:
+            shape = (
+                "https://discord.com/api/webhooks/<id>/<token>"
+                if platform == "discord"
+                else "https://hooks.slack.com/services/…"
+            )
+            # never show the value: it is a secret even when it is malformed
+            report.error(file, line, f"environment variable {name} does not hold {what}", f"set it to {shape}")
+
+
+# --- [bots] ---------------------------------------------------------------------------------------
+
+SLACK_COMMAND = re.compile(r"/[a-z0-9][a-z0-9_-]{0,30}")
+DISCORD_COMMAND = re.compile(r"[a-z0-9_-]{1,32}")
+
+BOT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "slack_command": str,
+    "discord_command": str,
+    "reload_seconds": (int, float),
+}
+REMOVED_BOT_FIELDS = {"cache_dir": "the bots read the content folder afresh whenever it changes"}
+"""Keys earlier versions read: accepted with a warning, so an upgrade does not stop a bot."""
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The [bots] section; `reload_seconds` is how often the content folder is checked for changes."""
+
+    slack_command: str = "/ppr-topic"
+    """Slack app commands named /topic never reach the app: Slack keeps that name for itself."""
+    discord_command: str = "topic"
+    reload_seconds: float = 3.0
+
+
+def load_bot_settings(settings: Settings) -> tuple[BotSettings | None, list[Diagnostic]]:
+    """BotSettings from the [bots] table, or None with diagnostics naming the file, line and fix."""
+    table = settings.raw.get("bots")
+    if table is None:
+        return BotSettings(), []
+    file, report = _file_of(settings)
+    text = _section(settings.text, "bots")
+    if isinstance(table, dict):
+        table = dict(table)
+        for key, why in REMOVED_BOT_FIELDS.items():
+            if key in table:
+                del table[key]
+                report.warning(file, key_line(text, key), f"[bots] {key} is no longer used", f"remove it ({why})")
+    values: dict[str, Any] = check_fields(table, BOT_FIELDS, "bots", text, file, report)
+    if "slack_command" in values and not SLACK_COMMAND.fullmatch(values["slack_command"]):
+        report.error(
+            file,
+            key_line(text, "slack_command"),
+            f'slack_command "{values.pop("slack_command")}" is not a Slack command name',
+            'write a slash, then up to 31 lowercase letters, digits, - or _, e.g. slack_command = "/ppr-topic"',
+        )
+    if values.get("slack_command") == "/topic":
+        report.error(
+            file,
+            key_line(text, "slack_command"),
+            "Slack reserves /topic (it sets the channel topic): commands with that name never reach the app",
+            'choose another name, e.g. slack_command = "/ppr-topic"',
+        )
+        values.pop("slack_command")
+    if "discord_command" in values and not DISCORD_COMMAND.fullmatch(values["discord_command"]):
+        report.error(
+            file,
+            key_line(text, "discord_command"),
+            f'discord_command "{values.pop("discord_command")}" is not a Discord command name',
+            'write 1 to 32 lowercase letters, digits, - or _, without the slash, e.g. discord_command = "topic"',
+        )
+    if "reload_seconds" in values and (
+        isinstance(values["reload_seconds"], bool) or not 0.1 <= values["reload_seconds"] <= 3600
+    ):
+        report.error(
+            file,
+            key_line(text, "reload_seconds"),
+            f"reload_seconds = {values.pop('reload_seconds')} is out of range",
+            "write a number of seconds from 0.1 to 3600, e.g. reload_seconds = 3",
+        )
+    if report.failed:
+        return None, report.diagnostics
+    if "reload_seconds" in values:
+        values["reload_seconds"] = float(values["reload_seconds"])
+    return BotSettings(**values), report.diagnostics

@@ -10,7 +10,6 @@ from the last good archive and the errors are logged.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pprfeed.archive.load import Prefetch, load_archive, prefetch
+from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import QueryEngine
 from pprfeed.chat.answers import ResultContext
 from pprfeed.config import SiteSettings
@@ -52,9 +51,9 @@ class ArchiveUnavailable(Exception):
 def content_fingerprint(root: Path, today: date) -> int:
     """Changes whenever a file under `root` is added, removed, renamed, resized or touched, or the day changes.
 
-    One stat per file, no reading: about 40 ms for 10,000 articles, in a worker thread.
+    One stat per file, no reading. The per-file hashes are summed, so the order the folders are walked in
+    does not matter.
     """
-    # an order-independent sum of per-file hashes: no list to build and sort
     total, count = 0, 0
     folders = [str(root)]
     while folders:
@@ -79,19 +78,6 @@ def content_fingerprint(root: Path, today: date) -> int:
 _MASK = (1 << 64) - 1
 
 
-def _settle() -> None:
-    """Take the loaded archive out of the cyclic garbage collector's sight.
-
-    It is tens of thousands of long-lived objects with no reference cycles
-    (the previous archive is freed by reference counting when swapped out);
-    without this every full collection re-walks them, a ~20 ms pause that
-    lands on whichever requests are in flight.
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
 class LiveArchive:
     def __init__(
         self,
@@ -99,38 +85,24 @@ class LiveArchive:
         *,
         site: SiteSettings,
         command: str,
-        cache_dir: str | Path | None = None,
         check_every: float = 3.0,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.content = Path(content)
         self.site = site
         self.command = command
-        self.cache_dir = cache_dir
         self.check_every = check_every
         self.today = today
         self._snapshot: Snapshot | None = None
         self._broken: int | None = None
         """The fingerprint of content that failed to load: not tried again until it changes."""
         self.reloads = 0
-        self._prefetched: tuple[int, Prefetch] | None = None
 
     @property
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
             raise RuntimeError("LiveArchive.load() must succeed before the bot answers")
         return self._snapshot
-
-    def prefetch(self) -> None:
-        """Start the first load in a helper process (content.prefetch), for `load()` to finish.
-
-        For the time between: a bot imports its libraries meanwhile. The folder's fingerprint
-        is taken now, before anything is read, so a change made meanwhile is seen by `watch()`.
-        """
-        fingerprint = content_fingerprint(self.content, self.today())
-        started = prefetch(self.content, self.cache_dir)
-        if started is not None:
-            self._prefetched = (fingerprint, started)
 
     def load(self, prepare_index: bool = False) -> list[Diagnostic]:
         """The first load: raises ArchiveUnavailable (with the diagnostics) when the content has errors.
@@ -141,7 +113,6 @@ class LiveArchive:
         if snapshot is None:
             raise ArchiveUnavailable(diagnostics)
         self._snapshot = snapshot
-        _settle()
         return diagnostics
 
     def refresh(self) -> bool:
@@ -164,7 +135,6 @@ class LiveArchive:
                 )
             return False
         self._snapshot = snapshot  # one reference swap: a request sees the old archive or the new, never a mix
-        _settle()
         self.reloads += 1
         log.info("archive reloaded: %d articles", snapshot.articles)
         return True
@@ -173,7 +143,6 @@ class LiveArchive:
         """Forever: build the index of the first load, then check for changes every `check_every` seconds."""
         if self._snapshot is not None:
             await asyncio.to_thread(self._snapshot.engine.prepare)
-            await asyncio.to_thread(_settle)
         while True:
             await asyncio.sleep(self.check_every)
             try:
@@ -183,13 +152,8 @@ class LiveArchive:
 
     def _build(self, prepare_index: bool) -> tuple[Snapshot | None, list[Diagnostic]]:
         today = self.today()
-        prefetched, self._prefetched = self._prefetched, None
-        # fingerprint first: a change made while loading is then seen by the next check
-        if prefetched is not None:
-            fingerprint, started = prefetched
-        else:
-            fingerprint, started = content_fingerprint(self.content, today), None
-        archive, diagnostics = load_archive(self.content, cache_dir=self.cache_dir, prefetched=started)
+        fingerprint = content_fingerprint(self.content, today)  # first: a change made while loading is seen next time
+        archive, diagnostics = load_archive(self.content)
         if archive is None:
             return None, diagnostics
         engine = QueryEngine(archive.published(today))

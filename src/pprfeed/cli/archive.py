@@ -6,14 +6,11 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from pprfeed.archive.importer import ImportError_, parse_blog_text, write_imported
 from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
-from pprfeed.bots.settings import load_bot_settings
 from pprfeed.cli.common import (
     UsageError,
     add_config_option,
@@ -21,11 +18,9 @@ from pprfeed.cli.common import (
     load_or_report,
     print_diagnostics,
 )
-from pprfeed.config import Settings, SiteSettings, load_settings
-from pprfeed.diagnostics import Diagnostic
+from pprfeed.config import SiteSettings, check_config, load_publish_settings, load_settings
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article
-from pprfeed.publish.targets import check_publish_config, load_publish_settings
 from pprfeed.text import plural
 
 
@@ -70,7 +65,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     print(summarise(archive, args.content))
     if args.config is not None:  # publishing: the same configuration problems `pprfeed publish` stops on
-        return check_config(args.config, archive)
+        return check_config_file(args.config, archive)
     return 0
 
 
@@ -175,6 +170,8 @@ def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from pprfeed.archive.importer import ImportError_, parse_blog_text, write_imported  # only this command needs it
+
     source = Path(args.file)
     try:
         text = sys.stdin.read() if args.file == "-" else source.read_text(encoding="utf-8")
@@ -214,11 +211,11 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_config(path: str, archive: Archive) -> int:
+def check_config_file(path: str, archive: Archive) -> int:
     """`pprfeed check --config FILE`: every problem `pprfeed publish` or the bots would stop on."""
     settings, problems = load_settings(path)
     if settings is not None:
-        problems = problems + check_config_file(settings, archive, os.environ)
+        problems = problems + check_config(settings, archive, os.environ)
     print_diagnostics(problems)
     errors = sum(d.severity == "error" for d in problems)
     if errors or settings is None:
@@ -235,9 +232,3 @@ def check_config(path: str, archive: Archive) -> int:
         + (f": {', '.join(t.key for t in publishing.targets)}" if publishing and count else "")
     )
     return 0
-
-
-def check_config_file(settings: Settings, archive: Archive, env: Mapping[str, str]) -> list[Diagnostic]:
-    """Every problem `pprfeed publish` or the bots would stop on, sorted by file and line."""
-    problems = check_publish_config(settings, archive, env) + load_bot_settings(settings)[1]
-    return sorted(problems, key=lambda d: (d.path, d.line or 0))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from pprfeed.bots.errors import CannotListen, RegistrationRefused, ServiceUnreachable, TokenRefused
-from pprfeed.bots.settings import BotSettings, MissingSecret, env_secret, load_bot_settings
 from pprfeed.cli.common import UsageError, add_config_option, add_content_option, print_diagnostics
-from pprfeed.config import Settings, load_settings
+from pprfeed.config import BotSettings, Settings, load_bot_settings, load_settings
 
 if TYPE_CHECKING:  # imported by the commands that run a bot: other commands start faster
     from pprfeed.bots.live import LiveArchive
@@ -90,27 +90,18 @@ def _settings(args: argparse.Namespace) -> tuple[Settings, BotSettings]:
 
 
 def _secret(name: str, where: str) -> str:
-    try:
-        return env_secret(name, where)
-    except MissingSecret as exc:
-        raise UsageError(str(exc)) from None
+    """The value of environment variable `name` (never logged or printed); a usage error naming it if unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise UsageError(f"environment variable {name} is not set: {where}")
+    return value
 
 
-def _start_live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
-    """The bot's archive, its first load started in a helper process (large archives, nothing cached):
-    the caller imports its chat and HTTP libraries meanwhile, then calls `_live`."""
-    from pprfeed.bots.live import LiveArchive
+def _live(args: argparse.Namespace, settings: Settings, bots: BotSettings, command: str) -> LiveArchive:
+    """The bot's archive, loaded; a usage error listing the problems when the content has any."""
+    from pprfeed.bots.live import ArchiveUnavailable, LiveArchive
 
-    live = LiveArchive(
-        args.content, site=settings.site, command=command, cache_dir=bots.cache_dir, check_every=bots.reload_seconds
-    )
-    live.prefetch()
-    return live
-
-
-def _live(args: argparse.Namespace, live: LiveArchive) -> LiveArchive:
-    from pprfeed.bots.live import ArchiveUnavailable
-
+    live = LiveArchive(args.content, site=settings.site, command=command, check_every=bots.reload_seconds)
     try:
         live.load()
     except ArchiveUnavailable as exc:
@@ -130,12 +121,11 @@ def run_slack(args: argparse.Namespace) -> int:
     serve = args.slack_command == "serve"
     secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP) if serve else ""
     token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
-    started = _start_live(args, settings, bots, bots.slack_command)
 
-    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http  # after the load has started: see _start_live
+    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http
 
+    bot = SlackBot(_live(args, settings, bots, bots.slack_command))
     if serve:
-        bot = SlackBot(_live(args, started))
         print(
             f"pprfeed slack serve: {bot.live.snapshot.articles} articles; answering {bots.slack_command} "
             f"on http://{args.host}:{args.port}/slack/commands",
@@ -146,7 +136,6 @@ def run_slack(args: argparse.Namespace) -> int:
         except CannotListen as exc:
             raise UsageError(f"{exc}; check --host, or pick another --port") from None
         return 0
-    bot = SlackBot(_live(args, started))
     print(f"pprfeed slack socket: {bot.live.snapshot.articles} articles; connecting to Slack", file=sys.stderr)
     try:
         return _run_async(run_socket_mode(bot, token))
@@ -159,11 +148,10 @@ def run_slack(args: argparse.Namespace) -> int:
 def run_discord(args: argparse.Namespace) -> int:
     settings, bots = _settings(args)
     token = _secret("DISCORD_BOT_TOKEN", DISCORD_TOKEN_HELP)
-    started = _start_live(args, settings, bots, f"/{bots.discord_command}")
 
-    from pprfeed.bots.discord import TopicBot, run  # after the load has started: see _start_live
+    from pprfeed.bots.discord import TopicBot, run
 
-    live = _live(args, started)
+    live = _live(args, settings, bots, f"/{bots.discord_command}")
     print(f"pprfeed discord run: {live.snapshot.articles} articles; connecting to Discord", file=sys.stderr)
     bot = TopicBot(live, bots.discord_command)
     try:

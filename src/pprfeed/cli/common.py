@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
 from pprfeed.archive.load import load_archive
 from pprfeed.diagnostics import Diagnostic
@@ -29,6 +28,25 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _RemovedOption(argparse.Action):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option: str | None = None
+    ) -> None:
+        print(f"{parser.prog}: {option} is no longer used; remove it", file=sys.stderr)
+
+
+def add_removed_option(parser: argparse.ArgumentParser, option: str, *, takes_value: bool = False) -> None:
+    """An option of an earlier version: still accepted, so that scripts keep working, with a note to remove it."""
+    parser.add_argument(
+        option,
+        action=_RemovedOption,
+        nargs=None if takes_value else 0,
+        dest=argparse.SUPPRESS,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
+
+
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     # one write per line would make 10,000 diagnostics slow on a terminal: join first
     text = "\n".join(map(str, diagnostics))
@@ -36,9 +54,9 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         print(text, file=sys.stderr)
 
 
-def load_or_report(content: str, cache_dir: str | Path | None = None) -> Archive | None:
-    """The archive, or None after printing every problem with it, then their count. `cache_dir`: see load_archive."""
-    archive, diagnostics = load_archive(content, cache_dir=cache_dir)
+def load_or_report(content: str) -> Archive | None:
+    """The archive, or None after printing every problem with it, then their count."""
+    archive, diagnostics = load_archive(content)
     print_diagnostics(diagnostics)
     if archive is None:
         errors = sum(d.severity == "error" for d in diagnostics)

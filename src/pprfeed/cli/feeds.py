@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import http.server
 import os
 import signal
 import sys
-import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pprfeed.cli.common import add_config_option, add_content_option, print_diagnostics
+from pprfeed.cli.common import add_config_option, add_content_option, add_removed_option, print_diagnostics
 from pprfeed.config import Settings, load_settings
 from pprfeed.text import plural
 
@@ -40,9 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_content_option(build)
     build.add_argument("--out", metavar="DIR", default="feeds", help="the output folder (default: feeds/)")
     add_config_option(build)
-    # removed options, still accepted so that existing cron lines keep working
-    build.add_argument("--cache", metavar="DIR", default=None, help=argparse.SUPPRESS)
-    build.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
+    add_removed_option(build, "--cache", takes_value=True)  # so that existing cron lines keep working
+    add_removed_option(build, "--no-cache")
     build.set_defaults(handler=run_build)
 
     serve = commands.add_parser(
@@ -60,10 +56,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if args.cache or args.no_cache:
-        print(
-            "pprfeed build: --cache and --no-cache are no longer needed (nothing is cached); ignored", file=sys.stderr
-        )
     settings, diagnostics = load_settings(args.config)
     print_diagnostics(diagnostics)
     if settings is None:
@@ -123,12 +115,15 @@ def _summary(result: BuildResult) -> str:
 # --- pprfeed serve ---------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass  # a line per request would drown the rebuild lines
-
-
 def run_serve(args: argparse.Namespace) -> int:
+    import http.server  # here, not above: every other command would pay for importing the HTTP server
+    import tempfile
+    import threading
+
+    class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            pass  # a line per request would drown the rebuild lines
+
     with tempfile.TemporaryDirectory(prefix="pprfeed-preview-") as scratch:
         out = Path(scratch) / "site"
         handler = functools.partial(_QuietHandler, directory=str(out))

@@ -22,10 +22,9 @@ from pprfeed.cli.common import (
     load_or_report,
     print_diagnostics,
 )
-from pprfeed.config import Settings, load_settings
+from pprfeed.config import PublishSettings, Settings, Target, load_publish_settings, load_settings
 from pprfeed.locks import exclusive_lock
 from pprfeed.model import Archive
-from pprfeed.publish.targets import PublishSettings, RedactingFilter, Target, load_publish_settings
 from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
@@ -186,6 +185,7 @@ def _run_deliveries(
 
     from pprfeed.publish import open_posters
     from pprfeed.publish.deliver import Tuning, deliver
+    from pprfeed.publish.targets import RedactingFilter
 
     tuning = Tuning()
     redact = RedactingFilter(publishing.secrets)

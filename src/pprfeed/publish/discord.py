@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +20,7 @@ import aiohttp
 import discord
 from discord.http import HTTPClient, MultipartParameters, Route
 
+from pprfeed.config import DISCORD_WEBHOOK_URL as _WEBHOOK_URL
 from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
@@ -50,11 +50,6 @@ _FIXES = {
     50001: "missing access: add the bot to the server and let it View Channel in {channel}",
     50013: "missing permissions: give the bot Send Messages, Embed Links and Read Message History in {channel}",
 }
-
-
-_WEBHOOK_URL = re.compile(
-    r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/(?P<id>\d{17,20})/(?P<token>[A-Za-z0-9._-]{60,})"
-)
 
 
 def _no_mentions() -> discord.AllowedMentions:
