@@ -594,3 +594,47 @@ def test_a_pipe_named_like_an_article_does_not_hang_the_check(tmp_path: Path) ->
     os.mkfifo(root / "issues/2018-01/b.md")
     problem = only(problems(root), root / "issues/2018-01/b.md")
     assert "not a regular file" in problem.message
+
+
+def _the_problem(tmp_path: Path, files: dict[str, str]) -> str:
+    root = make_content(tmp_path, files)
+    (problem,) = problems(root)
+    return str(problem).removeprefix(str(root) + "/")
+
+
+@pytest.mark.parametrize("doi", ["10.12/abc", "https://example.org/10.1000/abc", "pst0000172"])
+def test_a_doi_that_is_not_a_doi_is_named_with_how_to_write_one(tmp_path: Path, doi: str) -> None:
+    files = {"issues/2018-01/one.md": article(extra=f'doi = "{doi}"\n')}
+    assert _the_problem(tmp_path, files) == (
+        f'issues/2018-01/one.md:5: doi "{doi}" is not a DOI — '
+        'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"'
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["https://dx.doi.org/10.1037/pst0000172", "DOI: 10.1037/pst0000172", "HTTP://DOI.ORG/10.1037/pst0000172."],
+)
+def test_a_doi_in_any_spelling_is_stored_bare(tmp_path: Path, written: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/one.md": article(extra=f'doi = "{written}"\n')})
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == []
+    assert archive is not None
+    assert archive.articles[0].doi == "10.1037/pst0000172"
+
+
+def test_an_email_without_a_dotted_host_is_refused(tmp_path: Path) -> None:
+    files = {"issues/2018-01/one.md": article(extra='contact_email = "someone@localhost"\n')}
+    assert _the_problem(tmp_path, files) == (
+        'issues/2018-01/one.md:5: contact_email "someone@localhost" is not an e-mail address — '
+        'write contact_email = "name@example.org" or remove it'
+    )
+
+
+@pytest.mark.parametrize(("written", "shown"), [("2018", "2018"), ("true", "true"), ('"soon"', '"soon"')])
+def test_a_published_value_that_is_not_a_date_is_shown_as_written(tmp_path: Path, written: str, shown: str) -> None:
+    files = {"issues/2018-01/one.md": article(), "issues/2018-01/issue.toml": f"published = {written}\n"}
+    assert _the_problem(tmp_path, files) == (
+        f"issues/2018-01/issue.toml:1: published = {shown} is not a date — "
+        "write the date as YYYY-MM-DD, e.g. published = 2018-01-05"
+    )

@@ -322,3 +322,46 @@ def test_values_appear_in_messages_as_they_are_written_in_toml(value: object, wr
 )
 def test_as_date_reads_toml_dates_and_iso_text(value: object, expected: date | None) -> None:
     assert as_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an open list on the last line, with no newline after it, is not the bad value two lines up
+        ("a = 1\nb = @\nc = [", (2, "TOML syntax error: Invalid value")),
+        # the list opened last on a line is the one left open
+        ('topics = [["alliance"], [\nintro = "x"\n', (1, "TOML syntax error: Unclosed array")),
+        # a file ending inside a list, on the line where the list was opened
+        ('a = ["x"]\ntopics = ["alliance", "cbt"', (2, "TOML syntax error: Unclosed array")),
+        # well-formed dates on a line with another mistake are not the mistake
+        ("published = 2026-03-05 x\n", (1, "TOML syntax error: Expected newline or end of document after a statement")),
+        # curly quotes inside straight ones are text, even when the line has another mistake
+        (
+            'intro = "The “real” one" x\n',
+            (1, "TOML syntax error: Expected newline or end of document after a statement"),
+        ),
+    ],
+)
+def test_the_mistake_is_named_on_the_right_line(text: str, expected: tuple[int, str], tmp_path: Path) -> None:
+    assert only_diagnostic(text, tmp_path)[:2] == expected
+
+
+@pytest.mark.parametrize("line", ["intro=“Hello”", 'intro = “Hello"', "intro = a=“Hello”", "intro = “Hello”=a"])
+def test_curly_quotes_are_found_however_the_line_is_spaced_or_mixed(line: str, tmp_path: Path) -> None:
+    assert only_diagnostic(line + "\n", tmp_path)[1] == (
+        "TOML syntax error: the value is in curly quotes (“…”), which TOML does not read as quotes"
+    )
+
+
+def test_a_control_character_after_a_blank_first_line_is_on_line_two(tmp_path: Path) -> None:
+    path = tmp_path / "issue.toml"
+    path.write_text("\nintro = 'a\x07'\n", encoding="utf-8")
+    report = Report(tmp_path)
+    assert read_text(path, report) is None
+    assert [d.line for d in report.diagnostics] == [2]
+
+
+def test_a_warning_keeps_its_message_and_fix(tmp_path: Path) -> None:
+    report = Report(tmp_path)
+    report.warning(Path("/elsewhere/b.md"), 4, "topic listed twice", "list it once")
+    assert [str(d) for d in report.diagnostics] == ["/elsewhere/b.md:4: warning: topic listed twice — list it once"]
