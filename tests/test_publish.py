@@ -4,6 +4,7 @@ exactly once, backfill, rate limits, server errors, permanent errors, slow answe
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -315,9 +316,16 @@ def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
     by_key = {r.target.key: r for r in reports}
     assert by_key["slack:C0000AAAA"].ok
     uncertain = by_key["slack-webhook:SLACK_HOOK"].uncertain
-    assert uncertain
-    assert "--mark-sent" in uncertain[0]
-    assert "--resend" in uncertain[0]
+    key = "slack-webhook:SLACK_HOOK"
+    assert len(uncertain) == 1
+    assert re.fullmatch(
+        rf"{key}: (\d{{4}}-\d\d) part 1 of 1 may or may not have been posted \(.+\)\. Look in the channel, then run "
+        rf"`pprfeed publish --mark-sent \1 --target {key}` if it is there, or "
+        rf"`pprfeed publish --resend \1 --target {key}` if it is not",
+        uncertain[0],
+    ), uncertain[0]
+    # `pprfeed status` shows a person the same words
+    assert [r.last_error for r in world.ledger.records(key) if r.state == "uncertain"] == uncertain
     (status,) = [s for s in delivery_status(world.ledger, [SLACK_HOOK]) if s.key == SLACK_HOOK.key]
     assert status.issues[0].state == "uncertain"
     # rerunning never guesses: still uncertain, still one post
@@ -425,8 +433,19 @@ def test_resend_posts_one_issue_again_to_one_target(world: World) -> None:
     assert report.ok
     assert len(world.slack.messages[SLACK_CHANNEL]) == 2
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
-    with pytest.raises(ValueError, match="no published issue"):
+    with pytest.raises(ValueError, match="^no published issue 1999-01$"):
         plan_resend(world.archive, SLACK_T, "1999-01", world.ledger, SITE, TODAY)
+
+
+def test_resend_of_an_issue_the_target_does_not_want_is_refused(world: World) -> None:
+    issue = world.archive.issues[0]
+    unwanted = next(t.slug for t in world.archive.topics if not any(t.slug in a.topics for a in issue.articles))
+    target = replace(SLACK_T, topics=(unwanted,))
+    with pytest.raises(
+        ValueError, match=rf"^issue {issue.month} has no article matching slack:{SLACK_CHANNEL}'s topic filter$"
+    ):
+        plan_resend(world.archive, target, issue.month, world.ledger, SITE, TODAY)
+    assert world.ledger.records() == []
 
 
 def test_topic_filters_choose_issues(world: World) -> None:
