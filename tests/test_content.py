@@ -659,6 +659,17 @@ TWO_TOPICS = '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nname
             id="no_topics",
         ),
         pytest.param(
+            {"topics.toml": 'topic = "alliance"\n', "issues/2018-01/one.md": ARTICLE},
+            'content/topics.toml:1: no topics defined — add [[topic]] tables with name = "…" and slug = "…"',
+            id="topic_not_a_table",
+        ),
+        pytest.param(
+            {"topics.toml": '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nname = "CBT" \x01\n'},
+            "content/topics.toml:6: invisible control character U+0001 on this line — delete it (it often comes with "
+            "text pasted from a PDF or a word processor); feeds cannot carry it",
+            id="unreadable_vocabulary",
+        ),
+        pytest.param(
             {
                 "topics.toml": '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nslug = "cbt"\n',
                 "issues/2018-01/one.md": ARTICLE,
