@@ -4,6 +4,7 @@ exactly once, backfill, rate limits, server errors, permanent errors, slow answe
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -297,11 +298,19 @@ def test_discord_permanent_errors_fail_only_that_target(world: World, setup: str
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
-def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(world: World) -> None:
+def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.tuning = replace(FAST, timeout=0.3)
     world.slack.fail(lambda m, p: p == "/api/chat.postMessage", accept_then=True, delay=0.6)
     world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), accept_then=True, delay=0.6)
-    reports = world.run([SLACK_T, DISCORD_T])
+    with caplog.at_level(logging.INFO, logger="pprfeed.publish.deliver"):
+        reports = world.run([SLACK_T, DISCORD_T])
+    month = world.archive.issues[0].month
+    assert sorted(m for m in caplog.messages if m.endswith("posted")) == [
+        f"discord:{DISCORD_CHANNEL} {month} part 1: found posted",
+        f"slack:{SLACK_CHANNEL} {month} part 1: found posted",
+    ]
     assert all(r.ok for r in reports), reports
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1  # found by its metadata in conversations.history
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1  # found among the channel's recent messages
