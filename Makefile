@@ -2,6 +2,7 @@
 #
 #   make run    installs what running needs (pip install -e .), then check, build, publish --dry-run
 #   make test   installs the test extras too (pip install -e '.[test]'), then ruff, mypy and pytest
+#   make mutation  mutation testing of the core modules (tens of minutes; not part of `make test` or CI)
 #
 # Each install is remembered by a stamp file in .venv; both are redone when pyproject.toml changes.
 PYTHON ?= python3
@@ -9,8 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+MUTATION_STAMP := $(VENV)/.installed-mutation
 
-.PHONY: run test bench bench-feeds clean
+.PHONY: run test mutation bench bench-feeds clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(RUN_STAMP)
 
+$(MUTATION_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	@touch $@ $(TEST_STAMP) $(RUN_STAMP)
+
 run: $(RUN_STAMP)
 	$(BIN)/pprfeed check
 	$(BIN)/pprfeed build
@@ -37,6 +43,14 @@ test: $(TEST_STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# mutmut on the core modules ([tool.mutmut] in pyproject.toml), then each module's score without the
+# equivalent mutants listed in docs/mutation.md. `make mutation MUTANTS='pprfeed.text.*'` checks one module
+# again (all of its mutants, after a test was added); results are kept in mutants/ between runs.
+MUTANTS ?=
+mutation: $(MUTATION_STAMP)
+	$(BIN)/mutmut run $(if $(MUTANTS),"$(MUTANTS)")
+	$(BIN)/mutmut results --all true | $(BIN)/python tests/mutation_score.py
 
 # every benchmark in bench/ (minutes; prints the figures bench/README.md records)
 bench: $(RUN_STAMP)

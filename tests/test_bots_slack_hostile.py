@@ -1,4 +1,4 @@
-"""`pprfeed slack serve` under hostile HTTP (bad bodies, slow clients, too many connections), over raw sockets on 127.0.0.1.
+"""`pprfeed slack serve` under hostile HTTP (bad bodies, slow clients, floods), over raw sockets on 127.0.0.1.
 
 Bodies that are not UTF-8, signatures that are not ASCII, payloads nested 5,000 deep, clients that send
 a byte at a time, more connections than the process has file descriptors: each gets a 4xx or a closed

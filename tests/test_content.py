@@ -686,3 +686,199 @@ def test_check_summary_separates_live_scheduled_and_draft_issues(tmp_path: Path)
         "  scheduled: December 2026 (2026-12), goes live on 2026-12-05, 1 article",
         "  draft: January 2027 (2027-01), 1 article: held back until draft = true is removed from its issue.toml",
     ]
+
+
+def _the_problem(tmp_path: Path, files: dict[str, str]) -> str:
+    root = make_content(tmp_path, files)
+    (problem,) = problems(root)
+    return str(problem).removeprefix(str(root) + "/")
+
+
+@pytest.mark.parametrize("doi", ["10.12/abc", "https://example.org/10.1000/abc", "pst0000172"])
+def test_a_doi_that_is_not_a_doi_is_named_with_how_to_write_one(tmp_path: Path, doi: str) -> None:
+    files = {"issues/2018-01/one.md": article(extra=f'doi = "{doi}"\n')}
+    assert _the_problem(tmp_path, files) == (
+        f'issues/2018-01/one.md:5: doi "{doi}" is not a DOI — '
+        'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"'
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["https://dx.doi.org/10.1037/pst0000172", "DOI: 10.1037/pst0000172", "HTTP://DOI.ORG/10.1037/pst0000172."],
+)
+def test_a_doi_in_any_spelling_is_stored_bare(tmp_path: Path, written: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/one.md": article(extra=f'doi = "{written}"\n')})
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == []
+    assert archive is not None
+    assert archive.articles[0].doi == "10.1037/pst0000172"
+
+
+def test_an_email_without_a_dotted_host_is_refused(tmp_path: Path) -> None:
+    files = {"issues/2018-01/one.md": article(extra='contact_email = "someone@localhost"\n')}
+    assert _the_problem(tmp_path, files) == (
+        'issues/2018-01/one.md:5: contact_email "someone@localhost" is not an e-mail address — '
+        'write contact_email = "name@example.org" or remove it'
+    )
+
+
+@pytest.mark.parametrize(("written", "shown"), [("2018", "2018"), ("true", "true"), ('"soon"', '"soon"')])
+def test_a_published_value_that_is_not_a_date_is_shown_as_written(tmp_path: Path, written: str, shown: str) -> None:
+    files = {"issues/2018-01/one.md": article(), "issues/2018-01/issue.toml": f"published = {written}\n"}
+    assert _the_problem(tmp_path, files) == (
+        f"issues/2018-01/issue.toml:1: published = {shown} is not a date — "
+        "write the date as YYYY-MM-DD, e.g. published = 2018-01-05"
+    )
+
+
+ARTICLE = article(citation="C.", body="The summary.\n\n## Practice Implications\n\nWhat to do.\n")
+TWO_TOPICS = '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nname = "CBT"\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "line"),
+    [
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "-topics.toml": ""},
+            "content/topics.toml: topic vocabulary missing — create topics.toml with one [[topic]] table per topic "
+            "(see content/README.md)",
+            id="no_vocabulary",
+        ),
+        pytest.param(
+            {"topics.toml": "# nothing\n", "issues/2018-01/one.md": ARTICLE},
+            'content/topics.toml:1: no topics defined — add [[topic]] tables with name = "…" and slug = "…"',
+            id="no_topics",
+        ),
+        pytest.param(
+            {"topics.toml": 'topic = "alliance"\n', "issues/2018-01/one.md": ARTICLE},
+            'content/topics.toml:1: no topics defined — add [[topic]] tables with name = "…" and slug = "…"',
+            id="topic_not_a_table",
+        ),
+        pytest.param(
+            {"topics.toml": '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nname = "CBT" \x01\n'},
+            "content/topics.toml:6: invisible control character U+0001 on this line — delete it (it often comes with "
+            "text pasted from a PDF or a word processor); feeds cannot carry it",
+            id="unreadable_vocabulary",
+        ),
+        pytest.param(
+            {
+                "topics.toml": '[[topic]]\nname = "Alliance"\nslug = "alliance"\n\n[[topic]]\nslug = "cbt"\n',
+                "issues/2018-01/one.md": ARTICLE,
+            },
+            'content/topics.toml:5: topic #2 has no name — add name = "Display Name"',
+            id="topic_without_name",
+        ),
+        pytest.param(
+            {
+                "topics.toml": TWO_TOPICS + 'slug = "C B T"\n',
+                "issues/2018-01/one.md": ARTICLE,
+            },
+            'content/topics.toml:7: topic "CBT" has a missing or malformed slug — use lowercase letters, digits and '
+            'hyphens, e.g. slug = "trauma-and-or-ptsd"',
+            id="topic_bad_slug",
+        ),
+        pytest.param(
+            {
+                "topics.toml": '[[topic]]\nname = "Alliance"\nslug = "alliance"\naliases = ["ok", 3]\n',
+                "issues/2018-01/one.md": ARTICLE,
+            },
+            'content/topics.toml:4: topic "Alliance" has malformed aliases — write aliases = ["short", "other '
+            'spelling"]',
+            id="topic_bad_aliases",
+        ),
+        pytest.param(
+            {
+                "topics.toml": TWO_TOPICS + 'slug = "cbt"\nalias = ["x"]\n',
+                "issues/2018-01/one.md": ARTICLE,
+            },
+            'content/topics.toml:8: unknown key "alias" — did you mean "aliases"? Rename it, or remove the line',
+            id="topic_unknown_key",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "issues/2018-01/issue.toml": 'intro = "x"\npublished = 2017-12-31\n'},
+            "content/issues/2018-01/issue.toml:2: published 2017-12-31 is before the issue's month 2018-01 — use a "
+            "date on or after 2018-01-01, or move the issue to folder 2017-12",
+            id="issue_published_before",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "issues/2018-01/issue.toml": "draft = false\nintro = 3\n"},
+            'content/issues/2018-01/issue.toml:2: intro must be text — write intro = "…"',
+            id="issue_intro_not_text",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "issues/2018-01/issue.toml": 'intro = "x"\ndraft = "yes"\n'},
+            "content/issues/2018-01/issue.toml:2: draft must be true or false — write draft = true (no quotes)",
+            id="issue_draft_not_bool",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "issues/2018-01/issue.toml": 'intro = "x"\npublish = 2018-01-05\n'},
+            'content/issues/2018-01/issue.toml:2: unknown key "publish" — did you mean "published"? Rename it, or '
+            "remove the line",
+            id="issue_unknown_key",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE, "issues/2018-02/": None},
+            "content/issues/2018-02: issue folder has no articles — add at least one <slug>.md article file, or "
+            "delete the folder",
+            id="empty_issue",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.split("The summary")[0]},
+            "content/issues/2018-01/one.md:6: the article has no body — after the closing +++ write the summary, "
+            'then a line "## Practice Implications" and the implications',
+            id="no_body",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.replace("## Practice Implications", "Practice Implications:")},
+            'content/issues/2018-01/one.md:8: "Practice Implications:" is not a Markdown heading — write the line as '
+            '"## Practice Implications" (or "## " before it)',
+            id="plain_heading",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.replace("## Practice Implications\n", "")},
+            'content/issues/2018-01/one.md:6: no practice-implications section — add a line "## Practice '
+            'Implications" followed by the implications for clinicians',
+            id="no_heading",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.replace("## Practice", "### Practice")},
+            'content/issues/2018-01/one.md:8: the practice-implications heading "### Practice Implications" has the '
+            'wrong level — write it as "## Practice Implications" (two #)',
+            id="heading_level",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE + "\n## Practice Implications\n\nMore.\n"},
+            "content/issues/2018-01/one.md:12: a second practice-implications heading — keep one section: merge the "
+            "two",
+            id="two_headings",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.replace("The summary.\n", "")},
+            "content/issues/2018-01/one.md:6: the summary before the practice implications is empty — write the "
+            "summary above the heading",
+            id="empty_summary",
+        ),
+        pytest.param(
+            {"issues/2018-01/one.md": ARTICLE.replace("What to do.\n", "")},
+            "content/issues/2018-01/one.md:8: the practice-implications section is empty — write the implications "
+            "below the heading",
+            id="empty_implications",
+        ),
+    ],
+)
+def test_each_mistake_reads_as_one_whole_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str | None], line: str
+) -> None:
+    """What `pprfeed check` prints for each mistake, path:line: what — fix, matched whole."""
+    root = make_content(
+        tmp_path, {name: data for name, data in files.items() if data is not None and not name.startswith("-")}
+    )
+    for name, data in files.items():
+        if data is None:
+            (root / name).mkdir(parents=True, exist_ok=True)
+    if "-topics.toml" in files:
+        (root / "topics.toml").unlink()
+    monkeypatch.chdir(tmp_path)
+    _, diagnostics = load_archive(Path("content"))
+    assert [str(d) for d in diagnostics] == [line]

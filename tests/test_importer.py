@@ -270,3 +270,23 @@ def test_import_prints_the_number_of_files_it_wrote(empty_content: Path, tmp_pat
     assert main(["import", str(page), "--content", str(empty_content)]) == 0
     files = list((empty_content / "issues" / "2018-03").glob("*.md"))
     assert f"{len(files)} articles imported" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "doi",
+    ["https://dx.doi.org/10.1000/abc.1.", "doi:10.1000/abc.1.", "DOI: 10.1000/abc.1;", "10.1000/abc.1,"],
+)
+def test_a_doi_ending_the_sentence_leaves_one_full_stop(doi: str) -> None:
+    (article,) = parse_blog_text(
+        f"March 2018\nA Title\nAuthor, A. (2018). Paper. Journal, 1(2), 3-4. {doi}\nSummary.\n"
+        "Practice Implications\nDo it.\n"
+    )
+    assert (article.citation, article.doi) == ("Author, A. (2018). Paper. Journal, 1(2), 3-4.", "10.1000/abc.1")
+
+
+def test_a_doi_inside_the_citation_is_taken_out_of_its_sentence() -> None:
+    (article,) = parse_blog_text(
+        "March 2018\nA Title\nAuthor, A. (2018). Paper, doi:10.1000/abc. Journal, 1(2), 3-4\nSummary.\n"
+        "Practice Implications\nDo it.\n"
+    )
+    assert article.citation == "Author, A. (2018). Paper. Journal, 1(2), 3-4."

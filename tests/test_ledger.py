@@ -4,6 +4,7 @@ version and its migration, and a damaged file as a LedgerError."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,244 @@ def test_a_version_1_ledger_gains_the_format_column(tmp_path: Path) -> None:
         assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == 2
         columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(parts)")}
         assert "format" in columns
+
+
+def _moment(stamp: str | None) -> datetime:
+    assert stamp is not None
+    return datetime.fromisoformat(stamp)
+
+
+def test_a_read_only_ledger_refuses_every_write_with_its_own_message(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with Ledger(path) as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n")
+    writes = [
+        lambda ledger: ledger.add_target("slack:C2", []),
+        lambda ledger: ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n"),
+        lambda ledger: ledger.mark_sent("2018-11", "slack:C1", 1, "1.1"),
+        lambda ledger: ledger.mark("2018-11", "slack:C1", 1, "failed", "no"),
+        lambda ledger: ledger.record_update("2018-11", "slack:C1", 1, "h2"),
+        lambda ledger: ledger.note_error("2018-11", "slack:C1", 1, "no"),
+        lambda ledger: ledger.forget("2018-11", "slack:C1"),
+        lambda ledger: ledger.confirm_uncertain("2018-11", "slack:C1"),
+    ]
+    for write in writes:
+        with (
+            Ledger(path, read_only=True) as ledger,
+            pytest.raises(RuntimeError, match=r"^the ledger was opened read-only \(dry run\)$"),
+        ):
+            write(ledger)
+    with Ledger(path, read_only=True) as ledger:
+        (record,) = ledger.records()
+    assert (record.state, record.attempts) == ("claimed", 1)
+
+
+def test_a_dry_run_without_a_ledger_leaves_no_file_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Ledger(tmp_path / "state" / "nothing-yet.sqlite3", read_only=True) as ledger:
+        assert ledger.delivered("slack:C1") == set()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_without_a_ledger_sees_an_empty_one(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "nothing-yet.sqlite3", read_only=True) as ledger:
+        assert (ledger.known_targets(), ledger.records(), ledger.parts("2018-11", "slack:C1")) == (set(), [], {})
+
+
+def test_a_ledger_in_a_folder_that_does_not_exist_yet_creates_the_folder(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "lib" / "pprfeed" / "state.sqlite3"
+    with Ledger(path) as ledger:
+        ledger.add_target("slack:C1", [])
+    with Ledger(path, read_only=True) as reopened:
+        assert reopened.known_targets() == {"slack:C1"}
+
+
+def test_a_read_only_ledger_reads_what_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with Ledger(path) as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n")
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.1")
+    with Ledger(path, read_only=True) as ledger:
+        assert ledger.delivered("slack:C1") == {"2018-11"}
+
+
+def test_a_target_remembers_when_it_was_first_seen(tmp_path: Path) -> None:
+    before = datetime.now(timezone.utc)
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.add_target("slack:C1", [])
+        first = ledger.added_at("slack:C1")
+        ledger.add_target("slack:C1", ["2018-01"])
+        assert ledger.added_at("slack:C1") == first
+        assert ledger.added_at("slack:C2") is None
+    assert before <= _moment(first) <= datetime.now(timezone.utc)
+
+
+def test_a_target_seen_again_keeps_its_first_backfill(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.add_target("slack:C1", ["2018-01"])
+        ledger.add_target("slack:C1", ["2018-03"])
+        assert ledger.skipped("slack:C1") == {"2018-01", "2018-03"}
+        assert ledger.skipped("slack:C2") == set()
+
+
+def test_a_claim_records_everything_about_the_part(tmp_path: Path) -> None:
+    before = datetime.now(timezone.utc)
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        claimed = ledger.claim("2018-11", "slack:C1", 2, 3, "hash", "nonce")
+    after = datetime.now(timezone.utc)
+    assert (claimed.issue, claimed.target, claimed.part, claimed.parts) == ("2018-11", "slack:C1", 2, 3)
+    assert (claimed.remote_id, claimed.last_error, claimed.payload_hash, claimed.sent_at) == (None, None, "hash", None)
+    assert before <= _moment(claimed.claimed_at) <= after
+    assert claimed.updated_at == claimed.claimed_at
+    assert before.timestamp() <= claimed.claimed_epoch <= after.timestamp()
+
+
+def test_a_second_claim_takes_the_new_payload_and_part_count(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        first = ledger.claim("2018-11", "slack:C1", 1, 1, "old", "n")
+        ledger.mark("2018-11", "slack:C1", 1, "failed", "timed out")
+        again = ledger.claim("2018-11", "slack:C1", 1, 2, "new", "n2")
+    assert (again.state, again.parts, again.payload_hash) == ("claimed", 2, "new")
+    assert again.claimed_at > first.claimed_at
+
+
+def test_marking_sent_clears_the_error_and_keeps_the_first_sent_time(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n")
+        ledger.note_error("2018-11", "slack:C1", 1, "rate limited")
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.1")
+        (first,) = ledger.records()
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.2", payload_hash="h2")
+        (second,) = ledger.records()
+    assert (first.state, first.remote_id, first.last_error, first.payload_hash) == ("sent", "1.1", None, "h")
+    assert first.sent_at is not None
+    assert second.sent_at == first.sent_at
+    assert (second.remote_id, second.payload_hash) == ("1.2", "h2")
+    assert second.updated_at > first.updated_at
+
+
+def test_marking_one_part_leaves_the_others_alone(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        for issue, target, part in [("2018-11", "slack:C1", 1), ("2018-11", "slack:C1", 2), ("2018-08", "slack:C1", 1)]:
+            ledger.claim(issue, target, part, 2, "h", "n")
+        ledger.claim("2018-11", "slack:C2", 1, 2, "h", "n")
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.1")
+        ledger.mark("2018-11", "slack:C1", 2, "uncertain", "timed out")
+        ledger.note_error("2018-08", "slack:C1", 1, "rate limited")
+        ledger.record_update("2018-11", "slack:C2", 1, "h2")
+        states = {(r.target, r.issue, r.part): (r.state, r.last_error, r.payload_hash) for r in ledger.records()}
+    assert states == {
+        ("slack:C1", "2018-08", 1): ("claimed", "rate limited", "h"),
+        ("slack:C1", "2018-11", 1): ("sent", None, "h"),
+        ("slack:C1", "2018-11", 2): ("uncertain", "timed out", "h"),
+        ("slack:C2", "2018-11", 1): ("claimed", None, "h2"),
+    }
+
+
+def test_an_edit_in_place_records_the_new_payload_and_clears_the_error(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n")
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.1")
+        ledger.note_error("2018-11", "slack:C1", 1, "could not edit")
+        (before,) = ledger.records()
+        ledger.record_update("2018-11", "slack:C1", 1, "h2")
+        (after,) = ledger.records()
+    assert (after.state, after.payload_hash, after.last_error) == ("sent", "h2", None)
+    assert after.updated_at > before.updated_at
+
+
+@pytest.mark.parametrize("state", ["failed", "uncertain"])
+def test_mark_records_a_state_and_why(tmp_path: Path, state: str) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        claimed = ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n")
+        ledger.mark("2018-11", "slack:C1", 1, state, "Slack answered internal_error")
+        (record,) = ledger.records()
+    assert (record.state, record.last_error) == (state, "Slack answered internal_error")
+    assert record.updated_at > claimed.updated_at
+
+
+@pytest.mark.parametrize("state", ["sent", "claimed", "lost"])
+def test_mark_refuses_any_other_state(tmp_path: Path, state: str) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger, pytest.raises(ValueError, match=f"^{state}$"):
+        ledger.mark("2018-11", "slack:C1", 1, state, None)
+
+
+def test_records_of_one_target_or_all_in_order(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        for target, issue, part in [("b", "2018-11", 2), ("a", "2018-11", 1), ("b", "2018-08", 1), ("b", "2018-11", 1)]:
+            ledger.claim(issue, target, part, 2, "h", "n")
+        everything = [(r.target, r.issue, r.part) for r in ledger.records()]
+        of_b = [(r.issue, r.part) for r in ledger.records("b")]
+        parts = list(ledger.parts("2018-11", "b"))
+    assert everything == [("a", "2018-11", 1), ("b", "2018-08", 1), ("b", "2018-11", 1), ("b", "2018-11", 2)]
+    assert of_b == [("2018-08", 1), ("2018-11", 1), ("2018-11", 2)]
+    assert parts == [1, 2]
+
+
+def test_an_issue_is_delivered_only_when_every_part_is_sent(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        for part in (1, 2):
+            ledger.claim("2018-11", "slack:C1", part, 2, "h", "n")
+        ledger.mark_sent("2018-11", "slack:C1", 2, "1.2")
+        assert ledger.delivered("slack:C1") == set()
+        ledger.mark_sent("2018-11", "slack:C1", 1, "1.1")
+        assert ledger.delivered("slack:C1") == {"2018-11"}
+        assert ledger.delivered("slack:C2") == set()
+
+
+def test_forget_drops_only_that_issue_for_that_target(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.add_target("slack:C1", ["2018-01", "2018-03"])
+        ledger.add_target("slack:C2", ["2018-01"])
+        for issue, target in [("2018-01", "slack:C1"), ("2018-03", "slack:C1"), ("2018-01", "slack:C2")]:
+            ledger.claim(issue, target, 1, 1, "h", "n")
+        ledger.claim("2018-01", "slack:C1", 2, 2, "h", "n")
+        assert ledger.forget("2018-01", "slack:C1", sent_too=True) == 2
+        remaining = {(r.issue, r.target) for r in ledger.records()}
+        assert (ledger.skipped("slack:C1"), ledger.skipped("slack:C2")) == ({"2018-03"}, {"2018-01"})
+    assert remaining == {("2018-03", "slack:C1"), ("2018-01", "slack:C2")}
+
+
+def test_forget_makes_an_unseen_target_known_so_it_gets_no_backfill(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        assert ledger.forget("2018-11", "slack:C9") == 0
+        assert ledger.known_targets() == {"slack:C9"}
+        assert ledger.added_at("slack:C9") is not None
+
+
+def test_confirming_by_hand_marks_claimed_and_uncertain_parts_sent(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        for part in (1, 2, 3):
+            ledger.claim("2018-11", "slack:C1", part, 3, "h", "n")
+        ledger.mark("2018-11", "slack:C1", 2, "uncertain", "timed out")
+        ledger.mark("2018-11", "slack:C1", 3, "failed", "refused")
+        ledger.claim("2018-11", "slack:C2", 1, 1, "h", "n")
+        assert ledger.confirm_uncertain("2018-11", "slack:C1") == 2
+        states = {(r.target, r.part): (r.state, r.last_error) for r in ledger.records()}
+        (confirmed, *_) = ledger.records("slack:C1")
+    assert states == {
+        ("slack:C1", 1): ("sent", "confirmed by hand"),
+        ("slack:C1", 2): ("sent", "confirmed by hand"),
+        ("slack:C1", 3): ("failed", "refused"),
+        ("slack:C2", 1): ("claimed", None),
+    }
+    assert confirmed.sent_at is not None
+    assert confirmed.updated_at == confirmed.sent_at
+
+
+def test_a_failed_write_is_rolled_back_whole(tmp_path: Path) -> None:
+    """No public write can fail half-way short of a full disk, so this fails one through the transaction itself."""
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        with pytest.raises(LedgerError, match="UNIQUE constraint failed"), ledger._write() as db:
+            db.execute("INSERT INTO targets (target, added_at) VALUES ('slack:C1', 'now')")
+            db.execute("INSERT INTO targets (target, added_at) VALUES ('slack:C1', 'again')")
+        assert ledger.known_targets() == set()
+        ledger.add_target("slack:C2", [])
+        assert ledger.known_targets() == {"slack:C2"}
+
+
+def test_every_commit_is_synced_and_a_busy_ledger_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with Ledger(path) as ledger:
+        assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert ledger.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000

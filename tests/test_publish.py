@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -301,11 +302,19 @@ def test_discord_permanent_errors_fail_only_that_target(world: World, setup: str
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
-def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(world: World) -> None:
+def test_a_slow_answer_after_the_platform_accepted_is_found_not_repeated(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.tuning = replace(FAST, timeout=0.3)
     world.slack.fail(lambda m, p: p == "/api/chat.postMessage", accept_then=True, delay=0.6)
     world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), accept_then=True, delay=0.6)
-    reports = world.run([SLACK_T, DISCORD_T])
+    with caplog.at_level(logging.INFO, logger="pprfeed.publish.deliver"):
+        reports = world.run([SLACK_T, DISCORD_T])
+    month = world.archive.issues[0].month
+    assert sorted(m for m in caplog.messages if m.endswith("posted")) == [
+        f"discord:{DISCORD_CHANNEL} {month} part 1: found posted",
+        f"slack:{SLACK_CHANNEL} {month} part 1: found posted",
+    ]
     assert all(r.ok for r in reports), reports
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1  # found by its metadata in conversations.history
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1  # found among the channel's recent messages
@@ -320,9 +329,16 @@ def test_a_slow_webhook_becomes_uncertain_for_a_person(world: World) -> None:
     by_key = {r.target.key: r for r in reports}
     assert by_key["slack:C0000AAAA"].ok
     uncertain = by_key["slack-webhook:SLACK_HOOK"].uncertain
-    assert uncertain
-    assert "--mark-sent" in uncertain[0]
-    assert "--resend" in uncertain[0]
+    key = "slack-webhook:SLACK_HOOK"
+    assert len(uncertain) == 1
+    assert re.fullmatch(
+        rf"{key}: (\d{{4}}-\d\d) part 1 of 1 may or may not have been posted \(.+\)\. Look in the channel, then run "
+        rf"`pprfeed publish --mark-sent \1 --target {key}` if it is there, or "
+        rf"`pprfeed publish --resend \1 --target {key}` if it is not",
+        uncertain[0],
+    ), uncertain[0]
+    # `pprfeed status` shows a person the same words
+    assert [r.last_error for r in world.ledger.records(key) if r.state == "uncertain"] == uncertain
     (status,) = [s for s in delivery_status(world.ledger, [SLACK_HOOK]) if s.key == SLACK_HOOK.key]
     assert status.issues[0].state == "uncertain"
     # rerunning never guesses: still uncertain, still one post
@@ -435,8 +451,19 @@ def test_resend_with_all_parts_posts_a_wholly_posted_issue_again_to_one_target(w
     assert report.ok
     assert len(world.slack.messages[SLACK_CHANNEL]) == 2
     assert len(world.discord.messages[DISCORD_CHANNEL]) == 1
-    with pytest.raises(ValueError, match="no published issue"):
+    with pytest.raises(ValueError, match="^no published issue 1999-01$"):
         plan_resend(world.archive, SLACK_T, "1999-01", world.ledger, SITE, TODAY)
+
+
+def test_resend_of_an_issue_the_target_does_not_want_is_refused(world: World) -> None:
+    issue = world.archive.issues[0]
+    unwanted = next(t.slug for t in world.archive.topics if not any(t.slug in a.topics for a in issue.articles))
+    target = replace(SLACK_T, topics=(unwanted,))
+    with pytest.raises(
+        ValueError, match=rf"^issue {issue.month} has no article matching slack:{SLACK_CHANNEL}'s topic filter$"
+    ):
+        plan_resend(world.archive, target, issue.month, world.ledger, SITE, TODAY)
+    assert world.ledger.records() == []
 
 
 def test_topic_filters_choose_issues(world: World) -> None:
@@ -568,9 +595,10 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
     assert reports[SLACK_T.key].ok
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
     broken = reports[DISCORD_T.key]
-    assert broken.error
-    assert "KeyError" in broken.error
-    assert "bug in pprfeed" in broken.error
+    assert broken.error == (
+        f"{DISCORD_T.key}: stopped by an unexpected error (KeyError; details in the log) — "
+        "this is a bug in pprfeed, please report it; the next run retries"
+    )
     # the request was out when it broke: the part is uncertain (for a person), not left "claimed"
     (record,) = world.ledger.records(DISCORD_T.key)
     assert record.state == "uncertain"

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
 from pprfeed.cli import main
+from pprfeed.model import Archive
 from pprfeed.publish import deliver as publish_module
 from pprfeed.publish.deliver import Tuning
 from pprfeed.publish.ledger import Ledger
@@ -634,3 +637,29 @@ def test_a_ledger_held_by_another_program_stops_publish_with_one_clear_line_and_
     assert sorted(slack_issues) == ["2018-08", "2018-11"]
     discord_headings = [m["content"] for m in discord.messages[DISCORD_CHANNEL]]
     assert len(discord_headings) == len(set(discord_headings)) == 2
+
+
+def test_status_says_when_each_target_was_first_seen_and_what_it_skipped(
+    tmp_path: Path,
+    fakes: tuple[FakeSlack, FakeDiscord],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    archive: Archive,
+) -> None:
+    slack, discord = fakes
+    config = write_config(tmp_path, slack, discord, webhook=False)
+    before = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
+    after = datetime.now(timezone.utc)
+    capsys.readouterr()
+    assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
+    headings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("slack:")]
+    skipped = len(archive.issues) - 2
+    (heading,) = headings
+    seen = re.fullmatch(
+        rf"slack:{SLACK_CHANNEL}  — first seen (\d{{4}}-\d\d-\d\d \d\d:\d\d) UTC; "
+        rf"{skipped} older issues skipped \(backfill\)",
+        heading,
+    )
+    assert seen, heading
+    assert before <= datetime.fromisoformat(seen[1] + "+00:00") <= after

@@ -192,7 +192,7 @@ def test_an_unfinished_last_word_is_a_prefix(archive) -> None:
     assert set(ids(result)) == {NORCROSS, CAMERON, FLUCKIGER, CUIJPERS} and result.suggestions == ()
 
 
-# --- questions that once went wrong: topics swallowing words, date order, unrelated suggestions ------------------------------------------------------
+# --- questions that once went wrong: topics swallowing words, date order, bad suggestions ---
 
 
 def test_a_topic_does_not_swallow_the_question(engine) -> None:

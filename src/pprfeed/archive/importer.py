@@ -153,7 +153,9 @@ def _split_citation(line: str) -> tuple[str, str | None]:
         return line, None
     doi, written = found
     before, _, after = line.partition(written)
-    citation = before.rstrip(" ,;") + after
+    head = before.rstrip(" ,;")
+    # "3-4. https://doi.org/10.1000/abc." : the full stop after the DOI ends a sentence that already ended
+    citation = head + (after.lstrip(".,;") if head.endswith(".") else after)
     if not citation.endswith("."):
         citation += "."
     return citation, doi

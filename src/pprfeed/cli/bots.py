@@ -62,10 +62,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     discord = commands.add_parser(
         "discord",
         help="run the Discord bot (/topic, /subscribe, …), or register its commands",
-        description="The Discord bot: /topic (see [bots] discord_command), /subscribe, /unsubscribe, /subscriptions. Needs DISCORD_BOT_TOKEN in the environment.",
+        description="The Discord bot: /topic (see [bots] discord_command), /subscribe, /unsubscribe, /subscriptions. "
+        "Needs DISCORD_BOT_TOKEN in the environment.",
     )
     discord_commands = discord.add_subparsers(
-        dest="discord_command", metavar="ACTION", required=True, help="run (answer the commands) or sync (register them)"
+        dest="discord_command",
+        metavar="ACTION",
+        required=True,
+        help="run (answer the commands) or sync (register them)",
     )
     run = discord_commands.add_parser(
         "run",
