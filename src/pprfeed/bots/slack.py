@@ -711,6 +711,11 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
     return client
 
 
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """The Web API client the bot posts and looks people up with (subscriptions), for this workspace's token."""
+    return AsyncWebClient(token=token, base_url=base_url)
+
+
 def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int) -> None:
     """`pprfeed slack serve`: run the endpoint until SIGINT or SIGTERM."""
     asyncio.run(_serve_until_stopped(SlackEndpoint(build_slack_app(bot, signing_secret), host, port)))

@@ -156,15 +156,13 @@ def run_slack(args: argparse.Namespace) -> int:
     secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP) if serve else ""
     token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
 
-    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http
+    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http, web_client
 
     publishing = _publishing(settings)
     token = os.environ.get(publishing.slack.token_env, "").strip()
     web = None
     if token:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        web = AsyncWebClient(token=token, base_url=publishing.slack.api_base_url)
+        web = web_client(token, publishing.slack.api_base_url)
     else:
         log.warning("%s is not set: /ppr subscribe will say subscriptions are not set up", publishing.slack.token_env)
     bot = SlackBot(
