@@ -315,3 +315,25 @@ def test_a_misspelt_name_in_a_template_fails_the_build_naming_its_file_and_line(
     said = capsys.readouterr().err
     assert f"{theme / 'article.html'}:3:" in said
     assert "titel" in said
+
+
+INVITE = "https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot+applications.commands&permissions=84992"
+
+
+def test_the_front_door_offers_the_discord_bot_when_its_invite_is_set(tmp_path: Path) -> None:
+    build(CONTENT, tmp_path / "feeds", dataclasses.replace(SITE, discord_invite=INVITE))
+    index = (tmp_path / "feeds" / "index.html").read_text(encoding="utf-8")
+    assert f'<a href="{INVITE.replace("&", "&amp;")}">add the PPRNet bot to your server</a>' in index
+
+
+def test_without_an_invite_the_front_door_names_no_discord_bot(tmp_path: Path) -> None:
+    build(CONTENT, tmp_path / "feeds")
+    assert "add the PPRNet bot" not in (tmp_path / "feeds" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_discord_invite_that_is_no_invite_link_is_a_settings_problem(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[site]\ndiscord_invite = "https://example.org/join"\n', encoding="utf-8")
+    assert main(["build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"), "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert f"{config}:2: discord_invite is not a Discord invite link" in said

@@ -55,6 +55,8 @@ class SiteSettings:
     timezone: str = "UTC"
     """The IANA zone whose calendar decides which day it is, for `build` and `publish` alike."""
     websub_hub: str | None = None
+    discord_invite: str | None = None
+    """The Discord bot's invite link (bots/discord/README.md), offered on the front door when set."""
     """A WebSub hub the feeds name (`<link rel="hub">`) and `build` and `ping` notify of changes."""
 
     def now(self, moment: datetime | None = None) -> datetime:
@@ -89,6 +91,7 @@ SITE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "templates": str,
     "timezone": str,
     "websub_hub": str,
+    "discord_invite": str,
 }
 
 
@@ -192,6 +195,17 @@ def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
             'write the hub\'s address, e.g. websub_hub = "https://pubsubhubbub.appspot.com/", or remove the line',
         )
         values.pop("websub_hub")
+    invite = values.get("discord_invite")
+    if invite is not None and not re.fullmatch(
+        r"https://(?:discord\.com|discordapp\.com)/(?:api/)?oauth2/authorize\?\S+", invite
+    ):
+        report.error(
+            file,
+            key_line(text, "discord_invite"),
+            "discord_invite is not a Discord invite link (https://discord.com/oauth2/authorize?client_id=…)",
+            "copy the link from bots/discord/README.md with your Application ID, or remove the line",
+        )
+        values.pop("discord_invite")
     if "templates" in values:  # relative to the settings file, as every path in it
         folder = file.parent / values["templates"]
         if not folder.is_dir():
