@@ -6,7 +6,7 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
@@ -140,8 +140,10 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else words or word + 's'}"
 
 
-def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
-    """`text` if it fits in `limit` characters, else cut at a word boundary and ended with `ellipsis`."""
+def shorten(text: str, limit: int, ellipsis: str = "…", keep_whole: Callable[[str, int], int] | None = None) -> str:
+    """`text` if it fits in `limit` characters, else cut at a word boundary and ended with `ellipsis`.
+
+    `keep_whole(text, cut)` may move the cut back, so it splits no markup (chat/escape.py)."""
     if len(text) <= limit:
         return text
     room = limit - len(ellipsis)
@@ -150,4 +152,6 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
     cut = text.rfind(" ", 0, room + 1)
     if cut <= room // 2:  # one enormous word: cut inside it rather than lose most of the room
         cut = room
+    if keep_whole is not None:
+        cut = keep_whole(text, cut)
     return text[:cut].rstrip() + ellipsis

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pprfeed.text import shorten as text_shorten
+
 ELLIPSIS = "…"
 DIGEST_NAME = "PPRNet research digest"
 FULL_TEXT_LABEL = "Read the full summary"
@@ -24,16 +26,7 @@ _DISCORD_LINK = re.compile(r"(?<!\\)\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)")
 
 def shorten(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
     """`text` if it fits, else cut at a word boundary with `ellipsis`, never inside an escape, within `limit`."""
-    if len(text) <= limit:
-        return text
-    room = limit - len(ellipsis)
-    if room <= 0:
-        return ellipsis[:limit]
-    cut = text.rfind(" ", 0, room + 1)
-    if cut <= room // 2:  # one enormous word: cut inside it rather than lose most of the room
-        cut = room
-    cut = _outside_escape(text, cut)
-    return text[:cut].rstrip() + ellipsis
+    return text_shorten(text, limit, ellipsis, _outside_escape)
 
 
 def _outside_escape(text: str, cut: int) -> int:
