@@ -69,8 +69,8 @@ def test_an_encrypted_token_without_the_key_is_a_clear_error_without_the_token(t
 
 
 def test_a_malformed_key_is_a_clear_error_that_does_not_echo_it(tmp_path):
-    with pytest.raises(StateError) as raised:
-        State(tmp_path / "s.db", secret_key="not-a-key-at-all")
+    with State(tmp_path / "s.db", secret_key="not-a-key-at-all") as state, pytest.raises(StateError) as raised:
+        state.save_installation("T1", TOKEN)
     assert "not-a-key-at-all" not in str(raised.value)
 
 

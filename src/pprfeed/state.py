@@ -109,7 +109,7 @@ class State:
 
     def __init__(self, path: str | Path, *, read_only: bool = False, secret_key: str | None = None) -> None:
         self.path = Path(path)
-        self._keys = _fernet(os.environ.get(SECRET_KEY_ENV, "") if secret_key is None else secret_key)
+        self._secret_key = os.environ.get(SECRET_KEY_ENV, "") if secret_key is None else secret_key
         if read_only:  # the publisher reading who is subscribed: no write access needed, nothing created
             self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
             return
@@ -238,11 +238,17 @@ class State:
                 db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
         return found
 
+    @property
+    def _keys(self) -> MultiFernet | None:
+        # read when a token is, so that a malformed key never stops what does not touch tokens
+        return _fernet(self._secret_key)
+
     # --- Slack installations (OAuth v2) and the single-use states of the install flow ---------------------------
 
     def save_installation(self, team_id: str, bot_token: str, team_name: str = "", bot_user_id: str = "") -> None:
         """Record (or replace, on a reinstall) a workspace's bot token: encrypted when PPRFEED_SECRET_KEY is set."""
-        stored = _ENCRYPTED + self._keys.encrypt(bot_token.encode()).decode() if self._keys else bot_token
+        keys = self._keys
+        stored = _ENCRYPTED + keys.encrypt(bot_token.encode()).decode() if keys else bot_token
         with self._write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO installations (team_id, team_name, bot_user_id, bot_token, installed_at) "
@@ -260,10 +266,11 @@ class State:
         stored: str = row[0]
         if not stored.startswith(_ENCRYPTED):
             return stored
-        if self._keys is None:
+        keys = self._keys
+        if keys is None:
             raise StateError(f"the Slack tokens are encrypted: set {SECRET_KEY_ENV} to the key they were saved with")
         try:
-            return self._keys.decrypt(stored[len(_ENCRYPTED) :].encode()).decode()
+            return keys.decrypt(stored[len(_ENCRYPTED) :].encode()).decode()
         except InvalidToken:
             raise StateError(
                 f"a Slack token cannot be decrypted with {SECRET_KEY_ENV}: keep the old key after the new one "
@@ -273,18 +280,19 @@ class State:
     def reencrypt_tokens(self) -> int:
         """Encrypt every token with the first key of PPRFEED_SECRET_KEY (after a rotation, or once a key is set);
         how many were rewritten."""
-        if self._keys is None or not self._has_table("installations"):
+        keys = self._keys
+        if keys is None or not self._has_table("installations"):
             return 0
         rows = self.db.execute("SELECT team_id, bot_token FROM installations").fetchall()
         changed = []
         for team_id, stored in rows:
             if stored.startswith(_ENCRYPTED):
                 try:
-                    fresh = self._keys.rotate(stored[len(_ENCRYPTED) :].encode()).decode()
+                    fresh = keys.rotate(stored[len(_ENCRYPTED) :].encode()).decode()
                 except InvalidToken:
                     raise StateError(f"a Slack token cannot be decrypted with any key in {SECRET_KEY_ENV}") from None
             else:
-                fresh = self._keys.encrypt(stored.encode()).decode()
+                fresh = keys.encrypt(stored.encode()).decode()
             changed.append((_ENCRYPTED + fresh, team_id))
         with self._write() as db:
             db.executemany("UPDATE installations SET bot_token = ? WHERE team_id = ?", changed)
