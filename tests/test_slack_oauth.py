@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from conftest import copy_content, write_article
 from fakes.slack_api import CLIENT_ID, CLIENT_SECRET, FakeSlack, signed_headers
 from pprfeed.bots.live import LiveArchive
-from pprfeed.bots.slack import SlackBot, SlackEndpoint, SlackOAuth, build_slack_app
+from pprfeed.bots.slack import SlackBot, SlackEndpoint, SlackOAuth, build_slack_app, socket_mode_client
 from pprfeed.cli import main
 from pprfeed.config import SiteSettings
 from pprfeed.state import UNINSTALLED, State
@@ -323,3 +324,29 @@ def test_publish_removes_subscriptions_paused_by_an_uninstall_30_days_ago(
     publish(config, content)
     with State(state_path) as state:
         assert [s.workspace for s in state.subscriptions()] == ["T2"]
+
+
+def test_an_uninstall_over_socket_mode_forgets_the_workspace(slack, content, state_path, config):
+    with State(state_path) as state:
+        state.save_installation("T1", "xoxb-T1-kept")
+
+    async def run() -> str | None:
+        live = LiveArchive(content, site=SiteSettings(), command="/ppr")
+        live.load()
+        with State(state_path) as state:
+            bot = SlackBot(live, state=state, per_workspace=True, api_base_url=slack.base_url)
+            client = socket_mode_client(bot, "xapp-1-test", AsyncWebClient(base_url=slack.base_url))
+            try:
+                await client.connect()
+                await slack.socket_mode.wait_connected()
+                await slack.socket_mode.push({"envelope_id": "e1", "type": "events_api", "payload": uninstalled("T1")})
+                await slack.socket_mode.next_ack()
+                for _ in range(100):  # the event is handled right after its acknowledgement
+                    if state.bot_token("T1") is None:
+                        break
+                    await asyncio.sleep(0.05)
+                return state.bot_token("T1")
+            finally:
+                await client.close()
+
+    assert asyncio.run(run()) is None

@@ -922,6 +922,8 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
             await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload=answer))
             return
         await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+        if request.type == "events_api":
+            workspace_event(bot, request.payload)
         if request.type == "interactive":
             follow_up = bot.action(request.payload)
             if follow_up is not None:
