@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class SiteSettings:
     """The IANA zone whose calendar decides which day it is, for `build` and `publish` alike."""
     websub_hub: str | None = None
     """A WebSub hub the feeds name (`<link rel="hub">`) and `build` and `ping` notify of changes."""
+    slack_install_url: str | None = None
+    """The front door's "Add to Slack" link: GET /slack/install beside [slack] redirect_uri, when client_id is set."""
 
     def now(self, moment: datetime | None = None) -> datetime:
         """`moment` (default: the current time), in UTC, whole seconds."""
@@ -122,9 +124,23 @@ def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagno
                 (f"did you mean [{guess}]?" if guess else f"known sections: {', '.join(sorted(KNOWN_SECTIONS))}"),
             )
     site = _site(data.get("site", {}), text, file, report)
+    install_url = slack_install_url(data.get("slack"))
+    if install_url:
+        site = replace(site, slack_install_url=install_url)
     if report.failed:
         return None, report.diagnostics
     return Settings(site=site, path=file, raw=data, text=text), report.diagnostics
+
+
+def slack_install_url(slack: Any) -> str | None:
+    """Where "Add to Slack" starts: the endpoint's /slack/install, known from [slack] redirect_uri (checked with
+    the rest of [slack] by load_publish_settings), when client_id is set."""
+    if not isinstance(slack, dict) or not slack.get("client_id"):
+        return None
+    redirect = slack.get("redirect_uri")
+    if not isinstance(redirect, str) or not re.fullmatch(r"https://[^\s/]+/\S*/oauth_redirect", redirect):
+        return None
+    return redirect.removesuffix("oauth_redirect") + "install"
 
 
 def check_config(settings: Settings, archive: Archive | None, environ: Mapping[str, str]) -> list[Diagnostic]:

@@ -141,6 +141,18 @@ def _state(path: Path) -> State:
         ) from None
 
 
+def _reencrypt(state: State) -> None:
+    """Every installed workspace's token under PPRFEED_SECRET_KEY's first key: a rotation is done by a restart."""
+    from pprfeed.state import StateError
+
+    try:
+        count = state.reencrypt_tokens()
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+    if count:
+        log.info("%s encrypted with the first key of PPRFEED_SECRET_KEY", count)
+
+
 def _port(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
@@ -173,10 +185,13 @@ def run_slack(args: argparse.Namespace) -> int:
         web = AsyncWebClient(token=bot_token, base_url=publishing.slack.api_base_url)
     elif not installs:
         log.warning("%s is not set: /ppr subscribe will say subscriptions are not set up", publishing.slack.token_env)
+    state = _state(publishing.state_path) if web or installs else None
+    if state is not None and installs:
+        _reencrypt(state)
     bot = SlackBot(
         _live(args, settings, bots, bots.slack_command),
         # without a bot token there are no subscriptions: the bot then writes nothing where it runs
-        state=_state(publishing.state_path) if web or installs else None,
+        state=state,
         web=web,
         subscribe_mode=publishing.slack.subscribe,
         per_workspace=installs,
