@@ -119,3 +119,27 @@ def test_a_state_never_issued_is_refused(tmp_path):
 def test_an_expired_state_is_refused(tmp_path):
     with State(tmp_path / "s.db", secret_key="") as state:
         assert state.consume_state(state.issue_state(lifetime=-1)) is False
+
+
+def test_reinstalling_resumes_the_subscriptions_an_uninstall_paused(tmp_path):
+    with State(tmp_path / "s.db", secret_key="") as state:
+        state.subscribe("slack", "T1", "C1")
+        state.delete_installation("T1")
+        state.save_installation("T1", TOKEN)
+        assert [s.paused for s in state.subscriptions()] == [None]
+
+
+def test_an_uninstall_also_marks_subscriptions_paused_for_another_reason(tmp_path):
+    with State(tmp_path / "s.db", secret_key="") as state:
+        state.subscribe("slack", "T1", "C1")
+        state.pause("slack", "C1", "the channel was archived (is_archived)")
+        state.delete_installation("T1")
+        assert [s.paused for s in state.subscriptions()] == [UNINSTALLED]
+
+
+def test_past_the_cap_the_oldest_state_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr("pprfeed.state.MAX_STATES", 2)
+    with State(tmp_path / "s.db", secret_key="") as state:
+        oldest = state.issue_state(lifetime=100)
+        kept = [state.issue_state(lifetime=200), state.issue_state(lifetime=300)]
+        assert [state.consume_state(oldest), *map(state.consume_state, kept)] == [False, True, True]

@@ -54,6 +54,8 @@ SECRET_KEY_ENV = "PPRFEED_SECRET_KEY"
 """Fernet keys, comma-separated, newest first: tokens are encrypted with the first and read with any (rotation)."""
 STATE_LIFETIME = 10 * 60
 """Seconds an OAuth state is good for: Slack's authorize page is a few clicks."""
+MAX_STATES = 10_000
+"""OAuth states kept at most: far more installs than can be under way at once."""
 UNINSTALLED = "the app was uninstalled from the workspace"
 """The pause reason of a workspace's subscriptions after app_uninstalled or tokens_revoked."""
 UNINSTALLED_KEPT_DAYS = 30
@@ -246,7 +248,8 @@ class State:
     # --- Slack installations (OAuth v2) and the single-use states of the install flow ---------------------------
 
     def save_installation(self, team_id: str, bot_token: str, team_name: str = "", bot_user_id: str = "") -> None:
-        """Record (or replace, on a reinstall) a workspace's bot token: encrypted when PPRFEED_SECRET_KEY is set."""
+        """Record (or replace, on a reinstall) a workspace's bot token: encrypted when PPRFEED_SECRET_KEY is set.
+        Subscriptions paused by the workspace's uninstall resume."""
         keys = self._keys
         stored = _ENCRYPTED + keys.encrypt(bot_token.encode()).decode() if keys else bot_token
         with self._write() as db:
@@ -254,6 +257,12 @@ class State:
                 "INSERT OR REPLACE INTO installations (team_id, team_name, bot_user_id, bot_token, installed_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (team_id, team_name, bot_user_id, stored, _now()),
+            )
+            # a workspace back within the 30 days gets its channels' subscriptions back, from now on
+            db.execute(
+                "UPDATE subscriptions SET paused = NULL, paused_at = NULL, since = ? "
+                "WHERE platform = 'slack' AND workspace = ? AND paused = ?",
+                (_now(), team_id, UNINSTALLED),
             )
 
     def bot_token(self, team_id: str) -> str | None:
@@ -307,7 +316,12 @@ class State:
         """Forget the workspace's token and pause its Slack subscriptions; whether it had an installation."""
         with self._write() as db:
             deleted = db.execute("DELETE FROM installations WHERE team_id = ?", (team_id,)).rowcount
-        self.pause("slack", None, UNINSTALLED, workspace=team_id)
+            # also those paused for another reason: every one of them goes in 30 days
+            db.execute(
+                "UPDATE subscriptions SET paused = ?, paused_at = ? WHERE platform = 'slack' AND workspace = ? "
+                "AND paused IS NOT ?",
+                (UNINSTALLED, _now(), team_id, UNINSTALLED),
+            )
         return bool(deleted)
 
     def remove_uninstalled(self, days: int = UNINSTALLED_KEPT_DAYS, now: datetime | None = None) -> list[Subscription]:
@@ -324,6 +338,12 @@ class State:
         now = time.time()
         with self._write() as db:
             db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now,))
+            # anyone may GET /slack/install: past the cap the oldest states go, so the table stays small
+            db.execute(
+                "DELETE FROM oauth_states WHERE state IN "
+                "(SELECT state FROM oauth_states ORDER BY expires_at DESC LIMIT -1 OFFSET ?)",
+                (MAX_STATES - 1,),
+            )
             db.execute("INSERT INTO oauth_states (state, expires_at) VALUES (?, ?)", (state, now + lifetime))
         return state
 
