@@ -350,3 +350,35 @@ def test_an_uninstall_over_socket_mode_forgets_the_workspace(slack, content, sta
                 await client.close()
 
     assert asyncio.run(run()) is None
+
+
+def revoke_at_slack(slack: FakeSlack, team: str) -> str:
+    """Slack stops accepting the workspace's token (no event has arrived yet); the token."""
+    token = token_of(slack, team).removeprefix("Bearer ")
+    slack.team_tokens.pop(token)
+    return token
+
+
+def test_a_workspace_whose_token_slack_refuses_does_not_stop_the_other(
+    slack, content, state_path, config, two_subscribed
+):
+    revoke_at_slack(slack, "T1")
+    publish(config, content)
+    assert [len(slack.messages[CHANNELS[team]]) for team in ("T1", "T2")] == [1, 2]  # the subscribe line, the issue
+
+
+def test_a_workspace_whose_token_slack_refuses_is_told_to_add_the_app_again(
+    slack, content, state_path, config, two_subscribed, capsys
+):
+    revoke_at_slack(slack, "T1")
+    capsys.readouterr()
+    publish(config, content)
+    assert "someone there adds the app again (Add to Slack)" in capsys.readouterr().err
+
+
+def test_a_refused_workspace_token_is_never_printed(slack, content, state_path, config, two_subscribed, capsys):
+    token = revoke_at_slack(slack, "T1")
+    capsys.readouterr()
+    publish(config, content)
+    printed = capsys.readouterr()
+    assert token not in printed.out + printed.err
