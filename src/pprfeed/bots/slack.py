@@ -61,7 +61,7 @@ from pprfeed.bots.live import LiveArchive
 from pprfeed.chat import answers
 from pprfeed.chat import slack as chat
 from pprfeed.chat.answers import Action, ask, choose_topics
-from pprfeed.state import State, merged_topics
+from pprfeed.state import State, StateError, merged_topics
 from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
@@ -139,23 +139,29 @@ class SlackBot:
         """The Web API client for this workspace: its own installation's token, or the one bot token."""
         if not self.per_workspace:
             return self.web
-        token = self.state.bot_token(team_id) if self.state is not None else None
+        try:
+            token = self.state.bot_token(team_id) if self.state is not None else None
+        except StateError as exc:
+            log.error("workspace %s: %s", team_id, exc)
+            return None
         if token is None:
             return None
         return AsyncWebClient(token=token, base_url=self.api_base_url)
 
-    def _unavailable(self, fields: Mapping[str, str]) -> dict[str, Any] | None:
-        if self.state is not None and self.per_workspace and self.client(fields.get("team_id", "")) is None:
-            return chat.notice(
+    def _ready(self, fields: Mapping[str, str]) -> tuple[AsyncWebClient | None, dict[str, Any] | None]:
+        """The workspace's client, or the notice saying why subscriptions cannot be changed from here."""
+        web = self.client(fields.get("team_id", "")) if self.state is not None else None
+        if web is not None:
+            return web, None
+        if self.state is not None and self.per_workspace:
+            return None, chat.notice(
                 "PPRNet is not installed in this workspace any more: add it again from PPRNet's front door "
                 "(Add to Slack), then subscribe."
             )
-        if self.state is None or self.client(fields.get("team_id", "")) is None:
-            return chat.notice(
-                "Subscriptions are not set up here: the bot runs without a bot token (SLACK_BOT_TOKEN) or a "
-                "[state] file. Ask whoever runs PPRNet's bot."
-            )
-        return None
+        return None, chat.notice(
+            "Subscriptions are not set up here: the bot runs without a bot token (SLACK_BOT_TOKEN) or a "
+            "[state] file. Ask whoever runs PPRNet's bot."
+        )
 
     async def _refused(self, fields: Mapping[str, str], web: AsyncWebClient) -> dict[str, Any] | None:
         """A notice when this person may not change subscriptions ([slack] subscribe = "admins")."""
@@ -171,10 +177,9 @@ class SlackBot:
         return chat.notice("In this workspace only admins and owners may change the channel's PPRNet subscription.")
 
     async def subscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
-        unavailable = self._unavailable(fields)
+        web, unavailable = self._ready(fields)
         if unavailable is not None:
             return unavailable
-        web = self.client(fields.get("team_id", ""))
         assert self.state is not None and web is not None
         refused = await self._refused(fields, web)
         if refused is not None:
@@ -203,10 +208,9 @@ class SlackBot:
         return chat.notice(answers.subscribed_private(topics, names, f"{SUBSCRIBE_COMMAND} unsubscribe"))
 
     async def unsubscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
-        unavailable = self._unavailable(fields)
+        web, unavailable = self._ready(fields)
         if unavailable is not None:
             return unavailable
-        web = self.client(fields.get("team_id", ""))
         assert self.state is not None and web is not None
         refused = await self._refused(fields, web)
         if refused is not None:
@@ -227,7 +231,7 @@ class SlackBot:
 
     def subscriptions(self, fields: Mapping[str, str]) -> dict[str, Any]:
         if self.state is None:
-            return self._unavailable(fields) or {}
+            return self._ready(fields)[1] or {}
         names = self.live.snapshot.context.topic_names
         channel = fields.get("channel_id", "")
         here = self.state.subscription("slack", channel)
