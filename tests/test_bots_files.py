@@ -9,7 +9,7 @@ import shlex
 import yaml
 
 from conftest import ROOT
-from pprfeed.bots.slack import SUBSCRIBE_COMMAND
+from pprfeed.bots.slack import INSTALL_SCOPES, SUBSCRIBE_COMMAND
 from pprfeed.cli import build_parser
 from pprfeed.config import BotSettings
 
@@ -36,6 +36,25 @@ def test_slack_manifests_ask_for_the_configured_command_and_ppr():
     assert socket["settings"]["socket_mode_enabled"] is True
     assert all("url" not in command for command in socket["features"]["slash_commands"])
     assert "request_url" not in socket["settings"]["interactivity"]
+
+
+def test_an_install_asks_for_the_manifest_s_scopes_and_no_more():
+    assert manifest("manifest.yml")["oauth_config"]["scopes"]["bot"] == list(INSTALL_SCOPES)
+
+
+def test_the_http_manifest_redirects_installs_to_the_oauth_route():
+    assert manifest("manifest.yml")["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+
+
+def test_the_http_manifest_sends_events_to_the_events_route():
+    assert manifest("manifest.yml")["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
+def test_both_bot_manifests_subscribe_to_uninstalls_and_revoked_tokens_only():
+    assert [
+        manifest(name)["settings"]["event_subscriptions"]["bot_events"]
+        for name in ("manifest.yml", "manifest-socket.yml")
+    ] == [["app_uninstalled", "tokens_revoked"]] * 2
 
 
 def test_the_publisher_manifest_asks_for_posting_and_reading_back_only():

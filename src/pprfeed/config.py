@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class SiteSettings:
     discord_invite: str | None = None
     """The Discord bot's invite link (bots/discord/README.md), offered on the front door when set."""
     """A WebSub hub the feeds name (`<link rel="hub">`) and `build` and `ping` notify of changes."""
+    slack_install_url: str | None = None
+    """The front door's "Add to Slack" link: GET /slack/install beside [slack] redirect_uri, when client_id is set."""
 
     def now(self, moment: datetime | None = None) -> datetime:
         """`moment` (default: the current time), in UTC, whole seconds."""
@@ -125,9 +127,23 @@ def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagno
                 (f"did you mean [{guess}]?" if guess else f"known sections: {', '.join(sorted(KNOWN_SECTIONS))}"),
             )
     site = _site(data.get("site", {}), text, file, report)
+    install_url = slack_install_url(data.get("slack"))
+    if install_url:
+        site = replace(site, slack_install_url=install_url)
     if report.failed:
         return None, report.diagnostics
     return Settings(site=site, path=file, raw=data, text=text), report.diagnostics
+
+
+def slack_install_url(slack: Any) -> str | None:
+    """Where "Add to Slack" starts: the endpoint's /slack/install, known from [slack] redirect_uri (checked with
+    the rest of [slack] by load_publish_settings), when client_id is set."""
+    if not isinstance(slack, dict) or not slack.get("client_id"):
+        return None
+    redirect = slack.get("redirect_uri")
+    if not isinstance(redirect, str) or not re.fullmatch(r"https://[^\s/]+/\S*/oauth_redirect", redirect):
+        return None
+    return redirect.removesuffix("oauth_redirect") + "install"
 
 
 def check_config(settings: Settings, archive: Archive | None, environ: Mapping[str, str]) -> list[Diagnostic]:
@@ -334,7 +350,12 @@ PLATFORM_FIELDS: dict[str, type | tuple[type, ...]] = {
     "channels": list,
     "webhooks": list,
     "subscribe": str,
+    "client_id": str,
+    "client_secret_env": str,
+    "redirect_uri": str,
 }
+OAUTH_FIELDS = ("client_id", "client_secret_env", "redirect_uri")
+"""[slack] only: the app's OAuth v2 install into any workspace (unset client_id: one workspace, SLACK_BOT_TOKEN)."""
 SUBSCRIBE_MODES = ("anyone", "admins")
 """[slack] subscribe: who may run `/ppr subscribe` — any member, or only workspace admins and owners."""
 CHANNEL_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "topics": list, "backfill": int, "format": str}
@@ -379,6 +400,13 @@ class PlatformSettings:
     api_base_url: str
     subscribe: str = "anyone"
     """One of SUBSCRIBE_MODES (Slack only: Discord servers choose in their integration settings)."""
+    client_id: str = ""
+    """[slack] client_id: set, any workspace installs the app (OAuth v2) and posts use that workspace's token."""
+    client_secret_env: str = "SLACK_CLIENT_SECRET"
+    redirect_uri: str = ""
+    """The public HTTPS address of /slack/oauth_redirect; empty: the one set in the app's settings."""
+    channel_tokens: Mapping[str, str] = field(default_factory=dict)
+    """Channel id -> name of the secret holding its workspace's own bot token (installed workspaces)."""
 
 
 @dataclass
@@ -475,7 +503,42 @@ def load_publish_settings(
                 else "remove it: a Discord server chooses who may /subscribe in its integration settings",
             )
             subscribe = "anyone"
-        platforms[platform] = PlatformSettings(token_env=token_env, api_base_url=api_base_url, subscribe=subscribe)
+        oauth = {key: table[key] for key in OAUTH_FIELDS if key in table}
+        for key in oauth if platform != "slack" else ():
+            report.error(
+                file,
+                key_line(section, key),
+                f"[{platform}] {key} is for Slack's install flow only",
+                "remove it, or move it to [slack]",
+            )
+        secret_env = oauth.get("client_secret_env", "SLACK_CLIENT_SECRET")
+        if not _ENV_NAME.fullmatch(secret_env):
+            report.error(  # never shown: it is most likely the secret itself
+                file,
+                key_line(section, "client_secret_env"),
+                "[slack] client_secret_env is not the name of an environment variable (letters, digits and _)",
+                'write client_secret_env = "SLACK_CLIENT_SECRET" and export the client secret in that variable; '
+                "a secret pasted into the file is exposed: regenerate it",
+            )
+            secret_env = "SLACK_CLIENT_SECRET"
+        redirect_uri = oauth.get("redirect_uri", "")
+        if redirect_uri and not re.fullmatch(r"https://[^\s/]+/\S*", redirect_uri):
+            report.error(
+                file,
+                key_line(section, "redirect_uri"),
+                "[slack] redirect_uri is not an https:// address",
+                "write the public address of the install flow, e.g. redirect_uri = "
+                '"https://pprfeed.example.org/slack/oauth_redirect" (Slack redirects only to HTTPS)',
+            )
+            redirect_uri = ""
+        platforms[platform] = PlatformSettings(
+            token_env=token_env,
+            api_base_url=api_base_url,
+            subscribe=subscribe,
+            client_id=oauth.get("client_id", "") if platform == "slack" else "",
+            client_secret_env=secret_env,
+            redirect_uri=redirect_uri,
+        )
         channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
             where = _entry_line(text, f"{platform}.channels", index)

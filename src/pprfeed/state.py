@@ -2,21 +2,26 @@
 
 Bots write subscriptions while `pprfeed publish` reads them, in the `[state]` SQLite file the delivery ledger
 also lives in (WAL: readers never wait for a writer). Everything about subscriptions goes through `State`, a
-narrow interface (subscribe, unsubscribe, subscriptions, pause, remove, backup), so that another backend
+narrow interface (subscribe, unsubscribe, subscriptions, pause, remove, backup; for Slack's OAuth install
+save_installation, bot_token, delete_installation, issue_state, consume_state), so that another backend
 (PostgreSQL for several machines) can take its place without touching the bots or the publisher.
 
-The table is its own and created idempotently here; the ledger's tables and schema version are the ledger's.
+The tables are its own and created idempotently here; the ledger's tables and schema version are the ledger's.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from pprfeed.config import DEFAULT_BACKFILL, Target
 
@@ -33,7 +38,28 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     paused_at    TEXT,
     UNIQUE (platform, channel)
 );
+CREATE TABLE IF NOT EXISTS installations (
+    team_id      TEXT PRIMARY KEY,
+    team_name    TEXT NOT NULL DEFAULT '',
+    bot_user_id  TEXT NOT NULL DEFAULT '',
+    bot_token    TEXT NOT NULL,
+    installed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_states (
+    state        TEXT PRIMARY KEY,
+    expires_at   REAL NOT NULL
+);
 """
+SECRET_KEY_ENV = "PPRFEED_SECRET_KEY"
+"""Fernet keys, comma-separated, newest first: tokens are encrypted with the first and read with any (rotation)."""
+STATE_LIFETIME = 10 * 60
+"""Seconds an OAuth state is good for: Slack's authorize page is a few clicks."""
+MAX_STATES = 10_000
+"""OAuth states kept at most: far more installs than can be under way at once."""
+UNINSTALLED = "the app was uninstalled from the workspace"
+"""The pause reason of a workspace's subscriptions after app_uninstalled or tokens_revoked."""
+UNINSTALLED_KEPT_DAYS = 30
+_ENCRYPTED = "fernet:"
 PAUSE_CODES = {
     "slack": {
         "is_archived": "the channel was archived",
@@ -83,8 +109,9 @@ class Subscription:
 class State:
     """The subscriptions in one SQLite file (the `[state]` path). Every write is its own committed transaction."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, secret_key: str | None = None) -> None:
         self.path = Path(path)
+        self._secret_key = os.environ.get(SECRET_KEY_ENV, "") if secret_key is None else secret_key
         if read_only:  # the publisher reading who is subscribed: no write access needed, nothing created
             self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
             return
@@ -213,6 +240,124 @@ class State:
                 db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
         return found
 
+    @property
+    def _keys(self) -> MultiFernet | None:
+        # read when a token is, so that a malformed key never stops what does not touch tokens
+        return _fernet(self._secret_key)
+
+    # --- Slack installations (OAuth v2) and the single-use states of the install flow ---------------------------
+
+    def save_installation(self, team_id: str, bot_token: str, team_name: str = "", bot_user_id: str = "") -> None:
+        """Record (or replace, on a reinstall) a workspace's bot token: encrypted when PPRFEED_SECRET_KEY is set.
+        Subscriptions paused by the workspace's uninstall resume."""
+        keys = self._keys
+        stored = _ENCRYPTED + keys.encrypt(bot_token.encode()).decode() if keys else bot_token
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO installations (team_id, team_name, bot_user_id, bot_token, installed_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (team_id, team_name, bot_user_id, stored, _now()),
+            )
+            # a workspace back within the 30 days gets its channels' subscriptions back, from now on
+            db.execute(
+                "UPDATE subscriptions SET paused = NULL, paused_at = NULL, since = ? "
+                "WHERE platform = 'slack' AND workspace = ? AND paused = ?",
+                (_now(), team_id, UNINSTALLED),
+            )
+
+    def bot_token(self, team_id: str) -> str | None:
+        """The workspace's bot token, or None when it has not installed the app (or its token cannot be read)."""
+        if not self._has_table("installations"):
+            return None
+        row = self.db.execute("SELECT bot_token FROM installations WHERE team_id = ?", (team_id,)).fetchone()
+        if row is None:
+            return None
+        stored: str = row[0]
+        if not stored.startswith(_ENCRYPTED):
+            return stored
+        keys = self._keys
+        if keys is None:
+            raise StateError(f"the Slack tokens are encrypted: set {SECRET_KEY_ENV} to the key they were saved with")
+        try:
+            return keys.decrypt(stored[len(_ENCRYPTED) :].encode()).decode()
+        except InvalidToken:
+            raise StateError(
+                f"a Slack token cannot be decrypted with {SECRET_KEY_ENV}: keep the old key after the new one "
+                "(new,old) until every workspace has been re-encrypted"
+            ) from None
+
+    def reencrypt_tokens(self) -> int:
+        """Encrypt every token with the first key of PPRFEED_SECRET_KEY (after a rotation, or once a key is set);
+        how many were rewritten."""
+        keys = self._keys
+        if keys is None or not self._has_table("installations"):
+            return 0
+        rows = self.db.execute("SELECT team_id, bot_token FROM installations").fetchall()
+        changed = []
+        for team_id, stored in rows:
+            if stored.startswith(_ENCRYPTED):
+                try:
+                    fresh = keys.rotate(stored[len(_ENCRYPTED) :].encode()).decode()
+                except InvalidToken:
+                    raise StateError(f"a Slack token cannot be decrypted with any key in {SECRET_KEY_ENV}") from None
+            else:
+                fresh = keys.encrypt(stored.encode()).decode()
+            changed.append((_ENCRYPTED + fresh, team_id))
+        with self._write() as db:
+            db.executemany("UPDATE installations SET bot_token = ? WHERE team_id = ?", changed)
+        return len(changed)
+
+    def installed_teams(self) -> list[str]:
+        if not self._has_table("installations"):
+            return []
+        return [row[0] for row in self.db.execute("SELECT team_id FROM installations ORDER BY team_id")]
+
+    def delete_installation(self, team_id: str) -> bool:
+        """Forget the workspace's token and pause its Slack subscriptions; whether it had an installation."""
+        with self._write() as db:
+            deleted = db.execute("DELETE FROM installations WHERE team_id = ?", (team_id,)).rowcount
+            # also those paused for another reason: every one of them goes in 30 days
+            db.execute(
+                "UPDATE subscriptions SET paused = ?, paused_at = ? WHERE platform = 'slack' AND workspace = ? "
+                "AND paused IS NOT ?",
+                (UNINSTALLED, _now(), team_id, UNINSTALLED),
+            )
+        return bool(deleted)
+
+    def remove_uninstalled(self, days: int = UNINSTALLED_KEPT_DAYS, now: datetime | None = None) -> list[Subscription]:
+        """Delete the subscriptions paused by an uninstall more than `days` ago; those deleted."""
+        cutoff = ((now or datetime.now(timezone.utc)) - timedelta(days=days)).isoformat(timespec="microseconds")
+        gone = [s for s in self.subscriptions("slack") if s.paused == UNINSTALLED and (s.paused_at or "") < cutoff]
+        with self._write() as db:
+            db.executemany("DELETE FROM subscriptions WHERE id = ?", [(s.id,) for s in gone])
+        return gone
+
+    def issue_state(self, lifetime: float = STATE_LIFETIME) -> str:
+        """A new OAuth state value, good once within `lifetime` seconds."""
+        state = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._write() as db:
+            db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now,))
+            # anyone may GET /slack/install: past the cap the oldest states go, so the table stays small
+            db.execute(
+                "DELETE FROM oauth_states WHERE state IN "
+                "(SELECT state FROM oauth_states ORDER BY expires_at DESC LIMIT -1 OFFSET ?)",
+                (MAX_STATES - 1,),
+            )
+            db.execute("INSERT INTO oauth_states (state, expires_at) VALUES (?, ?)", (state, now + lifetime))
+        return state
+
+    def consume_state(self, state: str) -> bool:
+        """Whether `state` was issued here, unused and unexpired; it is spent either way."""
+        with self._write() as db:
+            row = db.execute("SELECT expires_at FROM oauth_states WHERE state = ?", (state,)).fetchone()
+            db.execute("DELETE FROM oauth_states WHERE state = ?", (state,))
+        return row is not None and row[0] >= time.time()
+
+    def _has_table(self, name: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        return found is not None
+
     def backup(self, path: str | Path) -> None:
         """A consistent copy of the whole state file (ledger included), taken while others write (SQLite's
         online backup API), with the same 0600 mode."""
@@ -225,6 +370,24 @@ class State:
             self.db.backup(copy)
         finally:
             copy.close()
+
+
+class StateError(Exception):
+    """The state file cannot give what was asked (an encrypted token without its key): the message says what to do."""
+
+
+def _fernet(keys: str) -> MultiFernet | None:
+    """The keys of PPRFEED_SECRET_KEY, or None without any. A malformed key is a StateError, never echoed."""
+    parts = [key.strip() for key in keys.split(",") if key.strip()]
+    if not parts:
+        return None
+    try:
+        return MultiFernet([Fernet(key) for key in parts])
+    except (ValueError, TypeError):
+        raise StateError(
+            f"{SECRET_KEY_ENV} holds something that is not a Fernet key: make one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+        ) from None
 
 
 def merged_topics(held: tuple[str, ...], wanted: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 - Web API under /api/: chat.postMessage (threads too), chat.update, conversations.history and .replies,
   auth.test (bot token), users.info (the `users` given),
+  oauth.v2.access (client id and secret, a code from `authorize`, once) handing out a workspace's own bot token,
   apps.connections.open (app-level token) handing out the Socket Mode websocket at /link.
 - Incoming webhooks at /services/T000/B000/<name> (`webhook_url`).
 - response_urls at /hooks/…: what a bot POSTs there arrives in `response_urls`.
@@ -15,9 +16,11 @@ sends to an app.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from typing import Any
 
@@ -26,6 +29,8 @@ from aiohttp import WSMsgType, web
 from .server import BODY, FakeServer, Inbox
 
 TOKEN = "xoxb-fake-token-0123456789"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret-abcdef"
 MAX_BLOCK_TEXT = 11_300
 """Where real Slack starts refusing block text with msg_blocks_too_long, at the lowest reported (it is not
 documented: slackapi/bolt-js#2867, #2509)."""
@@ -49,6 +54,10 @@ class FakeSlack(FakeServer):
         """Characters of block text beyond which a post is refused with msg_blocks_too_long."""
         self.users: dict[str, dict[str, Any]] = {}
         """user id -> the user object users.info answers (is_admin, is_owner, …)."""
+        self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
+        self.team_tokens: dict[str, str] = {}
+        """bot token -> the workspace (team id) it was issued for by oauth.v2.access; each is accepted too."""
+        self._codes: dict[str, tuple[str, str]] = {}
         self._ts = 0
 
     @property
@@ -59,6 +68,12 @@ class FakeSlack(FakeServer):
     def webhook_url(self, name: str) -> str:
         self.webhooks.setdefault(name, [])
         return f"{self.root}/services/T000/B000/{name}"
+
+    def authorize(self, team_id: str, team_name: str = "") -> str:
+        """A person in `team_id` clicked Allow: the one-time code Slack puts in the redirect."""
+        code = f"code-{team_id}-{len(self._codes)}"
+        self._codes[code] = (team_id, team_name or f"Clinic {team_id}")
+        return code
 
     def posts(self, method: str = "chat.postMessage") -> list[Any]:
         return [r for r in self.requests if r.path == f"/api/{method}"]
@@ -80,7 +95,10 @@ class FakeSlack(FakeServer):
         body = {**request.query, **(request[BODY] if isinstance(request[BODY], dict) else {})}
         if method == "apps.connections.open":  # the one method that takes the app-level token
             return self.socket_mode.open(request)
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        if method == "oauth.v2.access":
+            return self._oauth_access(request, body)
+        authorization = request.headers.get("Authorization", "")
+        if authorization != f"Bearer {self.token}" and authorization.removeprefix("Bearer ") not in self.team_tokens:
             return _error("invalid_auth")
         if method in self.method_errors:
             return _error(self.method_errors[method], needed="chat:write")
@@ -107,6 +125,36 @@ class FakeSlack(FakeServer):
         if method == "conversations.replies":
             return self._history(channel, body, thread=str(body.get("ts", "")))
         return _error("unknown_method")
+
+    def _oauth_access(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        """The client's credentials come as HTTP Basic (slack_sdk's way) or as form fields; each code works once."""
+        client_id, client_secret = str(body.get("client_id", "")), str(body.get("client_secret", ""))
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if (client_id, client_secret) != (self.client_id, self.client_secret):
+            return _error("invalid_client_id" if client_id != self.client_id else "bad_client_secret")
+        with self.lock:
+            granted = self._codes.pop(str(body.get("code", "")), None)
+        if granted is None:
+            return _error("invalid_code")
+        team_id, team_name = granted
+        token = f"xoxb-{team_id}-{secrets.token_hex(8)}"
+        self.team_tokens[token] = team_id
+        return web.json_response(
+            {
+                "ok": True,
+                "access_token": token,
+                "token_type": "bot",
+                "scope": "commands,chat:write,users:read,channels:history,groups:history",
+                "bot_user_id": f"UBOT{team_id}",
+                "app_id": "A0PPRNET",
+                "team": {"id": team_id, "name": team_name},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U1"},
+            }
+        )
 
     def _post(self, channel: str, body: dict[str, Any]) -> web.Response:
         blocks = _json(body.get("blocks")) or []
@@ -269,11 +317,13 @@ def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The headers of a slash command or interaction Slack sends to an app's request URL."""
+def signed_headers(
+    secret: str, body: bytes, timestamp: int | None = None, content_type: str = "application/x-www-form-urlencoded"
+) -> dict[str, str]:
+    """The headers of a slash command or interaction (or, with application/json, an event) Slack sends to an app."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     return {
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": slack_signature(secret, stamp, body),
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
     }

@@ -14,6 +14,11 @@ old one, or the public copy when shared). It needs no bot token and no
   one answer or 10 s, whichever comes first, and at most 512 open at once
   (a new one past that closes the oldest). `serve_http` runs it.
 - `run_socket_mode`: the same core over slack_sdk's Socket Mode client (aiohttp flavour).
+- With `SlackOAuth` (`[slack] client_id`), any workspace installs the app: GET /slack/install sends the browser
+  to Slack's authorize page with a single-use state, GET /slack/oauth_redirect checks the state, exchanges the
+  code (oauth.v2.access) and keeps the workspace's bot token in the state file; POST /slack/events (signed like
+  the rest) forgets a workspace that uninstalled the app or revoked its token, and pauses its subscriptions.
+  Commands from an installed workspace are answered with that workspace's own token.
 
 Slack wants an answer within 3 seconds: the query runs in-process in about a
 millisecond, and follow-ups are posted after the click has been acknowledged.
@@ -25,6 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import html
 import json
 import logging
 import re
@@ -40,6 +46,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth import AuthorizeUrlGenerator
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -51,7 +61,7 @@ from pprfeed.bots.live import LiveArchive
 from pprfeed.chat import answers
 from pprfeed.chat import slack as chat
 from pprfeed.chat.answers import Action, ask, choose_topics
-from pprfeed.state import State, merged_topics
+from pprfeed.state import State, StateError, merged_topics
 from pprfeed.text import plural
 
 log = logging.getLogger(__name__)
@@ -94,6 +104,10 @@ class SlackBot:
     """The bot token's client (chat:write, users:read): the public line a subscription posts, and who is admin."""
     subscribe_mode: str = "anyone"
     """[slack] subscribe: "anyone", or "admins" (workspace admins and owners only)."""
+    per_workspace: bool = False
+    """OAuth installs: each command is answered with its workspace's token from `state`, never `web`'s."""
+    api_base_url: str = AsyncWebClient.BASE_URL
+    """Where the per-workspace clients send their Web API calls."""
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     _tasks: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
 
@@ -121,21 +135,40 @@ class SlackBot:
 
     # --- subscriptions -----------------------------------------------------------------------------
 
-    def _unavailable(self) -> dict[str, Any] | None:
-        if self.state is None or self.web is None:
-            return chat.notice(
-                "Subscriptions are not set up here: the bot runs without a bot token (SLACK_BOT_TOKEN) or a "
-                "[state] file. Ask whoever runs PPRNet's bot."
-            )
-        return None
+    def client(self, team_id: str) -> AsyncWebClient | None:
+        """The Web API client for this workspace: its own installation's token, or the one bot token."""
+        if not self.per_workspace:
+            return self.web
+        try:
+            token = self.state.bot_token(team_id) if self.state is not None else None
+        except StateError as exc:
+            log.error("workspace %s: %s", team_id, exc)
+            return None
+        if token is None:
+            return None
+        return AsyncWebClient(token=token, base_url=self.api_base_url)
 
-    async def _refused(self, fields: Mapping[str, str]) -> dict[str, Any] | None:
+    def _ready(self, fields: Mapping[str, str]) -> tuple[AsyncWebClient | None, dict[str, Any] | None]:
+        """The workspace's client, or the notice saying why subscriptions cannot be changed from here."""
+        web = self.client(fields.get("team_id", "")) if self.state is not None else None
+        if web is not None:
+            return web, None
+        if self.state is not None and self.per_workspace:
+            return None, chat.notice(
+                "PPRNet is not installed in this workspace any more: add it again from PPRNet's front door "
+                "(Add to Slack), then subscribe."
+            )
+        return None, chat.notice(
+            "Subscriptions are not set up here: the bot runs without a bot token (SLACK_BOT_TOKEN) or a "
+            "[state] file. Ask whoever runs PPRNet's bot."
+        )
+
+    async def _refused(self, fields: Mapping[str, str], web: AsyncWebClient) -> dict[str, Any] | None:
         """A notice when this person may not change subscriptions ([slack] subscribe = "admins")."""
         if self.subscribe_mode != "admins":
             return None
-        assert self.web is not None
         try:
-            user = (await self.web.users_info(user=fields.get("user_id", ""))).get("user") or {}
+            user = (await web.users_info(user=fields.get("user_id", ""))).get("user") or {}
         except SlackApiError as exc:
             log.warning("users.info failed: %s", exc.response.get("error"))
             return chat.notice("Could not check who you are with Slack (users.info); try again in a moment.")
@@ -144,10 +177,13 @@ class SlackBot:
         return chat.notice("In this workspace only admins and owners may change the channel's PPRNet subscription.")
 
     async def subscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
-        unavailable = self._unavailable() or await self._refused(fields)
+        web, unavailable = self._ready(fields)
         if unavailable is not None:
             return unavailable
-        assert self.state is not None and self.web is not None
+        assert self.state is not None and web is not None
+        refused = await self._refused(fields, web)
+        if refused is not None:
+            return refused
         snapshot = self.live.snapshot
         choice = choose_topics(snapshot.engine, text)
         if choice.unknown:
@@ -158,7 +194,7 @@ class SlackBot:
         names = snapshot.context.topic_names
         # the public line first: a private channel the app is not in cannot get the digest either
         try:
-            await self.web.chat_postMessage(channel=channel, **chat.notice(answers.subscribed_public(topics, names)))
+            await web.chat_postMessage(channel=channel, **chat.notice(answers.subscribed_public(topics, names)))
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
             if error in INVITE_FIRST:
@@ -172,10 +208,13 @@ class SlackBot:
         return chat.notice(answers.subscribed_private(topics, names, f"{SUBSCRIBE_COMMAND} unsubscribe"))
 
     async def unsubscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
-        unavailable = self._unavailable() or await self._refused(fields)
+        web, unavailable = self._ready(fields)
         if unavailable is not None:
             return unavailable
-        assert self.state is not None
+        assert self.state is not None and web is not None
+        refused = await self._refused(fields, web)
+        if refused is not None:
+            return refused
         snapshot = self.live.snapshot
         choice = choose_topics(snapshot.engine, text)
         if choice.unknown:
@@ -192,7 +231,7 @@ class SlackBot:
 
     def subscriptions(self, fields: Mapping[str, str]) -> dict[str, Any]:
         if self.state is None:
-            return self._unavailable() or {}
+            return self._ready(fields)[1] or {}
         names = self.live.snapshot.context.topic_names
         channel = fields.get("channel_id", "")
         here = self.state.subscription("slack", channel)
@@ -384,7 +423,176 @@ def interaction_payload(fields: Mapping[str, str]) -> Any:
         raise ValueError("expected a form field named payload holding JSON") from None
 
 
-def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
+# --- OAuth v2: installing into any workspace ---------------------------------------------------------
+
+INSTALL_SCOPES = ("commands", "chat:write", "users:read", "channels:history", "groups:history")
+"""The bot scopes an install asks for, the same as bots/slack/manifest.yml's (what each is for is said there)."""
+OAUTH_TIMEOUT = 5
+"""Seconds for oauth.v2.access: the person is waiting in their browser."""
+
+
+@dataclass(frozen=True)
+class SlackOAuth:
+    """The app's OAuth credentials ([slack] client_id, the secret named by client_secret_env, redirect_uri)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str | None = None
+    scopes: tuple[str, ...] = INSTALL_SCOPES
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    api_base_url: str = AsyncWebClient.BASE_URL
+
+
+class StateInstallationStore(AsyncInstallationStore):
+    """slack_sdk's installation store interface over the state file: bot tokens only, one per workspace."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        if not installation.team_id or not installation.bot_token:
+            raise ValueError("an installation without a workspace or a bot token")
+        self.state.save_installation(
+            installation.team_id, installation.bot_token, installation.team_name or "", installation.bot_user_id or ""
+        )
+
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        token = self.state.bot_token(team_id) if team_id else None
+        if token is None:
+            return None
+        return Bot(bot_token=token, bot_id="", bot_user_id="", team_id=team_id, installed_at=time.time())
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        if team_id:
+            self.state.delete_installation(team_id)
+
+
+class StateOAuthStateStore(AsyncOAuthStateStore):
+    """slack_sdk's OAuth state store interface over the state file: each state is good once, for ten minutes."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        return self.state.issue_state()
+
+    async def async_consume(self, state: str) -> bool:
+        return self.state.consume_state(state)
+
+
+def _page(status: int, title: str, text: str) -> web.Response:
+    """A short HTML page for the person in the browser (every value escaped)."""
+    body = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></html>"
+    )
+    return web.Response(status=status, text=body, content_type="text/html")
+
+
+def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None:
+    """GET /slack/install and GET /slack/oauth_redirect on `app`; installations go to `bot.state`."""
+    if bot.state is None:
+        raise ValueError("installing into workspaces needs the [state] file")
+    states = StateOAuthStateStore(bot.state)
+    installations = StateInstallationStore(bot.state)
+    authorize = AuthorizeUrlGenerator(
+        client_id=oauth.client_id,
+        redirect_uri=oauth.redirect_uri,
+        scopes=list(oauth.scopes),
+        authorization_url=oauth.authorize_url,
+    )
+
+    async def install(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(authorize.generate(await states.async_issue()))
+
+    async def oauth_redirect(request: web.Request) -> web.StreamResponse:
+        again = "Start again from PPRNet's front door (Add to Slack)."
+        if request.query.get("error"):
+            return _page(200, "Not installed", f"The installation was cancelled in Slack. {again}")
+        state, code = request.query.get("state", ""), request.query.get("code", "")
+        # consumed before anything else: a state is spent by its first use, whatever happens next
+        if not state or not await states.async_consume(state):
+            return _page(400, "This install link is not valid", f"It has expired or was already used. {again}")
+        if not code:
+            return _page(400, "Not installed", f"Slack sent no authorization code. {again}")
+        client = AsyncWebClient(timeout=OAUTH_TIMEOUT, base_url=oauth.api_base_url)
+        try:
+            answer = await client.oauth_v2_access(
+                client_id=oauth.client_id,
+                client_secret=oauth.client_secret,
+                code=code,
+                **({"redirect_uri": oauth.redirect_uri} if oauth.redirect_uri else {}),
+            )
+        except SlackApiError as exc:
+            log.warning("oauth.v2.access refused the code: %s", exc.response.get("error"))
+            return _page(400, "Not installed", f"Slack refused the installation ({exc.response.get('error')}). {again}")
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            log.warning("oauth.v2.access: Slack could not be reached")
+            return _page(502, "Not installed", f"Slack could not be reached. {again}")
+        team = answer.get("team") or {}
+        installation = Installation(
+            app_id=answer.get("app_id"),
+            team_id=team.get("id"),
+            team_name=team.get("name"),
+            bot_token=answer.get("access_token"),
+            bot_user_id=answer.get("bot_user_id"),
+            bot_scopes=str(answer.get("scope") or ""),
+            user_id=(answer.get("authed_user") or {}).get("id", ""),
+            is_enterprise_install=bool(answer.get("is_enterprise_install")),
+        )
+        try:
+            await installations.async_save(installation)
+        except ValueError:
+            return _page(400, "Not installed", f"Slack's answer named no workspace or bot token. {again}")
+        log.info("installed in workspace %s", installation.team_id)
+        return _page(
+            200,
+            "PPRNet is installed",
+            f"PPRNet is now in {installation.team_name or 'your workspace'}. In a channel, invite @PPRNet and type "
+            "/ppr subscribe to get the digest there.",
+        )
+
+    app.router.add_get("/slack/install", install)
+    app.router.add_get("/slack/oauth_redirect", oauth_redirect)
+
+
+def workspace_event(bot: SlackBot, payload: Any) -> dict[str, Any] | None:
+    """The answer to an Events API request: url_verification's challenge; an uninstall forgets the workspace."""
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("type") == "url_verification":
+        return {"challenge": str(payload.get("challenge", ""))}
+    event = payload.get("event")
+    if payload.get("type") != "event_callback" or not isinstance(event, dict):
+        return None
+    team_id = str(payload.get("team_id", ""))
+    kind = event.get("type")
+    if kind == "tokens_revoked":
+        tokens = event.get("tokens")
+        # only the bot token matters here: user tokens revoked alone leave the app working
+        if not isinstance(tokens, dict) or not tokens.get("bot"):
+            return None
+    elif kind != "app_uninstalled":
+        return None
+    if bot.state is not None and team_id:
+        bot.state.delete_installation(team_id)
+        log.info("workspace %s: %s; its installation is deleted and its subscriptions paused", team_id, kind)
+    return None
+
+
+def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None = None) -> web.Application:
     secret = signing_secret.encode("utf-8")
     replays = ReplayGuard()
     unsigned = Tally(
@@ -427,6 +635,19 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
             bot.schedule(follow_up)
         return web.Response(status=200)
 
+    async def events(request: web.Request) -> web.StreamResponse:
+        body = await _read_body(request)
+        if not verified(request, body):
+            return _unauthorized()
+        text = body.decode("utf-8", "replace")
+        if json_too_deep(text):
+            return _bad_request("an event", f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return _bad_request("an event", "expected a JSON body")
+        return web.json_response(workspace_event(bot, payload) or {})
+
     async def healthz(request: web.Request) -> web.StreamResponse:
         snapshot = bot.live.snapshot
         return web.json_response(
@@ -454,6 +675,9 @@ def build_slack_app(bot: SlackBot, signing_secret: str) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/slack/commands", commands)
     app.router.add_post("/slack/interactions", interactions)
+    app.router.add_post("/slack/events", events)
+    if oauth is not None:
+        oauth_routes(app, bot, oauth)
     app.router.add_get("/healthz", healthz)
     app.on_response_prepare.append(one_request_per_connection)
     app.on_startup.append(start_watching)
@@ -702,6 +926,8 @@ def socket_mode_client(bot: SlackBot, app_token: str, web_client: AsyncWebClient
             await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload=answer))
             return
         await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+        if request.type == "events_api":
+            workspace_event(bot, request.payload)
         if request.type == "interactive":
             follow_up = bot.action(request.payload)
             if follow_up is not None:
@@ -716,9 +942,9 @@ def web_client(token: str, base_url: str) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=base_url)
 
 
-def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int) -> None:
+def serve_http(bot: SlackBot, signing_secret: str, host: str, port: int, oauth: SlackOAuth | None = None) -> None:
     """`pprfeed slack serve`: run the endpoint until SIGINT or SIGTERM."""
-    asyncio.run(_serve_until_stopped(SlackEndpoint(build_slack_app(bot, signing_secret), host, port)))
+    asyncio.run(_serve_until_stopped(SlackEndpoint(build_slack_app(bot, signing_secret, oauth), host, port)))
 
 
 async def _serve_until_stopped(endpoint: SlackEndpoint) -> None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SLACK_SECRET_HELP = "copy it from your Slack app's Basic Information page (Signing Secret)"
 SLACK_APP_TOKEN_HELP = "create an app-level token with the connections:write scope (Basic Information page, xapp-…)"
+SLACK_CLIENT_SECRET_HELP = "copy it from your Slack app's Basic Information page (Client Secret)"
 DISCORD_TOKEN_HELP = "copy it from the Discord developer portal: your application, Bot, Reset Token"
 
 
@@ -144,6 +145,18 @@ def _state(path: Path) -> State:
         ) from None
 
 
+def _reencrypt(state: State) -> None:
+    """Every installed workspace's token under PPRFEED_SECRET_KEY's first key: a rotation is done by a restart."""
+    from pprfeed.state import StateError
+
+    try:
+        count = state.reencrypt_tokens()
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+    if count:
+        log.info("%s encrypted with the first key of PPRFEED_SECRET_KEY", count)
+
+
 def _port(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
@@ -156,21 +169,35 @@ def run_slack(args: argparse.Namespace) -> int:
     secret = _secret("SLACK_SIGNING_SECRET", SLACK_SECRET_HELP) if serve else ""
     token = "" if serve else _secret("SLACK_APP_TOKEN", SLACK_APP_TOKEN_HELP)
 
-    from pprfeed.bots.slack import SlackBot, run_socket_mode, serve_http, web_client
+    from pprfeed.bots.slack import SlackBot, SlackOAuth, run_socket_mode, serve_http, web_client
 
     publishing = _publishing(settings)
-    token = os.environ.get(publishing.slack.token_env, "").strip()
+    installs = bool(publishing.slack.client_id)
+    oauth = None
+    if installs and serve:
+        oauth = SlackOAuth(
+            publishing.slack.client_id,
+            _secret(publishing.slack.client_secret_env, SLACK_CLIENT_SECRET_HELP),
+            publishing.slack.redirect_uri or None,
+            api_base_url=publishing.slack.api_base_url,
+        )
+    bot_token = os.environ.get(publishing.slack.token_env, "").strip()
     web = None
-    if token:
-        web = web_client(token, publishing.slack.api_base_url)
-    else:
+    if bot_token and not installs:  # installed workspaces each answer with their own token instead
+        web = web_client(bot_token, publishing.slack.api_base_url)
+    elif not installs:
         log.warning("%s is not set: /ppr subscribe will say subscriptions are not set up", publishing.slack.token_env)
+    state = _state(publishing.state_path) if web or installs else None
+    if state is not None and installs:
+        _reencrypt(state)
     bot = SlackBot(
         _live(args, settings, bots, bots.slack_command),
         # without a bot token there are no subscriptions: the bot then writes nothing where it runs
-        state=_state(publishing.state_path) if web else None,
+        state=state,
         web=web,
         subscribe_mode=publishing.slack.subscribe,
+        per_workspace=installs,
+        api_base_url=publishing.slack.api_base_url,
     )
     if serve:
         print(
@@ -179,7 +206,7 @@ def run_slack(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         try:
-            serve_http(bot, secret, args.host, args.port)
+            serve_http(bot, secret, args.host, args.port, oauth)
         except CannotListen as exc:
             raise UsageError(f"{exc}; check --host, or pick another --port") from None
         return 0

@@ -135,6 +135,8 @@ def run_publish(args: argparse.Namespace) -> int:
         return 1
     settings, publishing, archive = loaded
     configured = publishing.targets
+    if not args.dry_run:
+        _remove_uninstalled(publishing.state_path)
     publishing = with_subscribed(publishing, need_secrets=not args.dry_run)
     today = settings.site.today()
     if args.dry_run:
@@ -211,17 +213,34 @@ def _publish(
 
 def with_subscribed(publishing: PublishSettings, need_secrets: bool) -> PublishSettings:
     """The settings with each active subscription added as a target (one target for a channel both configured
-    and subscribed), and the bot tokens they need read from the environment. A subscribed channel whose bot
-    token is not set is left out of this run, with a warning; nothing is created when no state file exists."""
+    and subscribed), and the bot tokens they need: a Slack channel of a workspace that installed the app posts
+    with that workspace's own token (from the state file), any other with the token from the environment. A
+    subscribed channel without a token is left out of this run, with a warning (one line per workspace);
+    nothing is created when no state file exists."""
     if not publishing.state_path.is_file():
         return publishing
     from pprfeed.publish.targets import with_subscriptions
 
-    targets = with_subscriptions(publishing.targets, _read_subscriptions(publishing.state_path))
+    subscriptions = _read_subscriptions(publishing.state_path)
+    targets = with_subscriptions(publishing.targets, subscriptions)
     configured = {target.key for target in publishing.targets}
     secrets = Secrets(dict(publishing.secrets.values))
+    installed = _installed_tokens(publishing.state_path, subscriptions, need_secrets)
+    channel_tokens: dict[str, str] = {}
+    uninstalled: dict[str, int] = {}
+    workspaces = {s.channel: s.workspace for s in subscriptions if s.platform == "slack" and s.paused is None}
     kept = []
     for target in targets:
+        team = workspaces.get(target.address) if target.platform == "slack" else None
+        if team is not None and installed.get(team):
+            name = f"SLACK_BOT_TOKEN_{team}"  # a name for redaction: the token itself never leaves the state file
+            secrets.values[name] = installed[team] or ""
+            channel_tokens[target.address] = name
+            kept.append(target)
+            continue
+        if team is not None and publishing.slack.client_id and target.key not in configured:
+            uninstalled[team] = uninstalled.get(team, 0) + 1
+            continue
         token_env = publishing.slack.token_env if target.platform == "slack" else publishing.discord.token_env
         if target.key not in configured and token_env not in secrets.values:
             value = os.environ.get(token_env, "").strip()
@@ -235,7 +254,56 @@ def with_subscribed(publishing: PublishSettings, need_secrets: bool) -> PublishS
                 )
                 continue
         kept.append(target)
-    return replace(publishing, targets=tuple(kept), secrets=secrets)
+    for team, count in sorted(uninstalled.items()):
+        if need_secrets:
+            print(
+                f"pprfeed publish: Slack workspace {team} has not installed the app: its "
+                f"{plural(count, 'subscribed channel')} {'is' if count == 1 else 'are'} left out of this run "
+                "(someone there adds the app with Add to Slack)",
+                file=sys.stderr,
+            )
+    slack = replace(publishing.slack, channel_tokens=channel_tokens)
+    return replace(publishing, targets=tuple(kept), secrets=secrets, slack=slack)
+
+
+def _installed_tokens(path: Path, subscriptions: list[Subscription], need_secrets: bool) -> dict[str, str | None]:
+    """Each subscribed Slack workspace's own bot token, None for one without an installation. A token that cannot
+    be decrypted is one line, and that workspace is treated as not installed."""
+    from pprfeed.state import State, StateError
+
+    teams = sorted({s.workspace for s in subscriptions if s.platform == "slack" and s.paused is None})
+    if not teams:
+        return {}
+    tokens: dict[str, str | None] = {}
+    try:
+        with State(path, read_only=True) as state:
+            for team in teams:
+                try:
+                    tokens[team] = state.bot_token(team)
+                except StateError as exc:
+                    if need_secrets:
+                        print(f"pprfeed publish: Slack workspace {team}: {exc}", file=sys.stderr)
+                    tokens[team] = None
+    except StateError as exc:  # PPRFEED_SECRET_KEY malformed
+        print(f"pprfeed publish: {exc}", file=sys.stderr)
+    except sqlite3.Error as exc:
+        log.debug("installations unreadable in %s: %s", path, exc)
+    return tokens
+
+
+def _remove_uninstalled(state_path: Path) -> None:
+    """Subscriptions paused by an uninstall 30 days ago are deleted (docs/privacy.md); the file is opened for
+    writing only when there are some."""
+    from pprfeed.state import UNINSTALLED, UNINSTALLED_KEPT_DAYS
+
+    if not any(s.paused == UNINSTALLED for s in _read_subscriptions(state_path)):
+        return
+    with _state(state_path) as state:
+        for gone in state.remove_uninstalled():
+            print(
+                f"{gone.target.key}: subscription removed, its workspace uninstalled the app "
+                f"more than {UNINSTALLED_KEPT_DAYS} days ago"
+            )
 
 
 def _skip_while_away(

@@ -60,23 +60,29 @@ class SlackPoster:
         self.secrets = secrets
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
-        self._client: AsyncWebClient | None = None
+        self._clients: dict[str, AsyncWebClient] = {}
+        """By the name of the secret holding the token: one client for each workspace's own token."""
 
     def _session_for_requests(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
-    def _web(self) -> AsyncWebClient:
-        if self._client is None:
-            self._client = AsyncWebClient(
-                token=self.secrets.get(self.settings.token_env),
+    def _token_name(self, target: Target) -> str:
+        """A subscribed channel of an installed workspace posts with that workspace's token, others with token_env."""
+        return self.settings.channel_tokens.get(target.address, self.settings.token_env)
+
+    def _web(self, target: Target) -> AsyncWebClient:
+        name = self._token_name(target)
+        if name not in self._clients:
+            self._clients[name] = AsyncWebClient(
+                token=self.secrets.get(name),
                 base_url=self.settings.api_base_url,
                 timeout=int(max(1, self.timeout)),
                 session=self._session_for_requests(),
                 retry_handlers=[],
             )
-        return self._client
+        return self._clients[name]
 
     async def close(self) -> None:
         if self._session is not None:
@@ -132,7 +138,7 @@ class SlackPoster:
 
     async def _call(self, target: Target, method: str, **kwargs: Any) -> Any:
         try:
-            return await getattr(self._web(), method)(**kwargs)
+            return await getattr(self._web(target), method)(**kwargs)
         except SlackApiError as exc:
             raise self._api_error(target, exc) from None
         except TRANSPORT_ERRORS as exc:
@@ -148,10 +154,8 @@ class SlackPoster:
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
             # a gateway error or fatal_error can come after Slack stored the message: look before sending again
             return TransientError(f"{target.key}: Slack answered {error} (HTTP {status})", maybe_sent=True)
-        return PermanentError(
-            self._safe(f"{target.key}: Slack refused: {error} — {_slack_fix(target, error, data, self.settings)}"),
-            error,
-        )
+        fix = _slack_fix(target, error, data, self.settings, self._token_name(target))
+        return PermanentError(self._safe(f"{target.key}: Slack refused: {error} — {fix}"), error)
 
     async def _webhook(self, target: Target, payload: dict[str, Any]) -> None:
         client = AsyncWebhookClient(
@@ -192,13 +196,15 @@ def _retry_after(headers: Any) -> float:
         return 1.0
 
 
-def _slack_fix(target: Target, error: str, data: dict[str, Any], settings: PlatformSettings) -> str:
+def _slack_fix(target: Target, error: str, data: dict[str, Any], settings: PlatformSettings, token_name: str) -> str:
     if error == "channel_not_found":
         return "check the id in [[slack.channels]]; a private channel must invite the bot before it can be found"
     if error == "not_in_channel":
         return f"invite the bot into {target.address} (type /invite @<your app> in the channel)"
     if error == "is_archived":
         return f"the channel is archived: unarchive it, or remove {target.address} from pprfeed.toml"
+    if error in _TOKEN_ERRORS and token_name != settings.token_env:
+        return "the workspace's installation is no longer valid: someone there adds the app again (Add to Slack)"
     if error in _TOKEN_ERRORS:
         return (
             f"the token in {settings.token_env} is not valid any more: "
