@@ -259,3 +259,11 @@ def test_check_imports_no_publishing_bot_or_feed_code() -> None:
 def test_build_imports_no_publishing_or_bot_code(tmp_path: Path) -> None:
     modules = modules_loaded_by("build", "--content", str(CONTENT), "--out", str(tmp_path / "feeds"))
     assert loaded(modules, PUBLISHING_AND_BOTS + SDKS) == []
+
+
+def test_check_config_ends_with_the_file_to_fix_and_the_command_to_rerun(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "pprfeed.toml"
+    config.write_text('[[slack.channels]]\nid = "not-a-channel"\n', encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"{config}: 1 problem found — fix it and run `pprfeed check --config {config}` again."

@@ -277,8 +277,8 @@ def check_config_file(path: str, archive: Archive) -> int:
     errors = sum(d.severity == "error" for d in problems)
     if errors or settings is None:
         print(
-            f"{path}: {plural(errors, 'problem')} found — fix them and run "
-            "`pprfeed check --config` again; nothing was sent.",
+            f"{path}: {plural(errors, 'problem')} found — fix {'it' if errors == 1 else 'them'} and run "
+            f"`pprfeed check --config {path}` again.",
             file=sys.stderr,
         )
         return 1
