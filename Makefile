@@ -57,6 +57,7 @@ bench: $(RUN_STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/fanout_scale.py
 	$(BIN)/python bench/bots.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/plan.py

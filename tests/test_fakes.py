@@ -67,3 +67,37 @@ def test_discord_checks_the_bot_token_and_answers_an_interaction_once():
             assert discord.callbacks.empty()
 
     asyncio.run(main())
+
+
+def test_slack_with_a_rate_limit_answers_429_to_a_second_post_within_the_second():
+    async def main(slack: FakeSlack) -> list[tuple[int, str | None]]:
+        answers = []
+        async with aiohttp.ClientSession() as session:
+            for channel in ("C1", "C1", "C2"):
+                async with session.post(
+                    slack.base_url + "chat.postMessage",
+                    headers={"Authorization": f"Bearer {SLACK_TOKEN}"},
+                    json={"channel": channel, "text": "hi", "blocks": []},
+                ) as response:
+                    answers.append((response.status, response.headers.get("Retry-After")))
+        return answers
+
+    with FakeSlack(["C1", "C2"], rate_limit_per_channel=1.0) as slack:
+        assert asyncio.run(main(slack)) == [(200, None), (429, "1"), (200, None)]
+
+
+def test_discord_with_a_global_rate_limit_answers_429_past_it():
+    async def main(discord: FakeDiscord) -> list[tuple[int, bool]]:
+        answers = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.post(
+                    discord.base_url + "/channels/1/messages",
+                    headers={"Authorization": f"Bot {DISCORD_TOKEN}"},
+                    json={"content": "hi", "allowed_mentions": {"parse": []}},
+                ) as response:
+                    answers.append((response.status, (await response.json()).get("global", False)))
+        return answers
+
+    with FakeDiscord(["1"], global_rate_limit=2) as discord:
+        assert asyncio.run(main(discord)) == [(200, False), (200, False), (429, True)]

@@ -866,3 +866,25 @@ def test_update_edits_the_posts_of_a_retracted_article(world: World) -> None:
     world.run([SLACK_T], archive=retracted, update=True)
     posted = json.dumps(world.slack.messages[SLACK_CHANNEL][0]["blocks"])
     assert "This summary has been retracted. Reason: Data fabricated." in posted
+
+
+def test_targets_waiting_out_a_discord_rate_limit_do_not_hold_up_slack(world: World) -> None:
+    """Each platform has its own `concurrency` slots: a Slack post goes out while Discord makes the only
+    Discord target wait."""
+    world.tuning = replace(FAST, concurrency=1)
+    world.discord.fail(lambda m, p: m == "POST" and p.endswith("/messages"), **rate_limited(0.5))
+    reports = world.run([replace(DISCORD_T, backfill=1), replace(SLACK_T, backfill=1)])
+    assert all(report.ok for report in reports), reports
+    (posted,) = [r for r in world.discord.posts() if r.path.endswith("/messages")][1:]
+    assert world.slack.posts()[0].answered < posted.at
+
+
+@pytest.mark.slow
+def test_discord_posts_stay_under_its_global_rate_limit(tmp_path: Path, archive: Archive) -> None:
+    channels = [str(500000000000000000 + n) for n in range(60)]
+    with FakeDiscord(channels, global_rate_limit=50) as discord, Ledger(tmp_path / "state.sqlite3") as ledger:
+        world = World(FakeSlack(), discord, ledger, Secrets({"DISCORD_BOT_TOKEN": DISCORD_TOKEN}), archive)
+        world.tuning = replace(FAST, concurrency=16)
+        reports = world.run([Target("discord", "channel", channel, backfill=1) for channel in channels])
+        assert all(report.ok for report in reports), reports
+        assert discord.rate_limited == 0

@@ -10,6 +10,10 @@ message instead of creating another. Listing messages omits the nonce, as
 Discord does. An interaction is answered once; callbacks are authorised by
 the interaction token in the path, not the bot token. Every request is recorded.
 
+With `global_rate_limit`, the channel routes keep Discord's global limit (that many requests per second per
+bot): one more within the second is answered 429 with `global: true` and Retry-After, as Discord answers, and
+counted in `rate_limited`. Off by default.
+
 `slash_command`, `autocomplete` and `button_click` build INTERACTION_CREATE
 payloads as the gateway delivers them; `discord_py_at` points discord.py there.
 """
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,10 +46,22 @@ ChannelHandler = Callable[[web.Request, str], Awaitable[web.Response]]
 
 
 class FakeDiscord(FakeServer):
-    def __init__(self, channels: list[str] | tuple[str, ...] = (), latency: float = 0.0, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        channels: list[str] | tuple[str, ...] = (),
+        latency: float = 0.0,
+        token: str = TOKEN,
+        global_rate_limit: int | None = None,
+    ) -> None:
         super().__init__(latency)
         self.token = token
         """The one bot token this Discord accepts; any other gets 401, at login too."""
+        self.global_rate_limit = global_rate_limit
+        """Requests per second the bot may make on the channel routes; None: no limit."""
+        self.rate_limited = 0
+        """How many requests were answered 429."""
+        self._accepted: deque[float] = deque()
+        """When each request of the last second was accepted (global_rate_limit)."""
         self.messages: dict[str, list[dict[str, Any]]] = {channel: [] for channel in channels}
         self.channel_errors: dict[str, tuple[int, int]] = {}
         """channel -> (HTTP status, Discord error code) every call about it answers (403/50001, 403/50013, …)."""
@@ -119,12 +137,38 @@ class FakeDiscord(FakeServer):
             channel = request.match_info["channel"]
             if channel not in self.messages:
                 return _error(404, 10003, "Unknown Channel")
+            wait = self._global_wait()
+            if wait:
+                return _json(
+                    {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True},
+                    status=429,
+                    headers={
+                        "Retry-After": str(math.ceil(wait)),
+                        "X-RateLimit-Global": "true",
+                        "X-RateLimit-Scope": "global",
+                        "Via": "1.1 google",
+                    },
+                )
             if channel in self.channel_errors:
                 status, code = self.channel_errors[channel]
                 return _error(status, code, {50001: "Missing Access", 50013: "Missing Permissions"}.get(code, "error"))
             return await handler(request, channel)
 
         return checked
+
+    def _global_wait(self) -> float:
+        """Seconds until the bot may make another request (0: now, and this one counts)."""
+        if self.global_rate_limit is None:
+            return 0.0
+        now = time.monotonic()
+        with self.lock:
+            while self._accepted and self._accepted[0] <= now - 1.0:
+                self._accepted.popleft()
+            if len(self._accepted) >= self.global_rate_limit:
+                self.rate_limited += 1
+                return self._accepted[0] + 1.0 - now
+            self._accepted.append(now)
+        return 0.0
 
     async def _send(self, request: web.Request, channel: str) -> web.Response:
         body = request[BODY]
@@ -259,9 +303,10 @@ def rate_limited(retry_after: float) -> dict[str, Any]:
     }
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON with exactly `application/json`, as Discord sends it (discord.py compares the header verbatim)."""
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

@@ -9,6 +9,9 @@
 
 It checks what real Slack checks that matters here: the tokens, the channel,
 Block Kit limits, and block text past `max_block_text` (msg_blocks_too_long).
+With `rate_limit_per_channel`, chat.postMessage keeps Slack's posting limit (about one message per second
+per channel): a post sooner than that after the channel's last is answered 429 with Retry-After, as Slack
+answers, and counted in `rate_limited`. Off by default.
 Every request is recorded; `messages` holds what each channel shows (thread
 replies too, with their `thread_ts`). `signed_headers` signs a request the way Slack signs what it
 sends to an app.
@@ -20,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from typing import Any
@@ -37,9 +41,20 @@ documented: slackapi/bolt-js#2867, #2509)."""
 
 
 class FakeSlack(FakeServer):
-    def __init__(self, channels: list[str] | tuple[str, ...] = (), latency: float = 0.0, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        channels: list[str] | tuple[str, ...] = (),
+        latency: float = 0.0,
+        token: str = TOKEN,
+        rate_limit_per_channel: float | None = None,
+    ) -> None:
         super().__init__(latency)
         self.token = token
+        self.rate_limit_per_channel = rate_limit_per_channel
+        """Posts per second one channel accepts; None: no limit."""
+        self.rate_limited = 0
+        """How many requests were answered 429."""
+        self._last_post: dict[str, float] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {channel: [] for channel in channels}
         self.channel_errors: dict[str, str] = {}
         """channel -> Slack error code every call about it answers (not_in_channel, is_archived, …)."""
@@ -113,6 +128,9 @@ class FakeSlack(FakeServer):
         if channel in self.channel_errors:
             return _error(self.channel_errors[channel])
         if method == "chat.postMessage":
+            wait = self._posting_wait(channel)
+            if wait:
+                return _rate_limited(wait)
             return self._post(channel, body)
         if method == "chat.update":
             for message in self.messages[channel]:
@@ -155,6 +173,19 @@ class FakeSlack(FakeServer):
                 "authed_user": {"id": "U1"},
             }
         )
+
+    def _posting_wait(self, channel: str) -> float:
+        """Seconds until `channel` accepts another post (0: now, and this post counts)."""
+        if self.rate_limit_per_channel is None:
+            return 0.0
+        now = time.monotonic()
+        with self.lock:
+            wait = self._last_post.get(channel, -math.inf) + 1 / self.rate_limit_per_channel - now
+            if wait > 0:
+                self.rate_limited += 1
+                return wait
+            self._last_post[channel] = now
+        return 0.0
 
     def _post(self, channel: str, body: dict[str, Any]) -> web.Response:
         blocks = _json(body.get("blocks")) or []
@@ -283,6 +314,12 @@ class SocketMode:
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _rate_limited(wait: float) -> web.Response:
+    """Slack's 429: whole seconds in Retry-After."""
+    headers = {"Retry-After": str(math.ceil(wait))}
+    return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
 
 
 def _error(code: str, **extra: Any) -> web.Response:

@@ -39,7 +39,7 @@ class Tuning:
     """How hard to try. Tests shrink the waits; the defaults suit cron."""
 
     concurrency: int = 16
-    """Targets delivered at the same time."""
+    """Targets delivered at the same time, per platform."""
     timeout: float = 30.0
     """Seconds one request may take before it counts as lost in transit."""
     max_attempts: int = 5
@@ -375,11 +375,12 @@ async def deliver(
         by_target.setdefault(delivery.target.key, (delivery.target, [], []))[1].append(delivery)
     for delivery in deliveries:
         by_target.setdefault(delivery.target.key, (delivery.target, [], []))[2].append(delivery)
-    gate = asyncio.Semaphore(max(1, tuning.concurrency))
+    # a gate per platform: targets waiting out one platform's rate limit never hold up the other's
+    gates = {platform: asyncio.Semaphore(max(1, tuning.concurrency)) for platform in ("slack", "discord")}
     runner = _Runner(ledger, posters, tuning, sleep)
 
     async def one(target: Target, edits: list[Delivery], posts: list[Delivery]) -> TargetReport:
-        async with gate:
+        async with gates[target.platform]:
             return await runner.target(target, edits, posts)
 
     entries = list(by_target.values())
