@@ -11,6 +11,7 @@ the result.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections import defaultdict
@@ -277,8 +278,9 @@ class FeedContext:
     stamps: dict[str, Stamp]
     html: dict[str, ArticleHtml] = field(default_factory=dict)
     """Article id -> its HTML; the article pages of the build take it from here too."""
-    entries: dict[str, FeedEntry] = field(default_factory=dict)
-    """Article id -> its feedgen entry, added to every RSS/Atom feed that carries the article."""
+    entries: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Article id -> its RSS <item> and Atom <entry> (lxml elements, built once by feedgen), copied into every
+    feed that carries the article."""
     items: dict[str, str] = field(default_factory=dict)
     """Article id -> its JSON Feed item, encoded."""
 
@@ -288,12 +290,12 @@ class FeedContext:
             found = self.html[article.id] = article_html(self.archive, article, self.site)
         return found
 
-    def entry(self, article: Article) -> FeedEntry:
+    def entry(self, article: Article) -> tuple[Any, Any]:
+        """The article's RSS <item> and Atom <entry>: an element has one parent, so each feed takes a copy."""
         found = self.entries.get(article.id)
         if found is None:
-            found = self.entries[article.id] = _entry(
-                article, self.rendered(article), self.stamps[article.id], self.site
-            )
+            entry = _entry(article, self.rendered(article), self.stamps[article.id], self.site)
+            found = self.entries[article.id] = (entry.rss_entry(), entry.atom_entry())
         return found
 
     def item(self, article: Article) -> str:
@@ -309,6 +311,8 @@ class FeedContext:
 
 EXTENSION = "pprfeed"
 """The name our mending extension is registered under (`generator.pprfeed`, `entry.pprfeed`)."""
+ENTRIES_EXTENSION = "pprfeed_entries"
+"""The name the extension that carries a feed's built entries is registered under."""
 
 
 class _Mend(BaseExtension):
@@ -332,6 +336,23 @@ class _Mend(BaseExtension):
         if self.hub_url:  # feedgen writes only rel=self as atom:link in RSS
             hub = channel.makeelement(f"{{{ATOM_NS}}}link", href=self.hub_url, rel="hub")
             channel.find(f"{{{ATOM_NS}}}link").addnext(hub)
+        return feed
+
+
+class _Entries(BaseExtension):
+    """Both formats: the feed's entries, each built once per build by feedgen's FeedEntry and copied in here,
+    where feedgen would append them (after every channel or feed element)."""
+
+    def __init__(self) -> None:
+        self.rss_items: list[Any] = []
+        self.atom_entries: list[Any] = []
+
+    def extend_rss(self, feed: Any) -> Any:
+        feed.find("channel").extend(copy.deepcopy(item) for item in self.rss_items)
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        feed.extend(copy.deepcopy(entry) for entry in self.atom_entries)
         return feed
 
 
@@ -384,8 +405,14 @@ def rss_and_atom(spec: FeedSpec, context: FeedContext) -> tuple[bytes, bytes]:
     generator.link(href=spec.url("atom", site), rel="self", type=MEDIA_TYPES["atom"])
     if site.websub_hub:
         generator.link(href=site.websub_hub, rel="hub")
+    # the entries come in through an extension (feedgen has no public way to add a built element), registered
+    # last so that it runs after _Mend, as feedgen's own entries would
+    generator.register_extension(ENTRIES_EXTENSION, _Entries, atom=True, rss=True)
+    entries: _Entries = getattr(generator, ENTRIES_EXTENSION)
     for article in spec.articles:
-        generator.add_entry(context.entry(article), order="append")
+        rss_item, atom_entry = context.entry(article)
+        entries.rss_items.append(rss_item)
+        entries.atom_entries.append(atom_entry)
     return generator.rss_str(pretty=True), generator.atom_str(pretty=True)
 
 

@@ -130,6 +130,8 @@ class Pages:
             t.slug: TopicLink(t.name, topic_page_url(t.slug, site), feed_links(topic_feed(t), site)) for t in topics
         }
         self.common = {"site": site, "opml_url": site.base_url + OPML_FILE, "everything": self.everything}
+        self._intros: dict[str, Markup] = {}
+        """Intro Markdown -> its HTML: every article page of an issue shows the same intro, rendered once."""
         env = environment(site.templates)
         try:  # read and compile every template now: a mistake in one is found before any file is written
             self._templates = {name: env.get_template(name) for name in ("index.html", "topic.html", "article.html")}
@@ -218,8 +220,14 @@ class Pages:
             topics=[self.topic_links[slug] for slug in article.topics],
             summary_html=Markup(rendered.summary_html),
             implications_html=Markup(rendered.implications_html),
-            intro_html=self._markdown(intro),
+            intro_html=self._intro(intro),
         )
+
+    def _intro(self, markdown: str) -> Markup:
+        found = self._intros.get(markdown)
+        if found is None:
+            found = self._intros[markdown] = self._markdown(markdown)
+        return found
 
     def _markdown(self, markdown: str) -> Markup:
         return Markup(markdown_html(markdown, self.site.base_url)) if markdown.strip() else Markup("")
