@@ -57,10 +57,10 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from pprfeed.bots.errors import CannotListen, ServiceUnreachable, TokenRefused
-from pprfeed.bots.live import LiveArchive
+from pprfeed.bots.live import LiveArchive, Snapshot
 from pprfeed.chat import answers
 from pprfeed.chat import slack as chat
-from pprfeed.chat.answers import Action, ask, choose_topics
+from pprfeed.chat.answers import Action, TopicChoice, ask, choose_topics
 from pprfeed.state import State, StateError, merged_topics
 from pprfeed.text import plural
 
@@ -176,11 +176,15 @@ class SlackBot:
             return None
         return chat.notice("In this workspace only admins and owners may change the channel's PPRNet subscription.")
 
-    async def subscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
+    async def _change_request(
+        self, fields: Mapping[str, str], text: str
+    ) -> tuple[AsyncWebClient, Snapshot, TopicChoice] | dict[str, Any]:
+        """What /ppr subscribe and unsubscribe check first: subscriptions are set up, this user may change them,
+        and every topic named resolves. The answer to give instead, or what the change needs."""
         web, unavailable = self._ready(fields)
         if unavailable is not None:
             return unavailable
-        assert self.state is not None and web is not None
+        assert web is not None
         refused = await self._refused(fields, web)
         if refused is not None:
             return refused
@@ -188,6 +192,14 @@ class SlackBot:
         choice = choose_topics(snapshot.engine, text)
         if choice.unknown:
             return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
+        return web, snapshot, choice
+
+    async def subscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
+        request = await self._change_request(fields, text)
+        if isinstance(request, dict):
+            return request
+        web, snapshot, choice = request
+        assert self.state is not None
         channel, team = fields.get("channel_id", ""), fields.get("team_id", "")
         held = self.state.subscription("slack", channel)
         topics = merged_topics(held.topics if held else (), tuple(topic.slug for topic in choice.topics))
@@ -208,17 +220,11 @@ class SlackBot:
         return chat.notice(answers.subscribed_private(topics, names, f"{SUBSCRIBE_COMMAND} unsubscribe"))
 
     async def unsubscribe(self, fields: Mapping[str, str], text: str) -> dict[str, Any]:
-        web, unavailable = self._ready(fields)
-        if unavailable is not None:
-            return unavailable
-        assert self.state is not None and web is not None
-        refused = await self._refused(fields, web)
-        if refused is not None:
-            return refused
-        snapshot = self.live.snapshot
-        choice = choose_topics(snapshot.engine, text)
-        if choice.unknown:
-            return chat.notice(f"{answers.unknown_line(choice)} Nothing changed.")
+        request = await self._change_request(fields, text)
+        if isinstance(request, dict):
+            return request
+        _, snapshot, choice = request
+        assert self.state is not None
         channel = fields.get("channel_id", "")
         if self.state.subscription("slack", channel) is None:
             return chat.notice(answers.not_subscribed(f"{SUBSCRIBE_COMMAND} subscribe"))
