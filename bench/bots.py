@@ -44,11 +44,10 @@ from pprfeed.chat import discord as discord_chat  # noqa: E402
 from pprfeed.chat import slack as slack_chat  # noqa: E402
 from pprfeed.chat.answers import ask  # noqa: E402
 from pprfeed.config import SiteSettings  # noqa: E402
-from synthetic import write_archive  # noqa: E402
+from synthetic import child_env, write_archive  # noqa: E402
 
 SECRET = "bench-signing-secret"
-# as an installed pprfeed runs: its modules compiled once (__pycache__), not at every start
-ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+ENV = child_env()
 
 
 def percentiles(samples: list[float]) -> str:

@@ -26,10 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import write_archive  # noqa: E402
+from synthetic import child_env, write_archive  # noqa: E402
 
-# as an installed pprfeed runs: its modules compiled once (__pycache__), not at every start
-ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+ENV = child_env()
 
 LOAD = """
 import json, resource, sys, time
