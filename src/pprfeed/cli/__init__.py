@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pprfeed import __version__
-from pprfeed.archive.search import SearchUnavailable
 from pprfeed.cli import archive
 from pprfeed.cli import bots as bots_cli
 from pprfeed.cli import feeds as feeds_cli
@@ -57,10 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except SearchUnavailable as exc:  # this Python's SQLite lacks FTS5: the message says what to install
-        print(f"pprfeed {args.command}: {exc}", file=sys.stderr)
-        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        from pprfeed.archive.search import SearchUnavailable  # here: every command would pay for importing it
+
+        if isinstance(exc, SearchUnavailable):  # this Python's SQLite lacks FTS5: the message says what to install
+            print(f"pprfeed {args.command}: {exc}", file=sys.stderr)
+            return 1
         if args.debug:
             raise
         print(

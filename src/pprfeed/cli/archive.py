@@ -8,9 +8,9 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pprfeed.archive.load import load_archive
-from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult
 from pprfeed.archive.synonyms import check_synonyms, load_synonyms
 from pprfeed.cli.common import (
     UsageError,
@@ -23,6 +23,9 @@ from pprfeed.config import SiteSettings, check_config, load_publish_settings, lo
 from pprfeed.links import article_url
 from pprfeed.model import Archive, Article
 from pprfeed.text import plural
+
+if TYPE_CHECKING:
+    from pprfeed.archive.search import QueryEngine, QueryResult
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -149,6 +152,8 @@ def summarise(archive: Archive, content: str, today: date | None = None) -> str:
 
 
 def run_topic(args: argparse.Namespace) -> int:
+    from pprfeed.archive.search import MatchKind, QueryEngine  # only this command searches
+
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be 1 or more")
     settings, problems = load_settings(args.config)
@@ -180,6 +185,8 @@ def article_json(article: Article, site: SiteSettings) -> dict[str, object]:
 
 
 def result_json(result: QueryResult, engine: QueryEngine, limit: int | None, site: SiteSettings) -> dict[str, object]:
+    from pprfeed.archive.search import MatchKind
+
     if result.kind is MatchKind.LIST:
         return {
             "query": "",
@@ -197,6 +204,8 @@ def result_json(result: QueryResult, engine: QueryEngine, limit: int | None, sit
 
 
 def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> str:
+    from pprfeed.archive.search import MatchKind
+
     if result.kind is MatchKind.LIST:
         rows = [f"{n:4d}  {t.name}  ({t.slug})" for t, n in engine.topic_list()]
         return "Topics (articles, name, slug):\n" + "\n".join(rows)

@@ -6,11 +6,14 @@ import argparse
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pprfeed.cli.common import UsageError, add_config_option, print_diagnostics
 from pprfeed.config import load_publish_settings, load_settings
-from pprfeed.state import State
 from pprfeed.text import plural
+
+if TYPE_CHECKING:
+    from pprfeed.state import State
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +57,8 @@ def _state_path(args: argparse.Namespace) -> Path:
 
 
 def _open(path: Path) -> State:
+    from pprfeed.state import State  # here: the other commands need not import its encryption
+
     try:
         return State(path)
     except (OSError, sqlite3.Error) as exc:

@@ -8,9 +8,6 @@ readers only the wait for their next poll, so a failed ping is a warning, never 
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +24,10 @@ class PingResult:
 
 def ping_hub(hub: str, feeds: Iterable[str], timeout: float = TIMEOUT_SECONDS) -> list[PingResult]:
     """One publish ping per feed URL; every failure is logged as a warning and returned, never raised."""
+    import urllib.error  # here: a build without a hub need not import the HTTP client
+    import urllib.parse
+    import urllib.request
+
     results = []
     for feed in feeds:
         body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": feed}).encode("ascii")
