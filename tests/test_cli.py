@@ -267,3 +267,11 @@ def test_check_config_ends_with_the_file_to_fix_and_the_command_to_rerun(tmp_pat
     assert main(["check", "--config", str(config)]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == f"{config}: 1 problem found — fix it and run `pprfeed check --config {config}` again."
+
+
+def test_the_command_line_imports_no_platform_search_or_encryption_code_until_a_command_needs_it() -> None:
+    # `pprfeed build` and `check` run every month and from cron: they should not pay for the bots' imports
+    heavy = ["pprfeed.archive.search", "pprfeed.state", "cryptography", "slack_sdk", "discord", "urllib.request"]
+    code = f"import sys, pprfeed.cli, pprfeed.site.build; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
