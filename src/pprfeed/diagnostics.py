@@ -109,11 +109,13 @@ def _read_bounded(path: Path, report: Report, limit: int) -> bytes | None:
         )
         return None
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             report.error(path, None, "not a regular file", "replace it with an ordinary text file, or remove it")
             return None
         try:
-            data = file.read(limit + 1)
+            # no more than the file holds: reading `limit` bytes would set aside a megabyte for every article
+            data = file.read(min(info.st_size, limit) + 1)
         except OSError as exc:
             report.error(path, None, f"the file cannot be read ({exc.strerror or exc})", "check the file")
             return None
