@@ -176,11 +176,11 @@ def test_import_command_errors(tmp_path: Path, empty_content: Path, capsys) -> N
     assert "not UTF-8" in capsys.readouterr().err
     shapeless = tmp_path / "shapeless.txt"
     shapeless.write_text("just some text\n", encoding="utf-8")
-    assert main(["import", str(shapeless), "--content", str(empty_content)]) == 2
+    assert main(["import", str(shapeless), "--content", str(empty_content)]) == 1
     assert "no month heading" in capsys.readouterr().err
     no_implications = tmp_path / "no-implications.txt"
     no_implications.write_text("January 2018\nA Title\nA. (2018). P.\nSummary.\n", encoding="utf-8")
-    assert main(["import", str(no_implications), "--content", str(empty_content)]) == 2
+    assert main(["import", str(no_implications), "--content", str(empty_content)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f'{no_implications}:2: "A Title" has no practice-implications section — add a line ' + (
         '"Practice Implications" after the summary, followed by the implications'
@@ -290,3 +290,14 @@ def test_a_doi_inside_the_citation_is_taken_out_of_its_sentence() -> None:
         "Practice Implications\nDo it.\n"
     )
     assert article.citation == "Author, A. (2018). Paper. Journal, 1(2), 3-4."
+
+
+def test_import_into_content_that_fails_check_imports_nothing_and_exits_1(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "content"
+    broken.mkdir()
+    (broken / "topics.toml").write_text("topics = [\n", encoding="utf-8")
+    assert main(["import", str(SEED), "--content", str(broken)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"pprfeed import: {broken} must pass `pprfeed check` before importing into it"
+    )
+    assert sorted(path.name for path in broken.iterdir()) == ["topics.toml"]

@@ -252,14 +252,13 @@ def run_import(args: argparse.Namespace) -> int:
     except ImportError_ as exc:
         for line, what, fix in exc.problems:
             print(f"{source}:{line}: {what} — {fix}", file=sys.stderr)
-        count = len(exc.problems)
-        raise UsageError(f"{source}: {count} problem{'s' if count != 1 else ''} found; nothing was imported") from None
+        return _import_failed(f"{source}: {plural(len(exc.problems), 'problem')} found; nothing was imported")
     if not articles:
-        raise UsageError(f'{source}: no month heading such as "November 2018" followed by an article was found')
+        return _import_failed(f'{source}: no month heading such as "November 2018" followed by an article was found')
     archive, diagnostics = load_archive(args.content)
     if archive is None:
         print_diagnostics(diagnostics)
-        raise UsageError(f"{args.content} must pass `pprfeed check` before importing into it")
+        return _import_failed(f"{args.content} must pass `pprfeed check` before importing into it")
     try:
         written = write_imported(articles, Path(args.content), list(archive.topics), force=args.force)
     except FileExistsError as exc:
@@ -275,6 +274,12 @@ def run_import(args: argparse.Namespace) -> int:
     if drafts:
         print("New issues are drafts: delete `draft = true` from their issue.toml once reviewed.")
     return 0
+
+
+def _import_failed(why: str) -> int:
+    """Problems in what is imported or imported into: exit status 1, as `check` gives (2 is for usage errors)."""
+    print(f"pprfeed import: {why}", file=sys.stderr)
+    return 1
 
 
 def check_config_file(path: str, archive: Archive) -> int:
