@@ -111,3 +111,22 @@ def test_serve_never_touches_the_real_output(tmp_path: Path, preview: Preview) -
     preview.wait_for("built in")
     assert preview.stop() == 0
     assert sorted(os.listdir(tmp_path)) == ["content"]  # no feeds/, no lock, no preview folder left behind
+
+
+def test_serve_says_what_to_do_while_the_content_has_never_built(tmp_path: Path) -> None:
+    content = make_tricky_archive(tmp_path / "content")
+    write_article(content, "2020-03", "march-news", title="Broken", topics=["no-such-topic"])
+    running = Preview(tmp_path, content, free_port())
+    try:
+        failed = running.wait_for(f"pprfeed serve: {content} has 1 problem")
+        running.wait_for("nothing to serve until this builds")
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            running.fetch("index.html")
+        assert running.stop() == 0
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+    assert failed.rstrip().endswith("the preview was not changed")
+    assert answer.value.code == 503
+    assert "its terminal says why" in answer.value.read().decode("utf-8")

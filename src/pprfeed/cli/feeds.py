@@ -120,9 +120,12 @@ def _print_pings(pings: list[PingResult], hub: str) -> None:
 
 
 def _build(
-    content: str, settings: Settings, out: Path, command: str, debug: bool, guard: bool = True
+    content: str, settings: Settings, out: Path, command: str, debug: bool, guard: bool = True, shown: str = ""
 ) -> BuildResult | None:
-    """Load and build, printing every problem; None when anything failed (`out` is then as it was)."""
+    """Load and build, printing every problem; None when anything failed (`out` is then as it was).
+
+    `shown`: what the messages call `out` (the preview's scratch folder is no place a person knows)."""
+    shown = shown or str(out)
     from pprfeed.archive.load import load_archive
     from pprfeed.site.build import LostAddresses, OutputError, build_site
     from pprfeed.site.pages import TemplateError
@@ -133,7 +136,7 @@ def _build(
         errors = sum(d.severity == "error" for d in diagnostics)
         print(
             f"pprfeed {command}: {content} has {plural(errors, 'problem')} "
-            f"(see above, as `pprfeed check` shows them); {out} was not changed",
+            f"(see above, as `pprfeed check` shows them); {shown} was not changed",
             file=sys.stderr,
         )
         return None
@@ -141,14 +144,14 @@ def _build(
         return build_site(archive, settings.site, out, settings.site.now(), content, guard)
     except LostAddresses as exc:
         print_diagnostics(exc.problems)
-        print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
+        print(f"pprfeed {command}: {exc}; {shown} was not changed", file=sys.stderr)
     except (OutputError, TemplateError) as exc:
-        print(f"pprfeed {command}: {exc}; {out} was not changed", file=sys.stderr)
+        print(f"pprfeed {command}: {exc}; {shown} was not changed", file=sys.stderr)
     except Exception as exc:
         if debug:
             raise
         print(
-            f"pprfeed {command}: failed ({type(exc).__name__}: {exc}); {out} was left exactly as it was. "
+            f"pprfeed {command}: failed ({type(exc).__name__}: {exc}); {shown} was left exactly as it was. "
             "Run again with --debug for the details.",
             file=sys.stderr,
         )
@@ -175,6 +178,12 @@ def run_serve(args: argparse.Namespace) -> int:
     class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
             pass  # a line per request would drown the rebuild lines
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            if code == 404 and not out.is_dir():  # the content has not built yet: say so, not "not found"
+                code, message = 503, "Not built yet"
+                explain = "pprfeed serve could not build the content: its terminal says why. Fix it and reload."
+            super().send_error(code, message, explain)
 
     with tempfile.TemporaryDirectory(prefix="pprfeed-preview-") as scratch:
         out = Path(scratch) / "site"
@@ -227,9 +236,15 @@ def _preview(args: argparse.Namespace, out: Path, address: str) -> None:
                 site = dataclasses.replace(settings.site, base_url=address)
                 # a preview has no subscribers: renaming a file while previewing is no lost address
                 preview = dataclasses.replace(settings, site=dataclasses.replace(site, websub_hub=None))
-                result = _build(args.content, preview, out, "serve", args.debug, guard=False)
+                result = _build(args.content, preview, out, "serve", args.debug, guard=False, shown="the preview")
                 if result is None:
-                    print("pprfeed serve: still serving the last good build", file=sys.stderr, flush=True)
+                    print(
+                        "pprfeed serve: still serving the last good build"
+                        if out.is_dir()
+                        else "pprfeed serve: nothing to serve until this builds; it rebuilds when a file is saved",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 else:
                     took, stats = time.monotonic() - started, result.written
                     what = (
