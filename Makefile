@@ -15,6 +15,9 @@ MUTATION_STAMP := $(VENV)/.installed-mutation
 .PHONY: run test mutation bench bench-feeds clean
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "pprfeed needs Python 3.11 or later; $(PYTHON) is $$($(PYTHON) --version 2>&1)." \
+		"Run again with PYTHON=python3.11 (or newer), e.g. make run PYTHON=python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

@@ -86,7 +86,7 @@ class Inbox(Generic[T]):
                 self._waiters.append((loop, waiter))
             try:
                 await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
+            except TimeoutError:
                 raise TimeoutError(f"the fake received nothing more within {timeout} s") from None
 
 
