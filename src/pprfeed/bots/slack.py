@@ -47,9 +47,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth import AuthorizeUrlGenerator
-from slack_sdk.oauth.installation_store import Bot, Installation
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -449,55 +446,6 @@ class SlackOAuth:
     api_base_url: str = AsyncWebClient.BASE_URL
 
 
-class StateInstallationStore(AsyncInstallationStore):
-    """slack_sdk's installation store interface over the state file: bot tokens only, one per workspace."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_save(self, installation: Installation) -> None:
-        if not installation.team_id or not installation.bot_token:
-            raise ValueError("an installation without a workspace or a bot token")
-        self.state.save_installation(
-            installation.team_id, installation.bot_token, installation.team_name or "", installation.bot_user_id or ""
-        )
-
-    async def async_find_bot(
-        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
-    ) -> Bot | None:
-        token = self.state.bot_token(team_id) if team_id else None
-        if token is None:
-            return None
-        return Bot(bot_token=token, bot_id="", bot_user_id="", team_id=team_id, installed_at=time.time())
-
-    async def async_delete_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
-    ) -> None:
-        if team_id:
-            self.state.delete_installation(team_id)
-
-
-class StateOAuthStateStore(AsyncOAuthStateStore):
-    """slack_sdk's OAuth state store interface over the state file: each state is good once, for ten minutes."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return self.state.issue_state()
-
-    async def async_consume(self, state: str) -> bool:
-        return self.state.consume_state(state)
-
-
 def _page(status: int, title: str, text: str) -> web.Response:
     """A short HTML page for the person in the browser (every value escaped)."""
     body = (
@@ -509,10 +457,9 @@ def _page(status: int, title: str, text: str) -> web.Response:
 
 def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None:
     """GET /slack/install and GET /slack/oauth_redirect on `app`; installations go to `bot.state`."""
-    if bot.state is None:
+    state_file = bot.state
+    if state_file is None:
         raise ValueError("installing into workspaces needs the [state] file")
-    states = StateOAuthStateStore(bot.state)
-    installations = StateInstallationStore(bot.state)
     authorize = AuthorizeUrlGenerator(
         client_id=oauth.client_id,
         redirect_uri=oauth.redirect_uri,
@@ -521,7 +468,7 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
     )
 
     async def install(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound(authorize.generate(await states.async_issue()))
+        raise web.HTTPFound(authorize.generate(state_file.issue_state()))
 
     async def oauth_redirect(request: web.Request) -> web.StreamResponse:
         again = "Start again from PPRNet's front door (Add to Slack)."
@@ -529,7 +476,7 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
             return _page(200, "Not installed", f"The installation was cancelled in Slack. {again}")
         state, code = request.query.get("state", ""), request.query.get("code", "")
         # consumed before anything else: a state is spent by its first use, whatever happens next
-        if not state or not await states.async_consume(state):
+        if not state or not state_file.consume_state(state):
             return _page(400, "This install link is not valid", f"It has expired or was already used. {again}")
         if not code:
             return _page(400, "Not installed", f"Slack sent no authorization code. {again}")
@@ -548,25 +495,15 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
             log.warning("oauth.v2.access: Slack could not be reached")
             return _page(502, "Not installed", f"Slack could not be reached. {again}")
         team = answer.get("team") or {}
-        installation = Installation(
-            app_id=answer.get("app_id"),
-            team_id=team.get("id"),
-            team_name=team.get("name"),
-            bot_token=answer.get("access_token"),
-            bot_user_id=answer.get("bot_user_id"),
-            bot_scopes=str(answer.get("scope") or ""),
-            user_id=(answer.get("authed_user") or {}).get("id", ""),
-            is_enterprise_install=bool(answer.get("is_enterprise_install")),
-        )
-        try:
-            await installations.async_save(installation)
-        except ValueError:
+        team_id, token = team.get("id"), answer.get("access_token")
+        if not team_id or not token:
             return _page(400, "Not installed", f"Slack's answer named no workspace or bot token. {again}")
-        log.info("installed in workspace %s", installation.team_id)
+        state_file.save_installation(team_id, token, team.get("name") or "", answer.get("bot_user_id") or "")
+        log.info("installed in workspace %s", team_id)
         return _page(
             200,
             "PPRNet is installed",
-            f"PPRNet is now in {installation.team_name or 'your workspace'}. In a channel, invite @PPRNet and type "
+            f"PPRNet is now in {team.get('name') or 'your workspace'}. In a channel, invite @PPRNet and type "
             "/ppr subscribe to get the digest there.",
         )
 
