@@ -10,8 +10,8 @@ even one started after the message was sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote
 
@@ -56,16 +56,6 @@ class ResultContext:
     """Topic slug -> display name."""
     topic_list: Sequence[tuple[Topic, int]]
     """Every topic with its article count, for the help view."""
-    entries: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
-    """Rendered entries by (platform, article id): an article looks the same on every page that shows it."""
-
-    def entry(self, platform: str, article: Article, render: Callable[[Article, ResultContext], str]) -> str:
-        """`render(article, self)`, made once per platform and article."""
-        key = (platform, article.id)
-        found = self.entries.get(key)
-        if found is None:
-            found = self.entries[key] = render(article, self)
-        return found
 
 
 @dataclass(frozen=True)
@@ -168,11 +158,6 @@ def empty_line(empty: Sequence[Topic]) -> str:
     """`No articles yet on 2 topics: Grief, Sleep.`"""
     names = ", ".join(shorten(topic.name, 100) for topic in empty)
     return f"No articles yet on {plural(len(empty), 'topic')}: {names}."
-
-
-def topics_of(article: Article, context: ResultContext) -> str:
-    """The article's topics by name, comma-separated."""
-    return ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
 
 
 def safe_url(url: str) -> str:

@@ -35,9 +35,7 @@ from pprfeed.chat.answers import (
     page_footer,
     page_of,
     safe_url,
-    short_citation,
     suggestion_names,
-    topics_of,
 )
 from pprfeed.chat.digest import citation_of, gist, topic_line
 from pprfeed.chat.digest import heading as digest_heading
@@ -296,7 +294,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
     if result.kind is MatchKind.NONE:
         description.append(f"Try `{context.command} help` for the list of topics.")
     # the echo and notes take at most ~700 characters; five entries of <= 650 each fit in 4,096
-    description += [context.entry("discord", article, _entry) for article in page.articles]
+    description += [_entry(article, context) for article in page.articles]
     footer = page_footer(page) or f"{context.command} help"
     if shared:
         footer += f" · shared from {context.command}"
@@ -342,12 +340,12 @@ def _help(context: ResultContext) -> DiscordAnswer:
 
 def _entry(article: Article, context: ResultContext) -> str:
     title = shorten(discord_label(neutralise(article.title)), 250)
-    citation = article.short_citation or short_citation(article.citation)
+    citation = citation_of(article)
     lines = [
         f"**[{title}]({safe_url(article_url(article, context.site))})**",
         f"{month_title(article.month)} · {shorten(discord_escape(citation), 130)}",
     ]
-    topics = topics_of(article, context)
+    topics = topic_line(article, context.topic_names)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
     if article.doi and article.doi_url:
         link = f"[{shorten(discord_label('doi:' + article.doi), 60)}]({safe_url(article.doi_url)})"

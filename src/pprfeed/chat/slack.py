@@ -33,9 +33,7 @@ from pprfeed.chat.answers import (
     page_footer,
     page_of,
     safe_url,
-    short_citation,
     suggestion_names,
-    topics_of,
 )
 from pprfeed.chat.digest import citation_of, gist, topic_line
 from pprfeed.chat.digest import heading as digest_heading
@@ -244,7 +242,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
         _plain_context(f"You asked: “{shorten(slack_escape(result.query), QUERY_ECHO)}”"),
         _section(f"*{shorten(slack_escape(heading(result)), MAX_TEXT - 100)}*"),
     ]
-    blocks += [_section(context.entry("slack", article, _entry)) for article in page.articles]
+    blocks += [_section(_entry(article, context)) for article in page.articles]
     notes = []
     if result.suggestions:
         notes.append(f"Did you mean: {suggestion_names(result)}?")
@@ -290,12 +288,12 @@ def _help(context: ResultContext) -> Message:
 
 def _entry(article: Article, context: ResultContext) -> str:
     title = shorten(slack_escape(neutralise(article.title)), 300).replace("|", "∣")
-    citation = neutralise(article.short_citation or short_citation(article.citation))
+    citation = neutralise(citation_of(article))
     lines = [
         f"*<{slack_escape(safe_url(article_url(article, context.site)))}|{title}>*",
         f"{month_title(article.month)} · {shorten(slack_escape(citation), 200)}",
     ]
-    topics = topics_of(article, context)
+    topics = topic_line(article, context.topic_names)
     details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
     if article.doi and article.doi_url:
         label = shorten(slack_escape(f"doi:{article.doi}"), 300).replace("|", "∣")
