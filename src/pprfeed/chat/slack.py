@@ -271,16 +271,8 @@ def _help(context: ResultContext) -> Message:
     blocks: list[dict[str, Any]] = [_section(slack_escape(intro))]
     listed, empty = help_topics(context)
     lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
-    sections: list[list[str]] = [[]]
-    for line in lines:
-        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
-            sections.append([])
-        sections[-1].append(line)
-    room = MAX_BLOCKS - 3  # the intro, the empty topics, and a note if topics are left out
-    blocks += [_section("\n".join(section)) for section in sections[:room] if section]
-    left_out = sum(len(section) for section in sections[room:])
-    if left_out:
-        blocks.append(_plain_context(f"… and {left_out} more topics"))
+    # room for the intro, the empty topics, and the note if topics are left out
+    blocks += _line_sections(lines, MAX_BLOCKS - 3, "more topics")
     if empty:
         blocks.append(_plain_context(shorten(slack_escape(empty_line(empty)), MAX_TEXT)))
     return {"text": f"{len(context.topic_list)} topics — {context.command} help", "blocks": blocks}
@@ -347,6 +339,21 @@ def _plain(text: str) -> dict[str, Any]:
 
 def _plain_context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [_plain(text)]}
+
+
+def _line_sections(lines: Sequence[str], room: int, more: str) -> list[dict[str, Any]]:
+    """`lines` packed whole (so no link is ever cut) into at most `room` sections, then `… and N <more>` for the
+    lines left out."""
+    sections: list[list[str]] = [[]]
+    for line in lines:
+        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
+            sections.append([])
+        sections[-1].append(line)
+    blocks = [_section("\n".join(section)) for section in sections[:room] if section]
+    left_out = sum(len(section) for section in sections[room:])
+    if left_out:
+        blocks.append(_plain_context(f"… and {left_out} {more}"))
+    return blocks
 
 
 def _texts(value: Any) -> list[str]:
@@ -438,17 +445,9 @@ def subscriptions_list(here: str | None, lines: Sequence[str], command: str) -> 
     if not lines:
         blocks.append(_section(f"No channel in this workspace is subscribed; `{command} subscribe` subscribes it."))
         return {"text": "PPRNet digest subscriptions", "blocks": blocks}
-    sections: list[list[str]] = [["*Subscribed channels in this workspace:*"]]
-    for line in lines:
-        line = shorten(line, 1000)
-        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
-            sections.append([])
-        sections[-1].append(line)
-    room = MAX_BLOCKS - 2  # this channel's line, and a note if channels are left out
-    blocks += [_section("\n".join(section)) for section in sections[:room]]
-    left_out = sum(len(section) for section in sections[room:])
-    if left_out:
-        blocks.append(_plain_context(f"… and {left_out} more (`pprfeed subscriptions` lists them all)"))
+    listed = ["*Subscribed channels in this workspace:*", *(shorten(line, 1000) for line in lines)]
+    # room for this channel's line, and the note if channels are left out
+    blocks += _line_sections(listed, MAX_BLOCKS - 2, "more (`pprfeed subscriptions` lists them all)")
     return {"text": "PPRNet digest subscriptions", "blocks": blocks}
 
 
