@@ -208,9 +208,7 @@ class State:
                 clauses.append(f"{column} = ?")
                 values.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        if not self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subscriptions'"
-        ).fetchone():
+        if not self._has_table("subscriptions"):
             return []  # a state file only the ledger has written (read-only opens create nothing)
         rows = self.db.execute(
             "SELECT id, platform, workspace, channel, topics, since, added_by, paused, paused_at "
@@ -306,11 +304,6 @@ class State:
         with self._write() as db:
             db.executemany("UPDATE installations SET bot_token = ? WHERE team_id = ?", changed)
         return len(changed)
-
-    def installed_teams(self) -> list[str]:
-        if not self._has_table("installations"):
-            return []
-        return [row[0] for row in self.db.execute("SELECT team_id FROM installations ORDER BY team_id")]
 
     def delete_installation(self, team_id: str) -> bool:
         """Forget the workspace's token and pause its Slack subscriptions; whether it had an installation."""
