@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import re
 import sqlite3
 import sys
 import threading
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from operator import itemgetter
 
 from pprfeed.archive.synonyms import Synonyms
 from pprfeed.model import Archive, Article, Topic
@@ -126,16 +125,6 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
-class TopicCounts:
-    """The vocabulary for a help listing: topics with articles, most first, and the empty ones."""
-
-    used: tuple[tuple[Topic, int], ...]
-    """Topics with at least one article and their counts, most articles first (then by name)."""
-    empty: tuple[Topic, ...]
-    """Topics no article has yet, in vocabulary order. They still resolve, and can be subscribed to."""
-
-
-@dataclass(frozen=True)
 class _Part:
     """One thing the query names: a topic, or words to look for (with what they stand for)."""
 
@@ -187,10 +176,6 @@ class _Index:
         self.connection = sqlite3.connect(":memory:", check_same_thread=False)
         self.lock = threading.Lock()  # one connection, used by whichever thread answers
         self._vocabulary: dict[str, dict[str, int]] | None = None
-        try:  # SQLite's JSON functions are built in since 3.38, and in most builds before
-            self.json = self.connection.execute("SELECT json_group_array(1)").fetchone()[0] == "[1]"
-        except sqlite3.OperationalError:
-            self.json = False
         columns = ", ".join(COLUMNS)
         with self.connection:
             self.connection.execute(
@@ -214,16 +199,12 @@ class _Index:
 
     def matching(self, match: str, after: int = -1) -> list[int]:
         """The positions of the articles that match (beyond position `after`), in order: newest first."""
-        # one JSON array parsed in C: a row per match costs twice as much for 10,000 matches
-        aggregate = "json_group_array(rowid)" if self.json else "'[' || ifnull(group_concat(rowid), '') || ']'"
         with self.lock:
-            row = self.connection.execute(
-                f"SELECT {aggregate} FROM (SELECT rowid FROM articles WHERE articles MATCH ? AND rowid > ? "
-                "ORDER BY rowid)",  # FTS5's own order: no sorting
+            rows = self.connection.execute(
+                "SELECT rowid FROM articles WHERE articles MATCH ? AND rowid > ? ORDER BY rowid",  # FTS5's own order
                 (match, after),
-            ).fetchone()
-        positions: list[int] = json.loads(row[0])
-        return positions
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def first(self, match: str) -> int | None:
         """The position of the newest article that matches, if any."""
@@ -309,7 +290,7 @@ class QueryEngine:
         # an alias made of two other spellings of its own topic ("alliance ruptures": "alliance" and
         # "ruptures") is no name of the topic: the second word narrows the first, as if typed apart
         for key, topic in list(self._exact.items()):
-            if " " in key and key not in self._names(topic):
+            if " " in key and key not in {normalize(topic.name), normalize(topic.slug)}:
                 parts = self._segment(key.split(), without=key)
                 if len(parts) > 1 and all(part.topic is not None and part.topic.slug == topic.slug for part in parts):
                     del self._exact[key], self._phrases[key]
@@ -334,22 +315,11 @@ class QueryEngine:
         self._dois: dict[str, tuple[Article, ...]] | None = None
         self._index_lock = threading.Lock()
 
-    def _names(self, topic: Topic) -> set[str]:
-        return {normalize(topic.name), normalize(topic.slug)}
-
     # --- topics -------------------------------------------------------------------------
 
     def topic_list(self) -> list[tuple[Topic, int]]:
         """Every topic with its article count, in vocabulary order."""
         return [(topic, self.counts[topic.slug]) for topic in self.archive.topics]
-
-    def topic_counts(self) -> TopicCounts:
-        """For a help listing: the topics with articles (most first, with counts), then the empty ones."""
-        used = sorted(
-            ((topic, count) for topic, count in self.topic_list() if count), key=lambda pair: (-pair[1], pair[0].name)
-        )
-        empty = tuple(topic for topic, count in self.topic_list() if not count)
-        return TopicCounts(tuple(used), empty)
 
     def complete(self, typed: str, limit: int = 25) -> list[Topic]:
         """Topics for an autocomplete box: prefix matches first, then those containing the text."""
@@ -584,11 +554,7 @@ class QueryEngine:
         words = " OR ".join(fts_phrase(part.words) for part in parts if part.topic is not None)
         ranked, _ = index.window(words)
         relevance = {position: rank for rank, position in enumerate(ranked)}
-        tagged = [self._tagged[topic.slug] for topic in topics]
-        held: dict[int, int] = {}
-        for found in tagged:
-            for position in found:
-                held[position] = held.get(position, 0) + 1
+        held = Counter(position for topic in topics for position in self._tagged[topic.slug])
         # beyond the ranked window, newest first (position order)
         ordered = sorted(held, key=lambda p: (-held[p], relevance.get(p, RANK_ALL + p)))
         return QueryResult(query, kind, tuple(topics), _pick(self.articles, ordered), order="relevance")
@@ -613,10 +579,7 @@ class QueryEngine:
             order = index.best_first(every, _ranked_by(every, words[0], also, prefix=len(words) == 1))
         if not order and fallbacks and len(words) > 1:
             matches = [part.match(prefix=part is words[-1] and len(part.words) >= 3) for part in words]
-            held: dict[int, int] = {}
-            for match in matches:
-                for position in index.matching(match):
-                    held[position] = held.get(position, 0) + 1
+            held = Counter(position for match in matches for position in index.matching(match))
             if held:
                 ranked = index.best_first(" OR ".join(matches))
                 order = sorted(ranked, key=lambda position: -held[position])
@@ -699,22 +662,11 @@ def _topics_of(parts: Sequence[_Part]) -> tuple[Topic, ...]:
 
 
 def _boosted(order: list[int], tagged: list[frozenset[int]]) -> list[int]:
-    """`order` with the positions in most of the `tagged` sets first, otherwise kept (a stable partition)."""
-    if len(tagged) == 1:
-        found = tagged[0]
-        return [p for p in order if p in found] + [p for p in order if p not in found]
-    held: dict[int, int] = {}
-    for found in tagged:
-        for position in found:
-            held[position] = held.get(position, 0) + 1
-    groups: dict[int, list[int]] = {}
-    for position in order:
-        groups.setdefault(held.get(position, 0), []).append(position)
-    return [position for count in sorted(groups, reverse=True) for position in groups[count]]
+    """`order` with the positions in most of the `tagged` sets first, otherwise kept (sorted() is stable)."""
+    held = Counter(position for found in tagged for position in found)
+    return sorted(order, key=lambda position: -held[position])
 
 
 def _pick(articles: Sequence[Article], positions: Sequence[int]) -> tuple[Article, ...]:
-    """`articles` at `positions`, in that order, built in C (itemgetter) rather than a generator."""
-    if len(positions) < 2:
-        return tuple(articles[p] for p in positions)
-    return itemgetter(*positions)(articles)
+    """`articles` at `positions`, in that order."""
+    return tuple(articles[position] for position in positions)
