@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from pprfeed.publish.targets import Target
+from pprfeed.config import Target
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import discord
 from discord.http import HTTPClient, MultipartParameters, Route
 
 from pprfeed.config import DISCORD_WEBHOOK_URL as _WEBHOOK_URL
+from pprfeed.config import PlatformSettings, Secrets, Target
 from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
@@ -32,7 +33,6 @@ from pprfeed.publish.base import (
     TransientError,
     transport_error,
 )
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from pprfeed.config import PlatformSettings, Secrets, Target
 from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
@@ -23,7 +24,6 @@ from pprfeed.publish.base import (
     TransientError,
     transport_error,
 )
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 log = logging.getLogger(__name__)
 
