@@ -544,28 +544,28 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
         "request",
     )
 
-    def verified(request: web.Request, body: bytes) -> bool:
+    async def signed_body(request: web.Request) -> bytes:
+        """The raw body, once its signature is checked: 401 for a missing, wrong, stale or replayed one."""
+        body = await _read_body(request)
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
         now = time.time()
         if slack_signature_valid(secret, body, timestamp, signature, now) and replays.first_time(str(signature), now):
-            return True
+            return body
         unsigned.add()
-        return False
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": "invalid or missing Slack signature"}), content_type="application/json"
+        )
 
     async def commands(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
+        body = await signed_body(request)
         fields = form_fields(body)
         if fields is None:
             return _bad_request("a slash command", f"more than {MAX_FORM_FIELDS} form fields")
         return web.json_response(await bot.command(fields))
 
     async def interactions(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
+        body = await signed_body(request)
         fields = form_fields(body)
         if fields is None:
             return _bad_request("an interaction", f"more than {MAX_FORM_FIELDS} form fields")
@@ -579,9 +579,7 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
         return web.Response(status=200)
 
     async def events(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
+        body = await signed_body(request)
         text = body.decode("utf-8", "replace")
         if json_too_deep(text):
             return _bad_request("an event", f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
@@ -638,10 +636,6 @@ async def _read_body(request: web.Request) -> bytes:
         return await request.read()
     except (web.RequestPayloadError, HttpProcessingError):
         raise web.HTTPBadRequest(text="malformed request body") from None
-
-
-def _unauthorized() -> web.Response:
-    return web.json_response({"error": "invalid or missing Slack signature"}, status=401)
 
 
 def _bad_request(what: str, problem: str) -> web.Response:
