@@ -154,84 +154,70 @@ def check_config(settings: Settings, archive: Archive | None, environ: Mapping[s
 
 def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
     values = check_fields(table, SITE_FIELDS, "site", text, file, report)
+
+    def refuse(key: str, problem: str, fix: str) -> None:
+        """Report the value at its line and leave it out, so the default applies."""
+        report.error(file, key_line(text, key), problem, fix)
+        values.pop(key)
+
     if "base_url" in values:
         url = values["base_url"]
         scheme, rest = url.split(":", 1) if ":" in url else ("", url)
         if not re.fullmatch(r"https?", scheme, re.I) or not re.fullmatch(r"//[^\s/?#]+([/?#][^\s]*)?", rest):
-            report.error(
-                file,
-                key_line(text, "base_url"),
+            refuse(
+                "base_url",
                 f'base_url "{url}" is not an absolute http(s) URL',
                 'write the address the feeds/ folder is served from, e.g. base_url = "https://example.org/pprnet/"',
             )
-            values.pop("base_url")
         elif "?" in rest or "#" in rest:  # every link is the base URL and a path: a query or fragment cuts them
-            report.error(
-                file,
-                key_line(text, "base_url"),
+            refuse(
+                "base_url",
                 f'base_url "{url}" has a query (?…) or a fragment (#…), which would end up inside every link',
                 'write only the folder\'s address, e.g. base_url = "https://example.org/pprnet/"',
             )
-            values.pop("base_url")
         else:
             values["base_url"] = scheme.lower() + ":" + rest + ("" if rest.endswith("/") else "/")
     if "feed_limit" in values and values["feed_limit"] < 1:
-        report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
-        values.pop("feed_limit")
+        refuse("feed_limit", "feed_limit must be at least 1", "write feed_limit = 50")
     for key in ("title", "description", "author", "language"):  # every feed must carry them
         if key in values and not values[key].strip():
-            report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
-            values.pop(key)
+            refuse(key, f"[site] {key} is empty", f'write {key} = "…" or remove the line')
     email = values.get("author_email")
     if email is not None and not EMAIL.fullmatch(email):
-        report.error(
-            file,
-            key_line(text, "author_email"),
+        refuse(
+            "author_email",
             f'author_email "{email}" is not an e-mail address',
             'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
         )
-        values.pop("author_email")
     if "timezone" in values:
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            report.error(
-                file,
-                key_line(text, "timezone"),
+            refuse(
+                "timezone",
                 f'timezone "{values["timezone"]}" is not a time zone',
                 'write an IANA name such as timezone = "America/Toronto", or remove the line (UTC)',
             )
-            values.pop("timezone")
     hub = values.get("websub_hub")
     if hub is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", hub):
-        report.error(
-            file,
-            key_line(text, "websub_hub"),
+        refuse(
+            "websub_hub",
             f'websub_hub "{hub}" is not an http(s) URL',
             'write the hub\'s address, e.g. websub_hub = "https://pubsubhubbub.appspot.com/", or remove the line',
         )
-        values.pop("websub_hub")
     invite = values.get("discord_invite")
     if invite is not None and not re.fullmatch(
         r"https://(?:discord\.com|discordapp\.com)/(?:api/)?oauth2/authorize\?\S+", invite
     ):
-        report.error(
-            file,
-            key_line(text, "discord_invite"),
+        refuse(
+            "discord_invite",
             "discord_invite is not a Discord invite link (https://discord.com/oauth2/authorize?client_id=…)",
             "copy the link from bots/discord/README.md with your Application ID, or remove the line",
         )
-        values.pop("discord_invite")
     if "templates" in values:  # relative to the settings file, as every path in it
         folder = file.parent / values["templates"]
         if not folder.is_dir():
-            report.error(
-                file,
-                key_line(text, "templates"),
-                f'templates folder "{folder}" not found',
-                "create it or remove the line",
-            )
-            values.pop("templates")
+            refuse("templates", f'templates folder "{folder}" not found', "create it or remove the line")
         else:
             values["templates"] = str(folder)
     return SiteSettings(**values)
@@ -447,7 +433,6 @@ class PublishSettings:
     discord: PlatformSettings
     targets: tuple[Target, ...]
     secrets: Secrets
-    config_path: Path | None = None
 
     def target(self, key: str) -> Target | None:
         return next((target for target in self.targets if target.key == key), None)
@@ -606,7 +591,6 @@ def load_publish_settings(
             discord=platforms["discord"],
             targets=tuple(targets),
             secrets=secrets,
-            config_path=settings.path,
         ),
         diagnostics,
     )
