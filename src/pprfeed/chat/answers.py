@@ -89,14 +89,6 @@ class Page:
     order: str = "newest"
     """How the articles are ordered: "newest" (a topic) or "relevance" (words)."""
 
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.number + 1 < self.count
-
 
 def page_of(result: QueryResult, number: int) -> Page:
     total = len(result.articles)
@@ -109,9 +101,9 @@ def page_of(result: QueryResult, number: int) -> Page:
 def buttons(page: Page) -> list[tuple[Action, int]]:
     """The buttons a page offers, each with the page it asks for."""
     offered: list[tuple[Action, int]] = []
-    if page.has_previous:
+    if page.number > 0:
         offered.append((Action.PREVIOUS, page.number - 1))
-    if page.has_next:
+    if page.number + 1 < page.count:
         offered.append((Action.NEXT, page.number + 1))
     if page.total:
         offered.append((Action.SHARE, page.number))
