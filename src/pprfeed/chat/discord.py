@@ -190,6 +190,19 @@ def _title(article: Article) -> str:
     return _fit16(lambda limit: shorten(discord_plain(neutralise(article.title)), limit), MAX_EMBED_TITLE)
 
 
+def _embed(article: Article, url: str, description: str) -> dict[str, Any]:
+    """An article's embed: its title, linked to `url` unless that is longer than Discord keeps."""
+    embed: dict[str, Any] = {
+        "title": _title(article),
+        "url": discord_url(url),
+        "description": description,
+        "color": EMBED_COLOUR,
+    }
+    if len(embed["url"]) > MAX_EMBED_URL:
+        del embed["url"]
+    return embed
+
+
 def _digest_embed(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> dict[str, Any]:
     """Linked title; citation, gist and a link to the summary; the topics in the footer."""
     url = article_url(article, site)
@@ -199,14 +212,7 @@ def _digest_embed(article: Article, topic_names: Mapping[str, str], site: SiteSe
         lines.append(discord_escape(text))
     link = discord_link(url, SUMMARY_LABEL)
     lines.append(link if len(link) <= MAX_EMBED_URL else discord_link(site.base_url, SUMMARY_LABEL))
-    embed: dict[str, Any] = {
-        "title": _title(article),
-        "url": discord_url(url),
-        "description": "\n".join(lines),
-        "color": EMBED_COLOUR,
-    }
-    if len(embed["url"]) > MAX_EMBED_URL:
-        del embed["url"]
+    embed = _embed(article, url, "\n".join(lines))
     topics = topic_line(article, topic_names)
     if topics:
         embed["footer"] = {"text": shorten(discord_plain(topics), 300)}
@@ -228,15 +234,8 @@ def _article_embed(
     room = MAX_EMBED_DESCRIPTION - utf16_len(citation) - utf16_len(implication_text) - 4
     summary_text = _fit16(lambda limit: fit(summary, limit, url, home), room)
     description = "\n\n".join(part for part in (citation, summary_text, implication_text) if part)
-    embed: dict[str, Any] = {
-        "title": _title(article),
-        "url": discord_url(url),
-        "description": description,
-        "color": EMBED_COLOUR,
-        "footer": {"text": shorten(f"{DIGEST_NAME} · {issue.title}", 100)},
-    }
-    if len(embed["url"]) > MAX_EMBED_URL:
-        del embed["url"]
+    embed = _embed(article, url, description)
+    embed["footer"] = {"text": shorten(f"{DIGEST_NAME} · {issue.title}", 100)}
     fields = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
