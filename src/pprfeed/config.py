@@ -14,6 +14,7 @@ publishing and the bots use, when those commands run.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -527,7 +528,8 @@ def load_publish_settings(
         channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
             where = _entry_line(text, f"{platform}.channels", index)
-            values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", _block(text, where), file, report)
+            block = _block(text, where)
+            values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", block, file, report)
             channel_id = values.get("id")
             if channel_id is None:
                 report.error(file, where, f"[[{platform}.channels]] entry has no id", _channel_id_fix(platform))
@@ -537,18 +539,18 @@ def load_publish_settings(
                 named = " (it is a channel's name)" if re.fullmatch(r"#[\w-]+", channel_id) else ""
                 report.error(  # the value is not shown: a token or URL pasted here would be printed
                     file,
-                    key_line(_block(text, where), "id") if where else None,
+                    key_line(block, "id") if where else None,
                     f"[[{platform}.channels]] id is not a {platform.capitalize()} channel id{named}",
                     _channel_id_fix(platform),
                 )
                 continue
-            filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
-            post_format = _post_format(values, f"{platform}.channels", text, where, file, report)
-            targets.append(Target(platform, "channel", channel_id, *filters, format=post_format))
+            options = _target_options(values, f"{platform}.channels", topics, block, file, report)
+            targets.append(Target(platform, "channel", channel_id, *options))
         webhooks = _entries(table, "webhooks", platform, section, file, report)
         for index, entry in enumerate(webhooks):
             where = _entry_line(text, f"{platform}.webhooks", index)
-            values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", _block(text, where), file, report)
+            block = _block(text, where)
+            values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", block, file, report)
             name = values.get("url_env")
             if name is None or not _ENV_NAME.fullmatch(name):
                 report.error(
@@ -558,10 +560,9 @@ def load_publish_settings(
                     f'write url_env = "{platform.upper()}_WEBHOOK_TEAM" and export that variable with the webhook URL',
                 )
                 continue
-            filters = _filters(values, f"{platform}.webhooks", topics, text, where, file, report)
-            post_format = _post_format(values, f"{platform}.webhooks", text, where, file, report)
-            targets.append(Target(platform, "webhook", name, *filters, format=post_format))
-            line = key_line(_block(text, where), "url_env") if where else None
+            options = _target_options(values, f"{platform}.webhooks", topics, block, file, report)
+            targets.append(Target(platform, "webhook", name, *options))
+            line = key_line(block, "url_env") if where else None
             _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
         if token_env and channels and any(t.platform == platform and t.kind == "channel" for t in targets):
             _read_secret(
@@ -575,10 +576,7 @@ def load_publish_settings(
                 platform,
                 webhook=False,
             )
-    seen: dict[str, int] = {}
-    for target in targets:
-        seen[target.key] = seen.get(target.key, 0) + 1
-    for key, count in seen.items():
+    for key, count in Counter(target.key for target in targets).items():
         if count > 1:
             report.error(file, None, f"target {key} is configured {count} times", "list each channel or webhook once")
     diagnostics = sorted(report.diagnostics, key=lambda d: d.line or 0)
@@ -655,28 +653,20 @@ def _channel_id_fix(platform: str) -> str:
     )
 
 
-def _filters(
-    values: dict[str, Any],
-    section: str,
-    topics: tuple[Topic, ...],
-    text: str,
-    where: int | None,
-    file: Path,
-    report: Report,
-) -> tuple[tuple[str, ...], int]:
+def _target_options(
+    values: dict[str, Any], section: str, topics: tuple[Topic, ...], block: str, file: Path, report: Report
+) -> tuple[tuple[str, ...], int, str]:
+    """A target's topic filter, backfill and format, each problem reported at its line in `block` (the entry's
+    text, from `_block`)."""
     backfill = values.get("backfill", DEFAULT_BACKFILL)
     if backfill < 0:
-        report.error(
-            file, key_line(_block(text, where), "backfill"), "backfill must be 0 or more", "write backfill = 1"
-        )
+        report.error(file, key_line(block, "backfill"), "backfill must be 0 or more", "write backfill = 1")
         backfill = DEFAULT_BACKFILL
     wanted: list[str] = []
     spellings = {normalize(s): t for t in topics for s in (t.slug, t.name, *t.aliases)}
     for spelling in values.get("topics", []):
         if not isinstance(spelling, str):
-            report.error(
-                file, key_line(_block(text, where), "topics"), "topics must be a list of strings", 'topics = ["trauma"]'
-            )
+            report.error(file, key_line(block, "topics"), "topics must be a list of strings", 'topics = ["trauma"]')
             continue
         topic = spellings.get(normalize(spelling))
         if topic is None:
@@ -687,30 +677,22 @@ def _filters(
                 f'did you mean "{spellings[normalize(guess)].slug}"?' if guess else "run `pprfeed topic` to list them"
             )
             report.error(
-                file,
-                key_line(_block(text, where), "topics"),
-                f'[[{section}]] topic filter "{spelling}" names no known topic',
-                hint,
+                file, key_line(block, "topics"), f'[[{section}]] topic filter "{spelling}" names no known topic', hint
             )
             continue
         if topic.slug not in wanted:
             wanted.append(topic.slug)
-    return tuple(wanted), backfill
-
-
-def _post_format(values: dict[str, Any], section: str, text: str, where: int | None, file: Path, report: Report) -> str:
-    """A target's `format` (default "digest"); anything else is reported with the line it is on."""
-    value = values.get("format", POST_FORMATS[0])
-    if value not in POST_FORMATS:
+    post_format = values.get("format", POST_FORMATS[0])
+    if post_format not in POST_FORMATS:
         report.error(
             file,
-            key_line(_block(text, where), "format"),
-            f'[[{section}]] format "{value}" is not one of {", ".join(POST_FORMATS)}',
+            key_line(block, "format"),
+            f'[[{section}]] format "{post_format}" is not one of {", ".join(POST_FORMATS)}',
             'write format = "digest" (a short digest of each issue, the default) or format = "full" (the full text '
             "too: in a thread under the digest on Slack bot channels, as further messages elsewhere)",
         )
-        return POST_FORMATS[0]
-    return str(value)
+        post_format = POST_FORMATS[0]
+    return tuple(wanted), backfill, str(post_format)
 
 
 def _read_secret(
