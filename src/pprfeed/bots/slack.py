@@ -411,11 +411,10 @@ def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def interaction_payload(fields: Mapping[str, str]) -> Any:
-    """The JSON in the `payload` field; ValueError when it is missing, not JSON or nested too deeply."""
-    text = fields.get("payload")
+def parse_json(text: str | None, expected: str) -> Any:
+    """`text` as JSON; ValueError saying `expected` when it is missing or not JSON, or that it nests too deeply."""
     if text is None:
-        raise ValueError("expected a form field named payload holding JSON")
+        raise ValueError(expected)
     if json_too_deep(text):
         raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
     try:
@@ -423,7 +422,7 @@ def interaction_payload(fields: Mapping[str, str]) -> Any:
     except RecursionError:  # not reached after json_too_deep; kept so that no payload can ever be a 500
         raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError:
-        raise ValueError("expected a form field named payload holding JSON") from None
+        raise ValueError(expected) from None
 
 
 # --- OAuth v2: installing into any workspace ---------------------------------------------------------
@@ -570,7 +569,7 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
         if fields is None:
             return _bad_request("an interaction", f"more than {MAX_FORM_FIELDS} form fields")
         try:
-            payload = interaction_payload(fields)
+            payload = parse_json(fields.get("payload"), "expected a form field named payload holding JSON")
         except ValueError as exc:
             return _bad_request("an interaction", str(exc))
         follow_up = bot.action(payload) if isinstance(payload, dict) else None
@@ -580,13 +579,10 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
 
     async def events(request: web.Request) -> web.StreamResponse:
         body = await signed_body(request)
-        text = body.decode("utf-8", "replace")
-        if json_too_deep(text):
-            return _bad_request("an event", f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
         try:
-            payload = json.loads(text)
-        except ValueError:
-            return _bad_request("an event", "expected a JSON body")
+            payload = parse_json(body.decode("utf-8", "replace"), "expected a JSON body")
+        except ValueError as exc:
+            return _bad_request("an event", str(exc))
         return web.json_response(workspace_event(bot, payload) or {})
 
     async def healthz(request: web.Request) -> web.StreamResponse:
