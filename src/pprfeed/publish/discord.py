@@ -98,9 +98,12 @@ class DiscordPoster:
             if self._http is None:
                 http = HTTPClient(asyncio.get_running_loop())
                 try:
-                    me = await http.static_login(self.secrets.get(self.settings.token_env))
+                    try:
+                        me = await http.static_login(self.secrets.get(self.settings.token_env))
+                    except BaseException:
+                        await http.close()
+                        raise
                 except discord.LoginFailure:
-                    await http.close()
                     self._login_error = PermanentError(
                         f"{target.key}: Discord rejected the bot token (HTTP 401) — the token in "
                         f"{self.settings.token_env} is wrong or was reset: copy the bot token from the Developer "
@@ -109,23 +112,10 @@ class DiscordPoster:
                     )
                     raise self._login_error from None
                 except discord.HTTPException as exc:
-                    await http.close()
                     raise self._http_error(target, exc) from None
-                except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-                    # nothing was sent yet: the next attempt (or run) may log in
-                    await http.close()
-                    raise TransientError(
-                        self._safe(f"{target.key}: cannot connect to Discord to log in ({exc})"), maybe_sent=False
-                    ) from None
-                except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-                    await http.close()
-                    raise TransientError(
-                        self._safe(f"{target.key}: no answer from Discord while logging in ({type(exc).__name__})"),
-                        maybe_sent=False,
-                    ) from None
-                except BaseException:
-                    await http.close()
-                    raise
+                except TRANSPORT_ERRORS as exc:  # nothing was sent yet: the next attempt (or run) may log in
+                    failed = transport_error(exc, f"{target.key}: logging in", "Discord", self._safe)
+                    raise TransientError(str(failed), maybe_sent=False) from None
                 self._http, self._me = http, str(me["id"])
             return self._http
 
