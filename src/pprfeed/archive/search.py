@@ -312,7 +312,11 @@ class QueryEngine:
                     words.setdefault(word, set()).add(topic.slug)
         self._name_words = {word: next(iter(slugs)) for word, slugs in words.items() if len(slugs) == 1}
         self._index: _Index | None = None
-        self._dois: dict[str, tuple[Article, ...]] | None = None
+        self._dois: dict[str, tuple[Article, ...]] = {}
+        for article in self.articles:
+            if article.doi:
+                doi = article.doi.casefold()  # DOIs ignore case
+                self._dois[doi] = (*self._dois.get(doi, ()), article)
         self._index_lock = threading.Lock()
 
     # --- topics -------------------------------------------------------------------------
@@ -389,7 +393,7 @@ class QueryEngine:
             return self._topic_answer(query, kind, topics)
         doi = normalize_doi(query)
         if doi is not None:
-            found = self._by_doi(doi)
+            found = self._dois.get(doi.casefold(), ())
             return QueryResult(query, MatchKind.TEXT if found else MatchKind.NONE, (), found, searched=(doi,))
         words = normalize(query).split()
         parts = self._segment(words)
@@ -470,19 +474,13 @@ class QueryEngine:
         typo = any(part.corrected and part.topic is not None for part in parts)
         kind = MatchKind.TYPO if typo else MatchKind.TOPIC
         if not words:
-            if len(topics) == 1:
-                return self._topic_answer(query, kind, topics)
             return self._topics_answer(query, kind, topics, parts)
         hits = self._search(words, topics, index, True, _topic_words(parts))
         suggestions = self._suggestions(unmatched, topics)
         if hits:
             return QueryResult(query, MatchKind.TEXT, (), hits, suggestions, searched, topics, "relevance")
         if topics:  # the other words are in no article: the topics' own answer
-            answer = (
-                self._topic_answer(query, kind, topics)
-                if len(topics) == 1
-                else self._topics_answer(query, kind, topics, parts)
-            )
+            answer = self._topics_answer(query, kind, topics, parts)
             return QueryResult(
                 query, answer.kind, answer.topics, answer.articles, suggestions, searched, order=answer.order
             )
@@ -549,7 +547,10 @@ class QueryEngine:
         return tuple(found.values())[:3]
 
     def _topics_answer(self, query: str, kind: MatchKind, topics: Sequence[Topic], parts: list[_Part]) -> QueryResult:
-        """Several topics: tagged with all first, then with fewer; each group by relevance to their words."""
+        """Several topics: tagged with all first, then with fewer; each group by relevance to their words.
+        One topic: its own answer."""
+        if len(topics) == 1:
+            return self._topic_answer(query, kind, topics)
         index = self._text_index()
         words = " OR ".join(fts_phrase(part.words) for part in parts if part.topic is not None)
         ranked, _ = index.window(words)
@@ -594,15 +595,6 @@ class QueryEngine:
                 order = own + [position for position in order if not any(position in found for found in tagged)]
         return _pick(self.articles, order)
 
-    def _by_doi(self, doi: str) -> tuple[Article, ...]:
-        if self._dois is None:
-            dois: dict[str, list[Article]] = {}
-            for article in self.articles:
-                if article.doi:
-                    dois.setdefault(article.doi.casefold(), []).append(article)  # DOIs ignore case
-            self._dois = {doi: tuple(found) for doi, found in dois.items()}
-        return self._dois.get(doi.casefold(), ())
-
     def _articles_of(self, topics: Sequence[Topic]) -> tuple[Article, ...]:
         if len(topics) == 1:  # the common case, answered from a ready-made tuple
             return self._topic_articles[topics[0].slug]
@@ -627,7 +619,6 @@ class QueryEngine:
     def prepare(self) -> None:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""
         self._text_index().terms("a")  # and the vocabulary typos are compared with
-        self._by_doi("")
 
     @property
     def prepared(self) -> bool:
