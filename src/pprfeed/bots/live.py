@@ -90,12 +90,12 @@ class LiveArchive:
             raise RuntimeError("LiveArchive.load() must succeed before the bot answers")
         return self._snapshot
 
-    def load(self, prepare_index: bool = False) -> list[Diagnostic]:
+    def load(self) -> list[Diagnostic]:
         """The first load: raises ArchiveUnavailable (with the diagnostics) when the content has errors.
 
-        The full-text index is left to `watch()` (or the first text query) unless `prepare_index`.
+        The full-text index is left to `watch()` (or the first text query).
         """
-        snapshot, diagnostics = self._build(prepare_index)
+        snapshot, diagnostics = self._build(prepare_index=False)
         if snapshot is None:
             raise ArchiveUnavailable(diagnostics)
         self._snapshot = snapshot
