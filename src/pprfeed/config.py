@@ -260,23 +260,22 @@ def check_fields(
     text: str,
     file: Path,
     report: Report,
-    first_line: int = 1,
 ) -> dict[str, Any]:
     """Type-check one table: unknown keys and wrong types become diagnostics; returns the good values.
 
     `text` is where the table's keys are looked for, to name their lines: the section's own block when the same
-    key may appear in several sections, starting at line `first_line` of the file."""
+    key may appear in several sections."""
     if not isinstance(table, dict):
         report.error(
             file,
-            _section_line(text, section, first_line),
+            _section_line(text, section),
             f"[{section}] must be a table",
             f"write it as a [{section}] section",
         )
         return {}
     good: dict[str, Any] = {}
     for key, value in table.items():
-        line = key_line(text, key, first_line)
+        line = key_line(text, key)
         if key not in fields:
             guess = did_you_mean(key, fields)
             report.error(
@@ -297,9 +296,9 @@ def check_fields(
     return good
 
 
-def _section_line(text: str, section: str, first_line: int = 1) -> int | None:
+def _section_line(text: str, section: str) -> int | None:
     match = re.search(rf"^\[+{re.escape(section)}[.\]]", text, re.M)
-    return text[: match.start()].count("\n") + first_line if match else None
+    return text[: match.start()].count("\n") + 1 if match else None
 
 
 def _section(text: str, name: str) -> str:
