@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from discord import Embed
 from discord.utils import escape_mentions
@@ -110,14 +109,9 @@ def discord_label(text: str) -> str:
     return escape_mentions(_LABEL_SPECIAL.sub("\\1\u200b", text.replace("[", "(").replace("]", ")")))
 
 
-def discord_url(url: str) -> str:
-    """A URL that cannot end a `[label](url)` link early: spaces and parentheses percent-encoded."""
-    return quote(url, safe=":/?#@!$&'*+,;=%~.-_[]")
-
-
 def discord_link(url: str, label: str) -> str:
     """A Discord masked link; its label cannot end the link early or ping."""
-    return f"[{discord_label(label)}]({discord_url(url)})"
+    return f"[{discord_label(label)}]({safe_url(url)})"
 
 
 DIALECT = Dialect(escape=discord_escape, strong="**", emphasis="*", link=discord_link)
@@ -194,7 +188,7 @@ def _embed(article: Article, url: str, description: str) -> dict[str, Any]:
     """An article's embed: its title, linked to `url` unless that is longer than Discord keeps."""
     embed: dict[str, Any] = {
         "title": _title(article),
-        "url": discord_url(url),
+        "url": safe_url(url),
         "description": description,
         "color": EMBED_COLOUR,
     }
