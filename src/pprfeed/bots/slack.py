@@ -266,13 +266,11 @@ class SlackBot:
                 continue
             snapshot = self.live.snapshot
             result = ask(snapshot.engine, state.query)
-            if state.action is Action.SHARE:
-                message = chat.answer(result, state.page, snapshot.context, shared=True)
-                body = {"response_type": "in_channel", "replace_original": False, **message}
-            else:
-                message = chat.answer(result, state.page, snapshot.context)
-                body = {"response_type": "ephemeral", "replace_original": True, **message}
-            return FollowUp(response_url, body)
+            # shared: a public copy beside the answer; else the page asked for, in the answer's place
+            shared = state.action is Action.SHARE
+            message = chat.answer(result, state.page, snapshot.context, shared=shared)
+            body = {"response_type": "in_channel" if shared else "ephemeral", "replace_original": not shared}
+            return FollowUp(response_url, {**body, **message})
         return None
 
     # --- sending follow-ups ----------------------------------------------------------------------
