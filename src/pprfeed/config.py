@@ -720,15 +720,10 @@ def _read_secret(
     secrets.values[name] = value
     if webhook:
         if platform == "discord":
-            ok = bool(DISCORD_WEBHOOK_URL.search(value))
+            ok, shape = bool(DISCORD_WEBHOOK_URL.search(value)), "https://discord.com/api/webhooks/<id>/<token>"
         else:
-            ok = bool(re.match(r"https?://\S+$", value))
+            ok, shape = bool(re.match(r"https?://\S+$", value)), "https://hooks.slack.com/services/…"
         if not ok:
-            shape = (
-                "https://discord.com/api/webhooks/<id>/<token>"
-                if platform == "discord"
-                else "https://hooks.slack.com/services/…"
-            )
             # never show the value: it is a secret even when it is malformed
             report.error(file, line, f"environment variable {name} does not hold {what}", f"set it to {shape}")
 
