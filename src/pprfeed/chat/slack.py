@@ -129,7 +129,7 @@ def _pack(
     messages = []
     for number, (blocks, names) in enumerate(zip(groups, titles, strict=True), start=1):
         if total > 1:  # later parts say at their top what they continue; the first says it at its end
-            context = _part_context(heading, number, total)
+            context = _plain_context(f"{shorten(slack_escape(heading), 200)} · part {number} of {total}")
             blocks = [*blocks, context] if number == 1 else [context, *blocks]
         messages.append(_message(heading, blocks, names, number, total))
     return messages
@@ -172,10 +172,6 @@ def _opening_blocks(issue: Issue, heading: str, site: SiteSettings, intro_room: 
 
 def _header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": shorten(text, MAX_HEADER_TEXT), "emoji": False}}
-
-
-def _part_context(heading: str, number: int, total: int) -> dict[str, Any]:
-    return _plain_context(f"{shorten(slack_escape(heading), 200)} · part {number} of {total}")
 
 
 def _title_line(article: Article, url: str) -> str:
