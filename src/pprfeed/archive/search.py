@@ -271,12 +271,11 @@ class QueryEngine:
         self.articles = archive.articles
         self.counts = archive.topic_counts()
         self.synonyms = synonyms or Synonyms()
-        self._by_topic: dict[str, list[int]] = {t.slug: [] for t in archive.topics}
+        by_topic: dict[str, list[int]] = {t.slug: [] for t in archive.topics}
         for position, article in enumerate(self.articles):
             for slug in article.topics:
-                self._by_topic[slug].append(position)
-        self._tagged = {slug: frozenset(found) for slug, found in self._by_topic.items()}
-        self._topic_articles = {slug: _pick(self.articles, found) for slug, found in self._by_topic.items()}
+                by_topic[slug].append(position)
+        self._tagged = {slug: frozenset(found) for slug, found in by_topic.items()}
         self._exact: dict[str, Topic] = {}
         self._spellings: list[tuple[str, Topic]] = []
         for topic in archive.topics:
@@ -596,12 +595,8 @@ class QueryEngine:
         return _pick(self.articles, order)
 
     def _articles_of(self, topics: Sequence[Topic]) -> tuple[Article, ...]:
-        if len(topics) == 1:  # the common case, answered from a ready-made tuple
-            return self._topic_articles[topics[0].slug]
-        positions: set[int] = set()
-        for topic in topics:
-            positions.update(self._by_topic[topic.slug])
-        return _pick(self.articles, sorted(positions))
+        """The articles tagged with any of `topics`, newest first."""
+        return _pick(self.articles, sorted(frozenset().union(*(self._tagged[topic.slug] for topic in topics))))
 
     def search_text(self, text: str) -> tuple[Article, ...]:
         """Articles containing every word of `text` (stemmed; the last word may be a prefix), newest first."""
