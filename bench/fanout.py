@@ -29,12 +29,11 @@ from fakes.discord_api import FakeDiscord  # noqa: E402
 from fakes.slack_api import TOKEN as SLACK_TOKEN  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
 from pprfeed.archive.load import load_archive  # noqa: E402
-from pprfeed.config import SiteSettings  # noqa: E402
+from pprfeed.config import PlatformSettings, Secrets, SiteSettings, Target  # noqa: E402
 from pprfeed.publish.deliver import Tuning, deliver, plan_deliveries  # noqa: E402
 from pprfeed.publish.discord import DiscordPoster  # noqa: E402
 from pprfeed.publish.ledger import Ledger  # noqa: E402
 from pprfeed.publish.slack import SlackPoster  # noqa: E402
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target  # noqa: E402
 from synthetic import add_issue  # noqa: E402
 
 

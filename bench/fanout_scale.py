@@ -34,11 +34,10 @@ from fakes.discord_api import FakeDiscord  # noqa: E402
 from fakes.slack_api import CLIENT_ID, FakeSlack  # noqa: E402
 from pprfeed.archive.load import load_archive  # noqa: E402
 from pprfeed.cli.publish import with_subscribed  # noqa: E402
-from pprfeed.config import PublishSettings, SiteSettings  # noqa: E402
+from pprfeed.config import PlatformSettings, PublishSettings, Secrets, SiteSettings  # noqa: E402
 from pprfeed.publish import open_posters  # noqa: E402
 from pprfeed.publish.deliver import Delivery, TargetReport, Tuning, deliver, plan_deliveries  # noqa: E402
 from pprfeed.publish.ledger import Ledger  # noqa: E402
-from pprfeed.publish.targets import PlatformSettings, Secrets  # noqa: E402
 from pprfeed.state import State  # noqa: E402
 from synthetic import add_issue  # noqa: E402
 

@@ -21,7 +21,7 @@ from fakes.discord_api import FakeDiscord, rate_limited
 from fakes.slack_api import TOKEN as SLACK_TOKEN
 from fakes.slack_api import FakeSlack
 from pprfeed.chat import slack as slack_chat
-from pprfeed.config import SiteSettings
+from pprfeed.config import PlatformSettings, Secrets, SiteSettings, Target
 from pprfeed.model import Archive, Issue
 from pprfeed.publish.deliver import (
     TargetReport,
@@ -36,7 +36,6 @@ from pprfeed.publish.deliver import (
 from pprfeed.publish.discord import DiscordPoster
 from pprfeed.publish.ledger import Ledger
 from pprfeed.publish.slack import SlackPoster
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 SITE = SiteSettings(base_url="https://example.org/pprnet/")
 TODAY = date(2026, 11, 27)

@@ -127,14 +127,6 @@ def test_no_query_lists_every_topic_with_counts(archive):
     assert counts["adherence"] == 0
 
 
-def test_topic_counts_for_a_help_listing_put_used_topics_first(archive):
-    counts = QueryEngine(archive).topic_counts()
-    assert counts.used[0] == (archive.topic("alliance-and-therapeutic-relationship"), 4)
-    assert [n for _, n in counts.used] == sorted((n for _, n in counts.used), reverse=True)
-    assert all(n > 0 for _, n in counts.used) and len(counts.used) + len(counts.empty) == 36
-    assert archive.topic("adherence") in counts.empty
-
-
 def test_autocomplete(archive):
     engine = QueryEngine(archive)
     assert engine.complete("alli")[0].slug == "alliance-and-therapeutic-relationship"

@@ -14,6 +14,7 @@ publishing and the bots use, when those commands run.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -154,84 +155,70 @@ def check_config(settings: Settings, archive: Archive | None, environ: Mapping[s
 
 def _site(table: Any, text: str, file: Path, report: Report) -> SiteSettings:
     values = check_fields(table, SITE_FIELDS, "site", text, file, report)
+
+    def refuse(key: str, problem: str, fix: str) -> None:
+        """Report the value at its line and leave it out, so the default applies."""
+        report.error(file, key_line(text, key), problem, fix)
+        values.pop(key)
+
     if "base_url" in values:
         url = values["base_url"]
         scheme, rest = url.split(":", 1) if ":" in url else ("", url)
         if not re.fullmatch(r"https?", scheme, re.I) or not re.fullmatch(r"//[^\s/?#]+([/?#][^\s]*)?", rest):
-            report.error(
-                file,
-                key_line(text, "base_url"),
+            refuse(
+                "base_url",
                 f'base_url "{url}" is not an absolute http(s) URL',
                 'write the address the feeds/ folder is served from, e.g. base_url = "https://example.org/pprnet/"',
             )
-            values.pop("base_url")
         elif "?" in rest or "#" in rest:  # every link is the base URL and a path: a query or fragment cuts them
-            report.error(
-                file,
-                key_line(text, "base_url"),
+            refuse(
+                "base_url",
                 f'base_url "{url}" has a query (?…) or a fragment (#…), which would end up inside every link',
                 'write only the folder\'s address, e.g. base_url = "https://example.org/pprnet/"',
             )
-            values.pop("base_url")
         else:
             values["base_url"] = scheme.lower() + ":" + rest + ("" if rest.endswith("/") else "/")
     if "feed_limit" in values and values["feed_limit"] < 1:
-        report.error(file, key_line(text, "feed_limit"), "feed_limit must be at least 1", "write feed_limit = 50")
-        values.pop("feed_limit")
+        refuse("feed_limit", "feed_limit must be at least 1", "write feed_limit = 50")
     for key in ("title", "description", "author", "language"):  # every feed must carry them
         if key in values and not values[key].strip():
-            report.error(file, key_line(text, key), f"[site] {key} is empty", f'write {key} = "…" or remove the line')
-            values.pop(key)
+            refuse(key, f"[site] {key} is empty", f'write {key} = "…" or remove the line')
     email = values.get("author_email")
     if email is not None and not EMAIL.fullmatch(email):
-        report.error(
-            file,
-            key_line(text, "author_email"),
+        refuse(
+            "author_email",
             f'author_email "{email}" is not an e-mail address',
             'write author_email = "editor@example.org" (RSS needs an address), or remove the line',
         )
-        values.pop("author_email")
     if "timezone" in values:
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            report.error(
-                file,
-                key_line(text, "timezone"),
+            refuse(
+                "timezone",
                 f'timezone "{values["timezone"]}" is not a time zone',
                 'write an IANA name such as timezone = "America/Toronto", or remove the line (UTC)',
             )
-            values.pop("timezone")
     hub = values.get("websub_hub")
     if hub is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", hub):
-        report.error(
-            file,
-            key_line(text, "websub_hub"),
+        refuse(
+            "websub_hub",
             f'websub_hub "{hub}" is not an http(s) URL',
             'write the hub\'s address, e.g. websub_hub = "https://pubsubhubbub.appspot.com/", or remove the line',
         )
-        values.pop("websub_hub")
     invite = values.get("discord_invite")
     if invite is not None and not re.fullmatch(
         r"https://(?:discord\.com|discordapp\.com)/(?:api/)?oauth2/authorize\?\S+", invite
     ):
-        report.error(
-            file,
-            key_line(text, "discord_invite"),
+        refuse(
+            "discord_invite",
             "discord_invite is not a Discord invite link (https://discord.com/oauth2/authorize?client_id=…)",
             "copy the link from bots/discord/README.md with your Application ID, or remove the line",
         )
-        values.pop("discord_invite")
     if "templates" in values:  # relative to the settings file, as every path in it
         folder = file.parent / values["templates"]
         if not folder.is_dir():
-            report.error(
-                file,
-                key_line(text, "templates"),
-                f'templates folder "{folder}" not found',
-                "create it or remove the line",
-            )
-            values.pop("templates")
+            refuse("templates", f'templates folder "{folder}" not found', "create it or remove the line")
         else:
             values["templates"] = str(folder)
     return SiteSettings(**values)
@@ -273,23 +260,22 @@ def check_fields(
     text: str,
     file: Path,
     report: Report,
-    first_line: int = 1,
 ) -> dict[str, Any]:
     """Type-check one table: unknown keys and wrong types become diagnostics; returns the good values.
 
     `text` is where the table's keys are looked for, to name their lines: the section's own block when the same
-    key may appear in several sections, starting at line `first_line` of the file."""
+    key may appear in several sections."""
     if not isinstance(table, dict):
         report.error(
             file,
-            _section_line(text, section, first_line),
+            _section_line(text, section),
             f"[{section}] must be a table",
             f"write it as a [{section}] section",
         )
         return {}
     good: dict[str, Any] = {}
     for key, value in table.items():
-        line = key_line(text, key, first_line)
+        line = key_line(text, key)
         if key not in fields:
             guess = did_you_mean(key, fields)
             report.error(
@@ -310,9 +296,9 @@ def check_fields(
     return good
 
 
-def _section_line(text: str, section: str, first_line: int = 1) -> int | None:
+def _section_line(text: str, section: str) -> int | None:
     match = re.search(rf"^\[+{re.escape(section)}[.\]]", text, re.M)
-    return text[: match.start()].count("\n") + first_line if match else None
+    return text[: match.start()].count("\n") + 1 if match else None
 
 
 def _section(text: str, name: str) -> str:
@@ -447,7 +433,6 @@ class PublishSettings:
     discord: PlatformSettings
     targets: tuple[Target, ...]
     secrets: Secrets
-    config_path: Path | None = None
 
     def target(self, key: str) -> Target | None:
         return next((target for target in self.targets if target.key == key), None)
@@ -542,7 +527,8 @@ def load_publish_settings(
         channels = _entries(table, "channels", platform, section, file, report)
         for index, entry in enumerate(channels):
             where = _entry_line(text, f"{platform}.channels", index)
-            values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", _block(text, where), file, report)
+            block = _block(text, where)
+            values = check_fields(entry, CHANNEL_FIELDS, f"[{platform}.channels]", block, file, report)
             channel_id = values.get("id")
             if channel_id is None:
                 report.error(file, where, f"[[{platform}.channels]] entry has no id", _channel_id_fix(platform))
@@ -552,18 +538,18 @@ def load_publish_settings(
                 named = " (it is a channel's name)" if re.fullmatch(r"#[\w-]+", channel_id) else ""
                 report.error(  # the value is not shown: a token or URL pasted here would be printed
                     file,
-                    key_line(_block(text, where), "id") if where else None,
+                    key_line(block, "id") if where else None,
                     f"[[{platform}.channels]] id is not a {platform.capitalize()} channel id{named}",
                     _channel_id_fix(platform),
                 )
                 continue
-            filters = _filters(values, f"{platform}.channels", topics, text, where, file, report)
-            post_format = _post_format(values, f"{platform}.channels", text, where, file, report)
-            targets.append(Target(platform, "channel", channel_id, *filters, format=post_format))
+            options = _target_options(values, f"{platform}.channels", topics, block, file, report)
+            targets.append(Target(platform, "channel", channel_id, *options))
         webhooks = _entries(table, "webhooks", platform, section, file, report)
         for index, entry in enumerate(webhooks):
             where = _entry_line(text, f"{platform}.webhooks", index)
-            values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", _block(text, where), file, report)
+            block = _block(text, where)
+            values = check_fields(entry, WEBHOOK_FIELDS, f"[{platform}.webhooks]", block, file, report)
             name = values.get("url_env")
             if name is None or not _ENV_NAME.fullmatch(name):
                 report.error(
@@ -573,10 +559,9 @@ def load_publish_settings(
                     f'write url_env = "{platform.upper()}_WEBHOOK_TEAM" and export that variable with the webhook URL',
                 )
                 continue
-            filters = _filters(values, f"{platform}.webhooks", topics, text, where, file, report)
-            post_format = _post_format(values, f"{platform}.webhooks", text, where, file, report)
-            targets.append(Target(platform, "webhook", name, *filters, format=post_format))
-            line = key_line(_block(text, where), "url_env") if where else None
+            options = _target_options(values, f"{platform}.webhooks", topics, block, file, report)
+            targets.append(Target(platform, "webhook", name, *options))
+            line = key_line(block, "url_env") if where else None
             _read_secret(name, environ, secrets, report, file, line, need_secrets, platform, webhook=True)
         if token_env and channels and any(t.platform == platform and t.kind == "channel" for t in targets):
             _read_secret(
@@ -590,10 +575,7 @@ def load_publish_settings(
                 platform,
                 webhook=False,
             )
-    seen: dict[str, int] = {}
-    for target in targets:
-        seen[target.key] = seen.get(target.key, 0) + 1
-    for key, count in seen.items():
+    for key, count in Counter(target.key for target in targets).items():
         if count > 1:
             report.error(file, None, f"target {key} is configured {count} times", "list each channel or webhook once")
     diagnostics = sorted(report.diagnostics, key=lambda d: d.line or 0)
@@ -606,7 +588,6 @@ def load_publish_settings(
             discord=platforms["discord"],
             targets=tuple(targets),
             secrets=secrets,
-            config_path=settings.path,
         ),
         diagnostics,
     )
@@ -671,28 +652,20 @@ def _channel_id_fix(platform: str) -> str:
     )
 
 
-def _filters(
-    values: dict[str, Any],
-    section: str,
-    topics: tuple[Topic, ...],
-    text: str,
-    where: int | None,
-    file: Path,
-    report: Report,
-) -> tuple[tuple[str, ...], int]:
+def _target_options(
+    values: dict[str, Any], section: str, topics: tuple[Topic, ...], block: str, file: Path, report: Report
+) -> tuple[tuple[str, ...], int, str]:
+    """A target's topic filter, backfill and format, each problem reported at its line in `block` (the entry's
+    text, from `_block`)."""
     backfill = values.get("backfill", DEFAULT_BACKFILL)
     if backfill < 0:
-        report.error(
-            file, key_line(_block(text, where), "backfill"), "backfill must be 0 or more", "write backfill = 1"
-        )
+        report.error(file, key_line(block, "backfill"), "backfill must be 0 or more", "write backfill = 1")
         backfill = DEFAULT_BACKFILL
     wanted: list[str] = []
     spellings = {normalize(s): t for t in topics for s in (t.slug, t.name, *t.aliases)}
     for spelling in values.get("topics", []):
         if not isinstance(spelling, str):
-            report.error(
-                file, key_line(_block(text, where), "topics"), "topics must be a list of strings", 'topics = ["trauma"]'
-            )
+            report.error(file, key_line(block, "topics"), "topics must be a list of strings", 'topics = ["trauma"]')
             continue
         topic = spellings.get(normalize(spelling))
         if topic is None:
@@ -703,30 +676,22 @@ def _filters(
                 f'did you mean "{spellings[normalize(guess)].slug}"?' if guess else "run `pprfeed topic` to list them"
             )
             report.error(
-                file,
-                key_line(_block(text, where), "topics"),
-                f'[[{section}]] topic filter "{spelling}" names no known topic',
-                hint,
+                file, key_line(block, "topics"), f'[[{section}]] topic filter "{spelling}" names no known topic', hint
             )
             continue
         if topic.slug not in wanted:
             wanted.append(topic.slug)
-    return tuple(wanted), backfill
-
-
-def _post_format(values: dict[str, Any], section: str, text: str, where: int | None, file: Path, report: Report) -> str:
-    """A target's `format` (default "digest"); anything else is reported with the line it is on."""
-    value = values.get("format", POST_FORMATS[0])
-    if value not in POST_FORMATS:
+    post_format = values.get("format", POST_FORMATS[0])
+    if post_format not in POST_FORMATS:
         report.error(
             file,
-            key_line(_block(text, where), "format"),
-            f'[[{section}]] format "{value}" is not one of {", ".join(POST_FORMATS)}',
+            key_line(block, "format"),
+            f'[[{section}]] format "{post_format}" is not one of {", ".join(POST_FORMATS)}',
             'write format = "digest" (a short digest of each issue, the default) or format = "full" (the full text '
             "too: in a thread under the digest on Slack bot channels, as further messages elsewhere)",
         )
-        return POST_FORMATS[0]
-    return str(value)
+        post_format = POST_FORMATS[0]
+    return tuple(wanted), backfill, str(post_format)
 
 
 def _read_secret(
@@ -755,15 +720,10 @@ def _read_secret(
     secrets.values[name] = value
     if webhook:
         if platform == "discord":
-            ok = bool(DISCORD_WEBHOOK_URL.search(value))
+            ok, shape = bool(DISCORD_WEBHOOK_URL.search(value)), "https://discord.com/api/webhooks/<id>/<token>"
         else:
-            ok = bool(re.match(r"https?://\S+$", value))
+            ok, shape = bool(re.match(r"https?://\S+$", value)), "https://hooks.slack.com/services/…"
         if not ok:
-            shape = (
-                "https://discord.com/api/webhooks/<id>/<token>"
-                if platform == "discord"
-                else "https://hooks.slack.com/services/…"
-            )
             # never show the value: it is a secret even when it is malformed
             report.error(file, line, f"environment variable {name} does not hold {what}", f"set it to {shape}")
 

@@ -208,9 +208,7 @@ class State:
                 clauses.append(f"{column} = ?")
                 values.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        if not self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subscriptions'"
-        ).fetchone():
+        if not self._has_table("subscriptions"):
             return []  # a state file only the ledger has written (read-only opens create nothing)
         rows = self.db.execute(
             "SELECT id, platform, workspace, channel, topics, since, added_by, paused, paused_at "
@@ -240,17 +238,12 @@ class State:
                 db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
         return found
 
-    @property
-    def _keys(self) -> MultiFernet | None:
-        # read when a token is, so that a malformed key never stops what does not touch tokens
-        return _fernet(self._secret_key)
-
     # --- Slack installations (OAuth v2) and the single-use states of the install flow ---------------------------
 
     def save_installation(self, team_id: str, bot_token: str, team_name: str = "", bot_user_id: str = "") -> None:
         """Record (or replace, on a reinstall) a workspace's bot token: encrypted when PPRFEED_SECRET_KEY is set.
         Subscriptions paused by the workspace's uninstall resume."""
-        keys = self._keys
+        keys = _fernet(self._secret_key)
         stored = _ENCRYPTED + keys.encrypt(bot_token.encode()).decode() if keys else bot_token
         with self._write() as db:
             db.execute(
@@ -275,7 +268,7 @@ class State:
         stored: str = row[0]
         if not stored.startswith(_ENCRYPTED):
             return stored
-        keys = self._keys
+        keys = _fernet(self._secret_key)
         if keys is None:
             raise StateError(f"the Slack tokens are encrypted: set {SECRET_KEY_ENV} to the key they were saved with")
         try:
@@ -289,7 +282,7 @@ class State:
     def reencrypt_tokens(self) -> int:
         """Encrypt every token with the first key of PPRFEED_SECRET_KEY (after a rotation, or once a key is set);
         how many were rewritten."""
-        keys = self._keys
+        keys = _fernet(self._secret_key)
         if keys is None or not self._has_table("installations"):
             return 0
         rows = self.db.execute("SELECT team_id, bot_token FROM installations").fetchall()
@@ -306,11 +299,6 @@ class State:
         with self._write() as db:
             db.executemany("UPDATE installations SET bot_token = ? WHERE team_id = ?", changed)
         return len(changed)
-
-    def installed_teams(self) -> list[str]:
-        if not self._has_table("installations"):
-            return []
-        return [row[0] for row in self.db.execute("SELECT team_id FROM installations ORDER BY team_id")]
 
     def delete_installation(self, team_id: str) -> bool:
         """Forget the workspace's token and pause its Slack subscriptions; whether it had an installation."""
@@ -377,7 +365,9 @@ class StateError(Exception):
 
 
 def _fernet(keys: str) -> MultiFernet | None:
-    """The keys of PPRFEED_SECRET_KEY, or None without any. A malformed key is a StateError, never echoed."""
+    """The keys of PPRFEED_SECRET_KEY, or None without any. A malformed key is a StateError, never echoed.
+
+    Read each time a token is, so that a malformed key never stops what does not touch tokens."""
     parts = [key.strip() for key in keys.split(",") if key.strip()]
     if not parts:
         return None

@@ -17,7 +17,6 @@ from pprfeed.archive.load import IMPLICATIONS_WORDS
 from pprfeed.model import MONTH_NAMES, Topic
 from pprfeed.text import find_doi, normalize, slugify
 
-MONTHS = MONTH_NAMES
 # "November 2018", also "Nov 2018", "Sept. 2018" and "November, 2018"
 _MONTH_HEADING = re.compile(r"^([A-Za-z]{3,9})\.?,?\s+(\d{4})$")
 # any of load.IMPLICATIONS_SPELLINGS ("Practice Implications", "Clinical Implications", …), which `check` accepts too;
@@ -128,7 +127,7 @@ def parse_blog_text(text: str) -> list[ImportedArticle]:
 def _month_number(word: str) -> int | None:
     """1–12 for a month's name or its abbreviation of three letters or more ("Sept"), else None."""
     key = word.lower()
-    for number, name in enumerate(MONTHS, start=1):
+    for number, name in enumerate(MONTH_NAMES, start=1):
         if name.lower().startswith(key) and len(key) >= 3:
             return number
     return None

@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import re
 import sqlite3
 import sys
 import threading
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from operator import itemgetter
 
 from pprfeed.archive.synonyms import Synonyms
 from pprfeed.model import Archive, Article, Topic
@@ -126,16 +125,6 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
-class TopicCounts:
-    """The vocabulary for a help listing: topics with articles, most first, and the empty ones."""
-
-    used: tuple[tuple[Topic, int], ...]
-    """Topics with at least one article and their counts, most articles first (then by name)."""
-    empty: tuple[Topic, ...]
-    """Topics no article has yet, in vocabulary order. They still resolve, and can be subscribed to."""
-
-
-@dataclass(frozen=True)
 class _Part:
     """One thing the query names: a topic, or words to look for (with what they stand for)."""
 
@@ -187,10 +176,6 @@ class _Index:
         self.connection = sqlite3.connect(":memory:", check_same_thread=False)
         self.lock = threading.Lock()  # one connection, used by whichever thread answers
         self._vocabulary: dict[str, dict[str, int]] | None = None
-        try:  # SQLite's JSON functions are built in since 3.38, and in most builds before
-            self.json = self.connection.execute("SELECT json_group_array(1)").fetchone()[0] == "[1]"
-        except sqlite3.OperationalError:
-            self.json = False
         columns = ", ".join(COLUMNS)
         with self.connection:
             self.connection.execute(
@@ -214,16 +199,12 @@ class _Index:
 
     def matching(self, match: str, after: int = -1) -> list[int]:
         """The positions of the articles that match (beyond position `after`), in order: newest first."""
-        # one JSON array parsed in C: a row per match costs twice as much for 10,000 matches
-        aggregate = "json_group_array(rowid)" if self.json else "'[' || ifnull(group_concat(rowid), '') || ']'"
         with self.lock:
-            row = self.connection.execute(
-                f"SELECT {aggregate} FROM (SELECT rowid FROM articles WHERE articles MATCH ? AND rowid > ? "
-                "ORDER BY rowid)",  # FTS5's own order: no sorting
+            rows = self.connection.execute(
+                "SELECT rowid FROM articles WHERE articles MATCH ? AND rowid > ? ORDER BY rowid",  # FTS5's own order
                 (match, after),
-            ).fetchone()
-        positions: list[int] = json.loads(row[0])
-        return positions
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def first(self, match: str) -> int | None:
         """The position of the newest article that matches, if any."""
@@ -290,12 +271,11 @@ class QueryEngine:
         self.articles = archive.articles
         self.counts = archive.topic_counts()
         self.synonyms = synonyms or Synonyms()
-        self._by_topic: dict[str, list[int]] = {t.slug: [] for t in archive.topics}
+        by_topic: dict[str, list[int]] = {t.slug: [] for t in archive.topics}
         for position, article in enumerate(self.articles):
             for slug in article.topics:
-                self._by_topic[slug].append(position)
-        self._tagged = {slug: frozenset(found) for slug, found in self._by_topic.items()}
-        self._topic_articles = {slug: _pick(self.articles, found) for slug, found in self._by_topic.items()}
+                by_topic[slug].append(position)
+        self._tagged = {slug: frozenset(found) for slug, found in by_topic.items()}
         self._exact: dict[str, Topic] = {}
         self._spellings: list[tuple[str, Topic]] = []
         for topic in archive.topics:
@@ -309,7 +289,7 @@ class QueryEngine:
         # an alias made of two other spellings of its own topic ("alliance ruptures": "alliance" and
         # "ruptures") is no name of the topic: the second word narrows the first, as if typed apart
         for key, topic in list(self._exact.items()):
-            if " " in key and key not in self._names(topic):
+            if " " in key and key not in {normalize(topic.name), normalize(topic.slug)}:
                 parts = self._segment(key.split(), without=key)
                 if len(parts) > 1 and all(part.topic is not None and part.topic.slug == topic.slug for part in parts):
                     del self._exact[key], self._phrases[key]
@@ -331,25 +311,18 @@ class QueryEngine:
                     words.setdefault(word, set()).add(topic.slug)
         self._name_words = {word: next(iter(slugs)) for word, slugs in words.items() if len(slugs) == 1}
         self._index: _Index | None = None
-        self._dois: dict[str, tuple[Article, ...]] | None = None
+        self._dois: dict[str, tuple[Article, ...]] = {}
+        for article in self.articles:
+            if article.doi:
+                doi = article.doi.casefold()  # DOIs ignore case
+                self._dois[doi] = (*self._dois.get(doi, ()), article)
         self._index_lock = threading.Lock()
-
-    def _names(self, topic: Topic) -> set[str]:
-        return {normalize(topic.name), normalize(topic.slug)}
 
     # --- topics -------------------------------------------------------------------------
 
     def topic_list(self) -> list[tuple[Topic, int]]:
         """Every topic with its article count, in vocabulary order."""
         return [(topic, self.counts[topic.slug]) for topic in self.archive.topics]
-
-    def topic_counts(self) -> TopicCounts:
-        """For a help listing: the topics with articles (most first, with counts), then the empty ones."""
-        used = sorted(
-            ((topic, count) for topic, count in self.topic_list() if count), key=lambda pair: (-pair[1], pair[0].name)
-        )
-        empty = tuple(topic for topic, count in self.topic_list() if not count)
-        return TopicCounts(tuple(used), empty)
 
     def complete(self, typed: str, limit: int = 25) -> list[Topic]:
         """Topics for an autocomplete box: prefix matches first, then those containing the text."""
@@ -419,7 +392,7 @@ class QueryEngine:
             return self._topic_answer(query, kind, topics)
         doi = normalize_doi(query)
         if doi is not None:
-            found = self._by_doi(doi)
+            found = self._dois.get(doi.casefold(), ())
             return QueryResult(query, MatchKind.TEXT if found else MatchKind.NONE, (), found, searched=(doi,))
         words = normalize(query).split()
         parts = self._segment(words)
@@ -500,19 +473,13 @@ class QueryEngine:
         typo = any(part.corrected and part.topic is not None for part in parts)
         kind = MatchKind.TYPO if typo else MatchKind.TOPIC
         if not words:
-            if len(topics) == 1:
-                return self._topic_answer(query, kind, topics)
             return self._topics_answer(query, kind, topics, parts)
         hits = self._search(words, topics, index, True, _topic_words(parts))
         suggestions = self._suggestions(unmatched, topics)
         if hits:
             return QueryResult(query, MatchKind.TEXT, (), hits, suggestions, searched, topics, "relevance")
         if topics:  # the other words are in no article: the topics' own answer
-            answer = (
-                self._topic_answer(query, kind, topics)
-                if len(topics) == 1
-                else self._topics_answer(query, kind, topics, parts)
-            )
+            answer = self._topics_answer(query, kind, topics, parts)
             return QueryResult(
                 query, answer.kind, answer.topics, answer.articles, suggestions, searched, order=answer.order
             )
@@ -579,16 +546,15 @@ class QueryEngine:
         return tuple(found.values())[:3]
 
     def _topics_answer(self, query: str, kind: MatchKind, topics: Sequence[Topic], parts: list[_Part]) -> QueryResult:
-        """Several topics: tagged with all first, then with fewer; each group by relevance to their words."""
+        """Several topics: tagged with all first, then with fewer; each group by relevance to their words.
+        One topic: its own answer."""
+        if len(topics) == 1:
+            return self._topic_answer(query, kind, topics)
         index = self._text_index()
         words = " OR ".join(fts_phrase(part.words) for part in parts if part.topic is not None)
         ranked, _ = index.window(words)
         relevance = {position: rank for rank, position in enumerate(ranked)}
-        tagged = [self._tagged[topic.slug] for topic in topics]
-        held: dict[int, int] = {}
-        for found in tagged:
-            for position in found:
-                held[position] = held.get(position, 0) + 1
+        held = Counter(position for topic in topics for position in self._tagged[topic.slug])
         # beyond the ranked window, newest first (position order)
         ordered = sorted(held, key=lambda p: (-held[p], relevance.get(p, RANK_ALL + p)))
         return QueryResult(query, kind, tuple(topics), _pick(self.articles, ordered), order="relevance")
@@ -613,10 +579,7 @@ class QueryEngine:
             order = index.best_first(every, _ranked_by(every, words[0], also, prefix=len(words) == 1))
         if not order and fallbacks and len(words) > 1:
             matches = [part.match(prefix=part is words[-1] and len(part.words) >= 3) for part in words]
-            held: dict[int, int] = {}
-            for match in matches:
-                for position in index.matching(match):
-                    held[position] = held.get(position, 0) + 1
+            held = Counter(position for match in matches for position in index.matching(match))
             if held:
                 ranked = index.best_first(" OR ".join(matches))
                 order = sorted(ranked, key=lambda position: -held[position])
@@ -631,22 +594,9 @@ class QueryEngine:
                 order = own + [position for position in order if not any(position in found for found in tagged)]
         return _pick(self.articles, order)
 
-    def _by_doi(self, doi: str) -> tuple[Article, ...]:
-        if self._dois is None:
-            dois: dict[str, list[Article]] = {}
-            for article in self.articles:
-                if article.doi:
-                    dois.setdefault(article.doi.casefold(), []).append(article)  # DOIs ignore case
-            self._dois = {doi: tuple(found) for doi, found in dois.items()}
-        return self._dois.get(doi.casefold(), ())
-
     def _articles_of(self, topics: Sequence[Topic]) -> tuple[Article, ...]:
-        if len(topics) == 1:  # the common case, answered from a ready-made tuple
-            return self._topic_articles[topics[0].slug]
-        positions: set[int] = set()
-        for topic in topics:
-            positions.update(self._by_topic[topic.slug])
-        return _pick(self.articles, sorted(positions))
+        """The articles tagged with any of `topics`, newest first."""
+        return _pick(self.articles, sorted(frozenset().union(*(self._tagged[topic.slug] for topic in topics))))
 
     def search_text(self, text: str) -> tuple[Article, ...]:
         """Articles containing every word of `text` (stemmed; the last word may be a prefix), newest first."""
@@ -664,7 +614,6 @@ class QueryEngine:
     def prepare(self) -> None:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""
         self._text_index().terms("a")  # and the vocabulary typos are compared with
-        self._by_doi("")
 
     @property
     def prepared(self) -> bool:
@@ -699,22 +648,11 @@ def _topics_of(parts: Sequence[_Part]) -> tuple[Topic, ...]:
 
 
 def _boosted(order: list[int], tagged: list[frozenset[int]]) -> list[int]:
-    """`order` with the positions in most of the `tagged` sets first, otherwise kept (a stable partition)."""
-    if len(tagged) == 1:
-        found = tagged[0]
-        return [p for p in order if p in found] + [p for p in order if p not in found]
-    held: dict[int, int] = {}
-    for found in tagged:
-        for position in found:
-            held[position] = held.get(position, 0) + 1
-    groups: dict[int, list[int]] = {}
-    for position in order:
-        groups.setdefault(held.get(position, 0), []).append(position)
-    return [position for count in sorted(groups, reverse=True) for position in groups[count]]
+    """`order` with the positions in most of the `tagged` sets first, otherwise kept (sorted() is stable)."""
+    held = Counter(position for found in tagged for position in found)
+    return sorted(order, key=lambda position: -held[position])
 
 
 def _pick(articles: Sequence[Article], positions: Sequence[int]) -> tuple[Article, ...]:
-    """`articles` at `positions`, in that order, built in C (itemgetter) rather than a generator."""
-    if len(positions) < 2:
-        return tuple(articles[p] for p in positions)
-    return itemgetter(*positions)(articles)
+    """`articles` at `positions`, in that order."""
+    return tuple(articles[position] for position in positions)

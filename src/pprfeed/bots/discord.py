@@ -292,9 +292,8 @@ async def run(bot: TopicBot, token: str) -> None:
             await bot.start(token)
     except discord.LoginFailure:
         raise TokenRefused("Discord refused the token") from None
-    except (discord.HTTPException, discord.GatewayNotFound) as exc:  # a 5xx at login, no gateway to be had
-        raise ServiceUnreachable(str(exc)) from None
-    except (OSError, aiohttp.ClientError) as exc:
+    # a 5xx at login, no gateway to be had, no network
+    except (discord.HTTPException, discord.GatewayNotFound, OSError, aiohttp.ClientError) as exc:
         raise ServiceUnreachable(str(exc)) from None
 
 

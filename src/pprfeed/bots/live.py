@@ -10,6 +10,7 @@ from the last good archive and the errors are logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -52,31 +53,16 @@ class ArchiveUnavailable(Exception):
 def content_fingerprint(root: Path, today: date) -> int:
     """Changes whenever a file under `root` is added, removed, renamed, resized or touched, or the day changes.
 
-    One stat per file, no reading. The per-file hashes are summed, so the order the folders are walked in
-    does not matter.
+    One stat per file, no reading; a set, so the order the folders are walked in does not matter.
     """
-    total, count = 0, 0
-    folders = [str(root)]
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(folder) as scan:
-                for entry in scan:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                        continue
-                    try:
-                        stat = entry.stat()
-                    except OSError:  # removed while we looked: the next check sees the new state
-                        continue
-                    total = (total + hash((entry.path, stat.st_mtime_ns, stat.st_size))) & _MASK
-                    count += 1
-        except OSError:
-            continue
-    return hash((today.toordinal(), count, total))
-
-
-_MASK = (1 << 64) - 1
+    files = set()
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):  # removed while we looked: the next check sees the new state
+                stat = os.stat(path)
+                files.add((path, stat.st_mtime_ns, stat.st_size))
+    return hash((today.toordinal(), frozenset(files)))
 
 
 class LiveArchive:
@@ -97,7 +83,6 @@ class LiveArchive:
         self._snapshot: Snapshot | None = None
         self._broken: int | None = None
         """The fingerprint of content that failed to load: not tried again until it changes."""
-        self.reloads = 0
 
     @property
     def snapshot(self) -> Snapshot:
@@ -105,12 +90,12 @@ class LiveArchive:
             raise RuntimeError("LiveArchive.load() must succeed before the bot answers")
         return self._snapshot
 
-    def load(self, prepare_index: bool = False) -> list[Diagnostic]:
+    def load(self) -> list[Diagnostic]:
         """The first load: raises ArchiveUnavailable (with the diagnostics) when the content has errors.
 
-        The full-text index is left to `watch()` (or the first text query) unless `prepare_index`.
+        The full-text index is left to `watch()` (or the first text query).
         """
-        snapshot, diagnostics = self._build(prepare_index)
+        snapshot, diagnostics = self._build(prepare_index=False)
         if snapshot is None:
             raise ArchiveUnavailable(diagnostics)
         self._snapshot = snapshot
@@ -136,7 +121,6 @@ class LiveArchive:
                 )
             return False
         self._snapshot = snapshot  # one reference swap: a request sees the old archive or the new, never a mix
-        self.reloads += 1
         log.info("archive reloaded: %d articles", snapshot.articles)
         return True
 

@@ -47,9 +47,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth import AuthorizeUrlGenerator
-from slack_sdk.oauth.installation_store import Bot, Installation
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -269,13 +266,11 @@ class SlackBot:
                 continue
             snapshot = self.live.snapshot
             result = ask(snapshot.engine, state.query)
-            if state.action is Action.SHARE:
-                message = chat.answer(result, state.page, snapshot.context, shared=True)
-                body = {"response_type": "in_channel", "replace_original": False, **message}
-            else:
-                message = chat.answer(result, state.page, snapshot.context)
-                body = {"response_type": "ephemeral", "replace_original": True, **message}
-            return FollowUp(response_url, body)
+            # shared: a public copy beside the answer; else the page asked for, in the answer's place
+            shared = state.action is Action.SHARE
+            message = chat.answer(result, state.page, snapshot.context, shared=shared)
+            body = {"response_type": "in_channel" if shared else "ephemeral", "replace_original": not shared}
+            return FollowUp(response_url, {**body, **message})
         return None
 
     # --- sending follow-ups ----------------------------------------------------------------------
@@ -414,11 +409,10 @@ def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def interaction_payload(fields: Mapping[str, str]) -> Any:
-    """The JSON in the `payload` field; ValueError when it is missing, not JSON or nested too deeply."""
-    text = fields.get("payload")
+def parse_json(text: str | None, expected: str) -> Any:
+    """`text` as JSON; ValueError saying `expected` when it is missing or not JSON, or that it nests too deeply."""
     if text is None:
-        raise ValueError("expected a form field named payload holding JSON")
+        raise ValueError(expected)
     if json_too_deep(text):
         raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
     try:
@@ -426,7 +420,7 @@ def interaction_payload(fields: Mapping[str, str]) -> Any:
     except RecursionError:  # not reached after json_too_deep; kept so that no payload can ever be a 500
         raise ValueError(f"the payload nests deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError:
-        raise ValueError("expected a form field named payload holding JSON") from None
+        raise ValueError(expected) from None
 
 
 # --- OAuth v2: installing into any workspace ---------------------------------------------------------
@@ -449,55 +443,6 @@ class SlackOAuth:
     api_base_url: str = AsyncWebClient.BASE_URL
 
 
-class StateInstallationStore(AsyncInstallationStore):
-    """slack_sdk's installation store interface over the state file: bot tokens only, one per workspace."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_save(self, installation: Installation) -> None:
-        if not installation.team_id or not installation.bot_token:
-            raise ValueError("an installation without a workspace or a bot token")
-        self.state.save_installation(
-            installation.team_id, installation.bot_token, installation.team_name or "", installation.bot_user_id or ""
-        )
-
-    async def async_find_bot(
-        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
-    ) -> Bot | None:
-        token = self.state.bot_token(team_id) if team_id else None
-        if token is None:
-            return None
-        return Bot(bot_token=token, bot_id="", bot_user_id="", team_id=team_id, installed_at=time.time())
-
-    async def async_delete_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
-    ) -> None:
-        if team_id:
-            self.state.delete_installation(team_id)
-
-
-class StateOAuthStateStore(AsyncOAuthStateStore):
-    """slack_sdk's OAuth state store interface over the state file: each state is good once, for ten minutes."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return self.state.issue_state()
-
-    async def async_consume(self, state: str) -> bool:
-        return self.state.consume_state(state)
-
-
 def _page(status: int, title: str, text: str) -> web.Response:
     """A short HTML page for the person in the browser (every value escaped)."""
     body = (
@@ -509,10 +454,9 @@ def _page(status: int, title: str, text: str) -> web.Response:
 
 def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None:
     """GET /slack/install and GET /slack/oauth_redirect on `app`; installations go to `bot.state`."""
-    if bot.state is None:
+    state_file = bot.state
+    if state_file is None:
         raise ValueError("installing into workspaces needs the [state] file")
-    states = StateOAuthStateStore(bot.state)
-    installations = StateInstallationStore(bot.state)
     authorize = AuthorizeUrlGenerator(
         client_id=oauth.client_id,
         redirect_uri=oauth.redirect_uri,
@@ -521,7 +465,7 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
     )
 
     async def install(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound(authorize.generate(await states.async_issue()))
+        raise web.HTTPFound(authorize.generate(state_file.issue_state()))
 
     async def oauth_redirect(request: web.Request) -> web.StreamResponse:
         again = "Start again from PPRNet's front door (Add to Slack)."
@@ -529,7 +473,7 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
             return _page(200, "Not installed", f"The installation was cancelled in Slack. {again}")
         state, code = request.query.get("state", ""), request.query.get("code", "")
         # consumed before anything else: a state is spent by its first use, whatever happens next
-        if not state or not await states.async_consume(state):
+        if not state or not state_file.consume_state(state):
             return _page(400, "This install link is not valid", f"It has expired or was already used. {again}")
         if not code:
             return _page(400, "Not installed", f"Slack sent no authorization code. {again}")
@@ -548,25 +492,15 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
             log.warning("oauth.v2.access: Slack could not be reached")
             return _page(502, "Not installed", f"Slack could not be reached. {again}")
         team = answer.get("team") or {}
-        installation = Installation(
-            app_id=answer.get("app_id"),
-            team_id=team.get("id"),
-            team_name=team.get("name"),
-            bot_token=answer.get("access_token"),
-            bot_user_id=answer.get("bot_user_id"),
-            bot_scopes=str(answer.get("scope") or ""),
-            user_id=(answer.get("authed_user") or {}).get("id", ""),
-            is_enterprise_install=bool(answer.get("is_enterprise_install")),
-        )
-        try:
-            await installations.async_save(installation)
-        except ValueError:
+        team_id, token = team.get("id"), answer.get("access_token")
+        if not team_id or not token:
             return _page(400, "Not installed", f"Slack's answer named no workspace or bot token. {again}")
-        log.info("installed in workspace %s", installation.team_id)
+        state_file.save_installation(team_id, token, team.get("name") or "", answer.get("bot_user_id") or "")
+        log.info("installed in workspace %s", team_id)
         return _page(
             200,
             "PPRNet is installed",
-            f"PPRNet is now in {installation.team_name or 'your workspace'}. In a channel, invite @PPRNet and type "
+            f"PPRNet is now in {team.get('name') or 'your workspace'}. In a channel, invite @PPRNet and type "
             "/ppr subscribe to get the digest there.",
         )
 
@@ -607,33 +541,33 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
         "request",
     )
 
-    def verified(request: web.Request, body: bytes) -> bool:
+    async def signed_body(request: web.Request) -> bytes:
+        """The raw body, once its signature is checked: 401 for a missing, wrong, stale or replayed one."""
+        body = await _read_body(request)
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
         now = time.time()
         if slack_signature_valid(secret, body, timestamp, signature, now) and replays.first_time(str(signature), now):
-            return True
+            return body
         unsigned.add()
-        return False
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": "invalid or missing Slack signature"}), content_type="application/json"
+        )
 
     async def commands(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
+        body = await signed_body(request)
         fields = form_fields(body)
         if fields is None:
             return _bad_request("a slash command", f"more than {MAX_FORM_FIELDS} form fields")
         return web.json_response(await bot.command(fields))
 
     async def interactions(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
+        body = await signed_body(request)
         fields = form_fields(body)
         if fields is None:
             return _bad_request("an interaction", f"more than {MAX_FORM_FIELDS} form fields")
         try:
-            payload = interaction_payload(fields)
+            payload = parse_json(fields.get("payload"), "expected a form field named payload holding JSON")
         except ValueError as exc:
             return _bad_request("an interaction", str(exc))
         follow_up = bot.action(payload) if isinstance(payload, dict) else None
@@ -642,16 +576,11 @@ def build_slack_app(bot: SlackBot, signing_secret: str, oauth: SlackOAuth | None
         return web.Response(status=200)
 
     async def events(request: web.Request) -> web.StreamResponse:
-        body = await _read_body(request)
-        if not verified(request, body):
-            return _unauthorized()
-        text = body.decode("utf-8", "replace")
-        if json_too_deep(text):
-            return _bad_request("an event", f"the payload nests deeper than {MAX_JSON_DEPTH} levels")
+        body = await signed_body(request)
         try:
-            payload = json.loads(text)
-        except ValueError:
-            return _bad_request("an event", "expected a JSON body")
+            payload = parse_json(body.decode("utf-8", "replace"), "expected a JSON body")
+        except ValueError as exc:
+            return _bad_request("an event", str(exc))
         return web.json_response(workspace_event(bot, payload) or {})
 
     async def healthz(request: web.Request) -> web.StreamResponse:
@@ -701,10 +630,6 @@ async def _read_body(request: web.Request) -> bytes:
         return await request.read()
     except (web.RequestPayloadError, HttpProcessingError):
         raise web.HTTPBadRequest(text="malformed request body") from None
-
-
-def _unauthorized() -> web.Response:
-    return web.json_response({"error": "invalid or missing Slack signature"}, status=401)
 
 
 def _bad_request(what: str, problem: str) -> web.Response:

@@ -10,8 +10,8 @@ even one started after the message was sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote
 
@@ -56,16 +56,6 @@ class ResultContext:
     """Topic slug -> display name."""
     topic_list: Sequence[tuple[Topic, int]]
     """Every topic with its article count, for the help view."""
-    entries: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
-    """Rendered entries by (platform, article id): an article looks the same on every page that shows it."""
-
-    def entry(self, platform: str, article: Article, render: Callable[[Article, ResultContext], str]) -> str:
-        """`render(article, self)`, made once per platform and article."""
-        key = (platform, article.id)
-        found = self.entries.get(key)
-        if found is None:
-            found = self.entries[key] = render(article, self)
-        return found
 
 
 @dataclass(frozen=True)
@@ -99,14 +89,6 @@ class Page:
     order: str = "newest"
     """How the articles are ordered: "newest" (a topic) or "relevance" (words)."""
 
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.number + 1 < self.count
-
 
 def page_of(result: QueryResult, number: int) -> Page:
     total = len(result.articles)
@@ -119,9 +101,9 @@ def page_of(result: QueryResult, number: int) -> Page:
 def buttons(page: Page) -> list[tuple[Action, int]]:
     """The buttons a page offers, each with the page it asks for."""
     offered: list[tuple[Action, int]] = []
-    if page.has_previous:
+    if page.number > 0:
         offered.append((Action.PREVIOUS, page.number - 1))
-    if page.has_next:
+    if page.number + 1 < page.count:
         offered.append((Action.NEXT, page.number + 1))
     if page.total:
         offered.append((Action.SHARE, page.number))
@@ -168,11 +150,6 @@ def empty_line(empty: Sequence[Topic]) -> str:
     """`No articles yet on 2 topics: Grief, Sleep.`"""
     names = ", ".join(shorten(topic.name, 100) for topic in empty)
     return f"No articles yet on {plural(len(empty), 'topic')}: {names}."
-
-
-def topics_of(article: Article, context: ResultContext) -> str:
-    """The article's topics by name, comma-separated."""
-    return ", ".join(context.topic_names.get(slug, slug) for slug in article.topics)
 
 
 def safe_url(url: str) -> str:

@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from discord import Embed
 from discord.utils import escape_mentions
@@ -35,9 +34,7 @@ from pprfeed.chat.answers import (
     page_footer,
     page_of,
     safe_url,
-    short_citation,
     suggestion_names,
-    topics_of,
 )
 from pprfeed.chat.digest import citation_of, gist, topic_line
 from pprfeed.chat.digest import heading as digest_heading
@@ -112,14 +109,9 @@ def discord_label(text: str) -> str:
     return escape_mentions(_LABEL_SPECIAL.sub("\\1\u200b", text.replace("[", "(").replace("]", ")")))
 
 
-def discord_url(url: str) -> str:
-    """A URL that cannot end a `[label](url)` link early: spaces and parentheses percent-encoded."""
-    return quote(url, safe=":/?#@!$&'*+,;=%~.-_[]")
-
-
 def discord_link(url: str, label: str) -> str:
     """A Discord masked link; its label cannot end the link early or ping."""
-    return f"[{discord_label(label)}]({discord_url(url)})"
+    return f"[{discord_label(label)}]({safe_url(url)})"
 
 
 DIALECT = Dialect(escape=discord_escape, strong="**", emphasis="*", link=discord_link)
@@ -192,6 +184,19 @@ def _title(article: Article) -> str:
     return _fit16(lambda limit: shorten(discord_plain(neutralise(article.title)), limit), MAX_EMBED_TITLE)
 
 
+def _embed(article: Article, url: str, description: str) -> dict[str, Any]:
+    """An article's embed: its title, linked to `url` unless that is longer than Discord keeps."""
+    embed: dict[str, Any] = {
+        "title": _title(article),
+        "url": safe_url(url),
+        "description": description,
+        "color": EMBED_COLOUR,
+    }
+    if len(embed["url"]) > MAX_EMBED_URL:
+        del embed["url"]
+    return embed
+
+
 def _digest_embed(article: Article, topic_names: Mapping[str, str], site: SiteSettings) -> dict[str, Any]:
     """Linked title; citation, gist and a link to the summary; the topics in the footer."""
     url = article_url(article, site)
@@ -201,14 +206,7 @@ def _digest_embed(article: Article, topic_names: Mapping[str, str], site: SiteSe
         lines.append(discord_escape(text))
     link = discord_link(url, SUMMARY_LABEL)
     lines.append(link if len(link) <= MAX_EMBED_URL else discord_link(site.base_url, SUMMARY_LABEL))
-    embed: dict[str, Any] = {
-        "title": _title(article),
-        "url": discord_url(url),
-        "description": "\n".join(lines),
-        "color": EMBED_COLOUR,
-    }
-    if len(embed["url"]) > MAX_EMBED_URL:
-        del embed["url"]
+    embed = _embed(article, url, "\n".join(lines))
     topics = topic_line(article, topic_names)
     if topics:
         embed["footer"] = {"text": shorten(discord_plain(topics), 300)}
@@ -230,15 +228,8 @@ def _article_embed(
     room = MAX_EMBED_DESCRIPTION - utf16_len(citation) - utf16_len(implication_text) - 4
     summary_text = _fit16(lambda limit: fit(summary, limit, url, home), room)
     description = "\n\n".join(part for part in (citation, summary_text, implication_text) if part)
-    embed: dict[str, Any] = {
-        "title": _title(article),
-        "url": discord_url(url),
-        "description": description,
-        "color": EMBED_COLOUR,
-        "footer": {"text": shorten(f"{DIGEST_NAME} · {issue.title}", 100)},
-    }
-    if len(embed["url"]) > MAX_EMBED_URL:
-        del embed["url"]
+    embed = _embed(article, url, description)
+    embed["footer"] = {"text": shorten(f"{DIGEST_NAME} · {issue.title}", 100)}
     fields = []
     names = [topic_names.get(slug, slug) for slug in article.topics]
     if names:
@@ -296,7 +287,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
     if result.kind is MatchKind.NONE:
         description.append(f"Try `{context.command} help` for the list of topics.")
     # the echo and notes take at most ~700 characters; five entries of <= 650 each fit in 4,096
-    description += [context.entry("discord", article, _entry) for article in page.articles]
+    description += [_entry(article, context) for article in page.articles]
     footer = page_footer(page) or f"{context.command} help"
     if shared:
         footer += f" · shared from {context.command}"
@@ -342,12 +333,12 @@ def _help(context: ResultContext) -> DiscordAnswer:
 
 def _entry(article: Article, context: ResultContext) -> str:
     title = shorten(discord_label(neutralise(article.title)), 250)
-    citation = article.short_citation or short_citation(article.citation)
+    citation = citation_of(article)
     lines = [
         f"**[{title}]({safe_url(article_url(article, context.site))})**",
         f"{month_title(article.month)} · {shorten(discord_escape(citation), 130)}",
     ]
-    topics = topics_of(article, context)
+    topics = topic_line(article, context.topic_names)
     details = f"Topics: {shorten(discord_escape(topics), 180)}" if topics else ""
     if article.doi and article.doi_url:
         link = f"[{shorten(discord_label('doi:' + article.doi), 60)}]({safe_url(article.doi_url)})"

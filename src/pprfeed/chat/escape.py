@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from pprfeed.text import shorten as text_shorten
 
-ELLIPSIS = "…"
 DIGEST_NAME = "PPRNet research digest"
 FULL_TEXT_LABEL = "Read the full summary"
 
@@ -24,9 +23,9 @@ _SLACK_LINK = re.compile(r"<[^<>\n]*>")
 _DISCORD_LINK = re.compile(r"(?<!\\)\[(?:\\.|[^\]\\\n])*\]\([^()\s]*\)")
 
 
-def shorten(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
-    """`text` if it fits, else cut at a word boundary with `ellipsis`, never inside an escape, within `limit`."""
-    return text_shorten(text, limit, ellipsis, _outside_escape)
+def shorten(text: str, limit: int) -> str:
+    """`text` if it fits, else cut at a word boundary with an ellipsis, never inside an escape, within `limit`."""
+    return text_shorten(text, limit, keep_whole=_outside_escape)
 
 
 def _outside_escape(text: str, cut: int) -> int:

@@ -110,7 +110,7 @@ def _numbered(line: str) -> bool:
 
 def _inline(children: list[Token], dialect: Dialect) -> str:
     out: list[str] = []
-    link_stack: list[tuple[str, int]] = []
+    link_stack: list[tuple[str, int, int]] = []  # href, where its label starts in out and in children
     for position, child in enumerate(children):
         kind = child.type
         if kind in ("text", "html_inline", "code_inline"):
@@ -124,12 +124,12 @@ def _inline(children: list[Token], dialect: Dialect) -> str:
         elif kind in ("em_open", "em_close"):
             out.append(dialect.emphasis)
         elif kind == "link_open":
-            link_stack.append((str(child.attrGet("href") or ""), len(out)))
+            link_stack.append((str(child.attrGet("href") or ""), len(out), position))
         elif kind == "link_close" and link_stack:
-            href, start = link_stack.pop()
+            href, start, opened = link_stack.pop()
             label_tokens = out[start:]
             del out[start:]
-            label = _plain(children, position) or href
+            label = _plain(children[opened + 1 : position]) or href
             if href.startswith(_SAFE_SCHEMES):
                 out.append(dialect.link(href, label))
             else:
@@ -139,22 +139,12 @@ def _inline(children: list[Token], dialect: Dialect) -> str:
     return "".join(out).strip()
 
 
-def _plain(children: list[Token], end: int) -> str:
-    """The unformatted text of the link that `children[end]` closes (labels are escaped by the link function).
-
-    By position, not by `children.index`: tokens compare equal by value, so every link's closing token is the
-    first one's, and each link took the first link's label."""
-    depth = 0
-    parts: list[str] = []
-    for token in reversed(children[:end]):
-        if token.type == "link_close":
-            depth += 1
-        elif token.type == "link_open":
-            if depth == 0:
-                break
-            depth -= 1
-        elif token.type in ("text", "code_inline", "html_inline"):
+def _plain(label: list[Token]) -> str:
+    """The unformatted text of a link's label tokens (labels are escaped by the link function)."""
+    parts = []
+    for token in label:
+        if token.type in ("text", "code_inline", "html_inline"):
             parts.append(token.content)
         elif token.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-    return "".join(reversed(parts))
+    return "".join(parts)

@@ -33,9 +33,7 @@ from pprfeed.chat.answers import (
     page_footer,
     page_of,
     safe_url,
-    short_citation,
     suggestion_names,
-    topics_of,
 )
 from pprfeed.chat.digest import citation_of, gist, topic_line
 from pprfeed.chat.digest import heading as digest_heading
@@ -131,7 +129,7 @@ def _pack(
     messages = []
     for number, (blocks, names) in enumerate(zip(groups, titles, strict=True), start=1):
         if total > 1:  # later parts say at their top what they continue; the first says it at its end
-            context = _part_context(heading, number, total)
+            context = _plain_context(f"{shorten(slack_escape(heading), 200)} · part {number} of {total}")
             blocks = [*blocks, context] if number == 1 else [context, *blocks]
         messages.append(_message(heading, blocks, names, number, total))
     return messages
@@ -174,10 +172,6 @@ def _opening_blocks(issue: Issue, heading: str, site: SiteSettings, intro_room: 
 
 def _header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": shorten(text, MAX_HEADER_TEXT), "emoji": False}}
-
-
-def _part_context(heading: str, number: int, total: int) -> dict[str, Any]:
-    return _plain_context(f"{shorten(slack_escape(heading), 200)} · part {number} of {total}")
 
 
 def _title_line(article: Article, url: str) -> str:
@@ -244,7 +238,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
         _plain_context(f"You asked: “{shorten(slack_escape(result.query), QUERY_ECHO)}”"),
         _section(f"*{shorten(slack_escape(heading(result)), MAX_TEXT - 100)}*"),
     ]
-    blocks += [_section(context.entry("slack", article, _entry)) for article in page.articles]
+    blocks += [_section(_entry(article, context)) for article in page.articles]
     notes = []
     if result.suggestions:
         notes.append(f"Did you mean: {suggestion_names(result)}?")
@@ -273,16 +267,8 @@ def _help(context: ResultContext) -> Message:
     blocks: list[dict[str, Any]] = [_section(slack_escape(intro))]
     listed, empty = help_topics(context)
     lines = [f"• {slack_escape(shorten(topic.name, 200))} — {count}" for topic, count in listed]
-    sections: list[list[str]] = [[]]
-    for line in lines:
-        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
-            sections.append([])
-        sections[-1].append(line)
-    room = MAX_BLOCKS - 3  # the intro, the empty topics, and a note if topics are left out
-    blocks += [_section("\n".join(section)) for section in sections[:room] if section]
-    left_out = sum(len(section) for section in sections[room:])
-    if left_out:
-        blocks.append(_plain_context(f"… and {left_out} more topics"))
+    # room for the intro, the empty topics, and the note if topics are left out
+    blocks += _line_sections(lines, MAX_BLOCKS - 3, "more topics")
     if empty:
         blocks.append(_plain_context(shorten(slack_escape(empty_line(empty)), MAX_TEXT)))
     return {"text": f"{len(context.topic_list)} topics — {context.command} help", "blocks": blocks}
@@ -290,12 +276,12 @@ def _help(context: ResultContext) -> Message:
 
 def _entry(article: Article, context: ResultContext) -> str:
     title = shorten(slack_escape(neutralise(article.title)), 300).replace("|", "∣")
-    citation = neutralise(article.short_citation or short_citation(article.citation))
+    citation = neutralise(citation_of(article))
     lines = [
         f"*<{slack_escape(safe_url(article_url(article, context.site)))}|{title}>*",
         f"{month_title(article.month)} · {shorten(slack_escape(citation), 200)}",
     ]
-    topics = topics_of(article, context)
+    topics = topic_line(article, context.topic_names)
     details = f"Topics: {shorten(slack_escape(topics), 600)}" if topics else ""
     if article.doi and article.doi_url:
         label = shorten(slack_escape(f"doi:{article.doi}"), 300).replace("|", "∣")
@@ -349,6 +335,21 @@ def _plain(text: str) -> dict[str, Any]:
 
 def _plain_context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [_plain(text)]}
+
+
+def _line_sections(lines: Sequence[str], room: int, more: str) -> list[dict[str, Any]]:
+    """`lines` packed whole (so no link is ever cut) into at most `room` sections, then `… and N <more>` for the
+    lines left out."""
+    sections: list[list[str]] = [[]]
+    for line in lines:
+        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
+            sections.append([])
+        sections[-1].append(line)
+    blocks = [_section("\n".join(section)) for section in sections[:room] if section]
+    left_out = sum(len(section) for section in sections[room:])
+    if left_out:
+        blocks.append(_plain_context(f"… and {left_out} {more}"))
+    return blocks
 
 
 def _texts(value: Any) -> list[str]:
@@ -440,17 +441,9 @@ def subscriptions_list(here: str | None, lines: Sequence[str], command: str) -> 
     if not lines:
         blocks.append(_section(f"No channel in this workspace is subscribed; `{command} subscribe` subscribes it."))
         return {"text": "PPRNet digest subscriptions", "blocks": blocks}
-    sections: list[list[str]] = [["*Subscribed channels in this workspace:*"]]
-    for line in lines:
-        line = shorten(line, 1000)
-        if sum(len(part) + 1 for part in sections[-1]) + len(line) > MAX_TEXT - 100:
-            sections.append([])
-        sections[-1].append(line)
-    room = MAX_BLOCKS - 2  # this channel's line, and a note if channels are left out
-    blocks += [_section("\n".join(section)) for section in sections[:room]]
-    left_out = sum(len(section) for section in sections[room:])
-    if left_out:
-        blocks.append(_plain_context(f"… and {left_out} more (`pprfeed subscriptions` lists them all)"))
+    listed = ["*Subscribed channels in this workspace:*", *(shorten(line, 1000) for line in lines)]
+    # room for this channel's line, and the note if channels are left out
+    blocks += _line_sections(listed, MAX_BLOCKS - 2, "more (`pprfeed subscriptions` lists them all)")
     return {"text": "PPRNet digest subscriptions", "blocks": blocks}
 
 

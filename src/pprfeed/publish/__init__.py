@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pprfeed.config import PublishSettings, Target
 from pprfeed.publish.base import PartRef, Poster
-from pprfeed.publish.targets import PublishSettings, Target
 
 
 def open_posters(settings: PublishSettings, timeout: float) -> dict[str, Poster]:

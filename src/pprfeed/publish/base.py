@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from pprfeed.publish.targets import Target
+from pprfeed.config import Target
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,13 @@ class PermanentError(DeliveryError):
 
 
 class RateLimited(DeliveryError):
-    def __init__(self, message: str, retry_after: float) -> None:
+    def __init__(self, message: str, retry_after: str | float | None) -> None:
+        """`retry_after`: the Retry-After header's value; missing or not a number, one second."""
         super().__init__(message)
-        self.retry_after = retry_after
+        try:
+            self.retry_after = max(0.0, float(retry_after if retry_after is not None else 1))
+        except (TypeError, ValueError):
+            self.retry_after = 1.0
 
 
 class TransientError(DeliveryError):

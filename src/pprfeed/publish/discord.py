@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,7 @@ import discord
 from discord.http import HTTPClient, MultipartParameters, Route
 
 from pprfeed.config import DISCORD_WEBHOOK_URL as _WEBHOOK_URL
+from pprfeed.config import PlatformSettings, Secrets, Target
 from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
@@ -31,7 +33,6 @@ from pprfeed.publish.base import (
     TransientError,
     transport_error,
 )
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,6 @@ def wire_body(target: Target, payload: dict[str, Any], ref: PartRef) -> dict[str
     return dict(payload, nonce=ref.nonce, enforce_nonce=True, allowed_mentions={"parse": []})
 
 
-def _no_mentions() -> discord.AllowedMentions:
-    return discord.AllowedMentions.none()
-
-
 class DiscordPoster:
     def __init__(self, settings: PlatformSettings, secrets: Secrets, timeout: float = 30.0) -> None:
         self.settings = settings
@@ -101,9 +98,12 @@ class DiscordPoster:
             if self._http is None:
                 http = HTTPClient(asyncio.get_running_loop())
                 try:
-                    me = await http.static_login(self.secrets.get(self.settings.token_env))
+                    try:
+                        me = await http.static_login(self.secrets.get(self.settings.token_env))
+                    except BaseException:
+                        await http.close()
+                        raise
                 except discord.LoginFailure:
-                    await http.close()
                     self._login_error = PermanentError(
                         f"{target.key}: Discord rejected the bot token (HTTP 401) — the token in "
                         f"{self.settings.token_env} is wrong or was reset: copy the bot token from the Developer "
@@ -112,23 +112,10 @@ class DiscordPoster:
                     )
                     raise self._login_error from None
                 except discord.HTTPException as exc:
-                    await http.close()
                     raise self._http_error(target, exc) from None
-                except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-                    # nothing was sent yet: the next attempt (or run) may log in
-                    await http.close()
-                    raise TransientError(
-                        self._safe(f"{target.key}: cannot connect to Discord to log in ({exc})"), maybe_sent=False
-                    ) from None
-                except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-                    await http.close()
-                    raise TransientError(
-                        self._safe(f"{target.key}: no answer from Discord while logging in ({type(exc).__name__})"),
-                        maybe_sent=False,
-                    ) from None
-                except BaseException:
-                    await http.close()
-                    raise
+                except TRANSPORT_ERRORS as exc:  # nothing was sent yet: the next attempt (or run) may log in
+                    failed = transport_error(exc, f"{target.key}: logging in", "Discord", self._safe)
+                    raise TransientError(str(failed), maybe_sent=False) from None
                 self._http, self._me = http, str(me["id"])
             return self._http
 
@@ -139,13 +126,7 @@ class DiscordPoster:
 
     async def _execute_webhook(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str:
         """One POST, never repeated here: a 5xx or a lost answer may mean Discord has the message already."""
-        match = _WEBHOOK_URL.search(self.secrets.get(target.address))
-        if match is None:
-            raise PermanentError(
-                f"{target.key}: {target.address} does not hold a Discord webhook URL — "
-                "set it to https://discord.com/api/webhooks/<id>/<token>",
-                "bad_webhook_url",
-            )
+        match = self._webhook_url(target)
         url = f"{self.settings.api_base_url.rstrip('/')}/webhooks/{match['id']}/{match['token']}"
         body = wire_body(target, payload, ref)
         log.debug("%s: POST %s", target.key, self._safe(url))
@@ -173,15 +154,16 @@ class DiscordPoster:
             headers.get("Retry-After"),
         )
 
-    def _webhook(self, target: Target) -> discord.Webhook:
-        try:
-            return discord.Webhook.from_url(self.secrets.get(target.address), session=self._requests())
-        except ValueError:
+    def _webhook_url(self, target: Target) -> re.Match[str]:
+        """The webhook's `id` and `token`, from the URL in the target's secret."""
+        match = _WEBHOOK_URL.search(self.secrets.get(target.address))
+        if match is None:
             raise PermanentError(
                 f"{target.key}: {target.address} does not hold a Discord webhook URL — "
                 "set it to https://discord.com/api/webhooks/<id>/<token>",
                 "bad_webhook_url",
-            ) from None
+            )
+        return match
 
     async def post(self, target: Target, payload: dict[str, Any], ref: PartRef) -> str | None:
         if target.kind == "webhook":
@@ -195,14 +177,15 @@ class DiscordPoster:
 
     async def edit(self, target: Target, remote_id: str, payload: dict[str, Any], ref: PartRef) -> None:
         if target.kind == "webhook":
-            webhook = self._webhook(target)
+            match = self._webhook_url(target)
+            webhook = discord.Webhook.partial(int(match["id"]), match["token"], session=self._requests())
             await self._guard(
                 target,
                 webhook.edit_message(
                     int(remote_id),
                     content=payload.get("content"),
                     embeds=[discord.Embed.from_dict(embed) for embed in payload.get("embeds", [])],
-                    allowed_mentions=_no_mentions(),
+                    allowed_mentions=discord.AllowedMentions.none(),
                 ),
             )
             return
@@ -264,11 +247,7 @@ class DiscordPoster:
     def _error_for(self, target: Target, status: int, code: int, text: str, retry: str | None) -> DeliveryError:
         text = self._safe(text)[:200]
         if status == 429:
-            try:
-                wait = float(retry or "1")
-            except ValueError:
-                wait = 1.0
-            return RateLimited(f"{target.key}: rate limited by Discord", wait)
+            return RateLimited(f"{target.key}: rate limited by Discord", retry)
         if status >= 500:
             # a gateway error can come after Discord stored the message: look before sending again
             return TransientError(f"{target.key}: Discord answered HTTP {status}", maybe_sent=True)

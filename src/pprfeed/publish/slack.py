@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from pprfeed.config import PlatformSettings, Secrets, Target
 from pprfeed.publish.base import (
     TRANSPORT_ERRORS,
     CannotTell,
@@ -23,7 +24,6 @@ from pprfeed.publish.base import (
     TransientError,
     transport_error,
 )
-from pprfeed.publish.targets import PlatformSettings, Secrets, Target
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class SlackPoster:
         data = response.data if isinstance(response.data, dict) else {}
         error = str(data.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
-            return RateLimited(f"{target.key}: rate limited by Slack", _retry_after(response.headers))
+            return RateLimited(f"{target.key}: rate limited by Slack", (response.headers or {}).get("Retry-After"))
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
             # a gateway error or fatal_error can come after Slack stored the message: look before sending again
             return TransientError(f"{target.key}: Slack answered {error} (HTTP {status})", maybe_sent=True)
@@ -173,7 +173,7 @@ class SlackPoster:
             return
         body = self._safe(str(response.body or "")[:200])
         if status == 429:
-            raise RateLimited(f"{target.key}: rate limited by Slack", _retry_after(response.headers))
+            raise RateLimited(f"{target.key}: rate limited by Slack", (response.headers or {}).get("Retry-After"))
         if status >= 500:
             # the message may be in the channel already, and a webhook's channel cannot be searched
             raise TransientError(f"{target.key}: Slack webhook answered HTTP {status}", maybe_sent=True)
@@ -187,13 +187,6 @@ class SlackPoster:
 
     def _safe(self, text: str) -> str:
         return self.secrets.redact(text)
-
-
-def _retry_after(headers: Any) -> float:
-    try:
-        return max(0.0, float((headers or {}).get("Retry-After", 1)))
-    except (TypeError, ValueError):
-        return 1.0
 
 
 def _slack_fix(target: Target, error: str, data: dict[str, Any], settings: PlatformSettings, token_name: str) -> str:

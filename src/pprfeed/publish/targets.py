@@ -12,24 +12,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from pprfeed.config import PlatformSettings, PublishSettings, Secrets, Target
+from pprfeed.config import Secrets, Target
 from pprfeed.model import Archive
 from pprfeed.state import State, Subscription, pause_reason
 
 if TYPE_CHECKING:
     from pprfeed.publish.deliver import TargetReport
     from pprfeed.publish.ledger import Ledger
-
-__all__ = [
-    "PlatformSettings",
-    "PublishSettings",
-    "RedactingFilter",
-    "Secrets",
-    "Target",
-    "pause_gone_channels",
-    "skip_while_away",
-    "with_subscriptions",
-]
 
 
 class RedactingFilter(logging.Filter):
