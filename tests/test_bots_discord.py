@@ -221,6 +221,18 @@ def test_a_10000_character_query_stays_within_every_limit(content):
     run_with_discord(content, test)
 
 
+def test_nothing_found_says_what_was_searched_in_how_many_articles(content):
+    async def test(discord_: Discord) -> None:
+        callback = await discord_.send(slash_command("topic", "qqqqzzzz"))
+        paragraphs = callback["data"]["embeds"][0]["description"].split("\n\n")
+        assert paragraphs[1] == (
+            "Looked for “qqqqzzzz” in topic names and aliases, and the titles, practice implications, summaries and "
+            "citations of 15 articles."
+        )
+
+    run_with_discord(content, test)
+
+
 def test_new_content_is_answered_without_a_restart(content):
     async def test(discord_: Discord) -> None:
         before = await discord_.send(slash_command("topic", "zebrafish"))

@@ -157,6 +157,18 @@ def test_typo_answers_the_closest_topic_and_nonsense_suggests_help(content):
     run_with_slack(content, test)
 
 
+def test_nothing_found_says_what_was_searched_in_how_many_articles(content):
+    async def test(slack: Slack) -> None:
+        message = await slack.command("qqqqzzzz")
+        sections = [block["text"]["text"] for block in message["blocks"] if block["type"] == "section"]
+        assert sections[1] == (
+            "Looked for “qqqqzzzz” in topic names and aliases, and the titles, practice implications, summaries and "
+            "citations of 15 articles."
+        )
+
+    run_with_slack(content, test)
+
+
 def test_next_page_replaces_the_answer_through_response_url(content):
     async def test(slack: Slack) -> None:
         first = await slack.command("alliance")

@@ -192,6 +192,14 @@ def test_topic_nothing_found_exits_1_with_a_hint(capsys) -> None:
     assert 'Nothing found for "xyzzyq"' in out and "`pprfeed topic`" in out
 
 
+def test_topic_nothing_found_says_what_was_searched(capsys) -> None:
+    _code, out, _ = topic("xyzzyq", capsys=capsys)
+    assert out.splitlines()[1] == (
+        "Looked for “xyzzyq” in topic names and aliases, and the titles, practice implications, summaries and "
+        "citations of 6 articles."
+    )
+
+
 def test_topic_multi_word_query(capsys) -> None:
     code, out, _ = topic("common", "factors", capsys=capsys)
     assert code == 0 and out.startswith("Topic: Common Factors — 3 articles")

@@ -71,6 +71,12 @@ SEARCHED = "topic names and aliases, and the titles, practice implications, summ
 """What a query is looked for in, for "nothing found" messages."""
 
 
+def explain(result: QueryResult, article_count: int) -> str:
+    """What was looked for where, for a "nothing found" answer: `Looked for “xyzzy” in … of 6 articles.`"""
+    words = " ".join(f"“{word}”" for word in result.searched) or f"“{result.query}”"
+    return f"Looked for {words} in {SEARCHED} of {article_count:,} articles."
+
+
 class SearchUnavailable(RuntimeError):
     """This Python's SQLite has no FTS5, which pprfeed's search needs."""
 
@@ -608,8 +614,7 @@ class QueryEngine:
 
     def explain(self, result: QueryResult) -> str:
         """What was looked for where, for a "nothing found" answer: `Looked for “xyzzy” in … of 6 articles.`"""
-        words = " ".join(f"“{word}”" for word in result.searched) or f"“{result.query}”"
-        return f"Looked for {words} in {SEARCHED} of {len(self.articles):,} articles."
+        return explain(result, len(self.articles))
 
     def prepare(self) -> None:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""

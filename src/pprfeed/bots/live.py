@@ -149,5 +149,6 @@ class LiveArchive:
             command=self.command,
             topic_names={topic.slug: topic.name for topic in archive.topics},
             topic_list=engine.topic_list(),
+            article_count=len(engine.articles),
         )
         return Snapshot(engine, context, fingerprint, time.time()), diagnostics

@@ -56,6 +56,8 @@ class ResultContext:
     """Topic slug -> display name."""
     topic_list: Sequence[tuple[Topic, int]]
     """Every topic with its article count, for the help view."""
+    article_count: int = 0
+    """How many articles a query searches, for "nothing found" answers."""
 
 
 @dataclass(frozen=True)

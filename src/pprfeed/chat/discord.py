@@ -19,7 +19,7 @@ from typing import Any
 from discord import Embed
 from discord.utils import escape_mentions
 
-from pprfeed.archive.search import MatchKind, QueryResult
+from pprfeed.archive.search import MatchKind, QueryResult, explain
 from pprfeed.chat.answers import (
     BUTTON_LABELS,
     QUERY_ECHO,
@@ -285,6 +285,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
     if result.suggestions:
         description.append(shorten(f"Did you mean: {discord_escape(suggestion_names(result))}?", 400))
     if result.kind is MatchKind.NONE:
+        description.append(shorten(discord_escape(explain(result, context.article_count)), 400))
         description.append(f"Try `{context.command} help` for the list of topics.")
     # the echo and notes take at most ~700 characters; five entries of <= 650 each fit in 4,096
     description += [_entry(article, context) for article in page.articles]

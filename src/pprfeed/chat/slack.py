@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
-from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryResult
+from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryResult, explain
 from pprfeed.chat.answers import (
     BUTTON_LABELS,
     QUERY_ECHO,
@@ -243,6 +243,7 @@ def answer(result: QueryResult, page_number: int, context: ResultContext, shared
     if result.suggestions:
         notes.append(f"Did you mean: {suggestion_names(result)}?")
     if result.kind is MatchKind.NONE:
+        notes.append(explain(result, context.article_count))
         notes.append(f"Try `{context.command} help` for the list of topics.")
     blocks += [_section(shorten(slack_escape(note), MAX_TEXT - 100)) for note in notes]
     footer = page_footer(page)

@@ -231,6 +231,7 @@ def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
     if result.suggestions:
         lines.append("Did you mean: " + ", ".join(f"{t.name} ({t.slug})" for t in result.suggestions) + "?")
     if result.kind is MatchKind.NONE:
+        lines.append(engine.explain(result))
         lines.append("Run `pprfeed topic` with no query to list every topic.")
     return "\n".join(lines)
 
