@@ -109,11 +109,16 @@ class Subscription:
 class State:
     """The subscriptions in one SQLite file (the `[state]` path). Every write is its own committed transaction."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, secret_key: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, secret_key: str | None = None, timeout: float = 5.0
+    ) -> None:
+        """`timeout`: how long a read-only reader waits for a writer to finish (the publisher passes the ledger's
+        wait: the two share the file)."""
         self.path = Path(path)
         self._secret_key = os.environ.get(SECRET_KEY_ENV, "") if secret_key is None else secret_key
         if read_only:  # the publisher reading who is subscribed: no write access needed, nothing created
-            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():

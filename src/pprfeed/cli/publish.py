@@ -269,6 +269,7 @@ def with_subscribed(publishing: PublishSettings, need_secrets: bool) -> PublishS
 def _installed_tokens(path: Path, subscriptions: list[Subscription], need_secrets: bool) -> dict[str, str | None]:
     """Each subscribed Slack workspace's own bot token, None for one without an installation. A token that cannot
     be decrypted is one line, and that workspace is treated as not installed."""
+    from pprfeed.publish.deliver import Tuning
     from pprfeed.state import State, StateError
 
     teams = sorted({s.workspace for s in subscriptions if s.platform == "slack" and s.paused is None})
@@ -276,7 +277,7 @@ def _installed_tokens(path: Path, subscriptions: list[Subscription], need_secret
         return {}
     tokens: dict[str, str | None] = {}
     try:
-        with State(path, read_only=True) as state:
+        with State(path, read_only=True, timeout=Tuning().ledger_timeout) as state:
             for team in teams:
                 try:
                     tokens[team] = state.bot_token(team)
@@ -328,12 +329,13 @@ def _pause_gone_channels(publishing: PublishSettings, reports: list[TargetReport
 def _read_subscriptions(path: Path) -> list[Subscription]:
     """Who is subscribed, read without writing anything. A state file that cannot be read gives none here: the
     ledger, opened next from the same file, stops the command and says why."""
+    from pprfeed.publish.deliver import Tuning
     from pprfeed.state import State
 
     if not path.is_file():
         return []
     try:
-        with State(path, read_only=True) as state:
+        with State(path, read_only=True, timeout=Tuning().ledger_timeout) as state:
             return state.subscriptions()
     except sqlite3.Error as exc:
         log.debug("subscriptions unreadable in %s: %s", path, exc)
