@@ -24,13 +24,16 @@ from pprfeed.chat import slack as slack_chat
 from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Issue
 from pprfeed.publish.deliver import (
+    Delivery,
     TargetReport,
     Tuning,
     deliver,
     delivery_status,
+    payload_hash,
     plan_deliveries,
     plan_resend,
     plan_updates,
+    preview_refs,
     render_delivery,
 )
 from pprfeed.publish.discord import DiscordPoster
@@ -888,3 +891,177 @@ def test_discord_posts_stay_under_its_global_rate_limit(tmp_path: Path, archive:
         reports = world.run([Target("discord", "channel", channel, backfill=1) for channel in channels])
         assert all(report.ok for report in reports), reports
         assert discord.rate_limited == 0
+
+
+# --- what a preview shows, and what the ledger says while a part is being retried -----------------------------
+
+
+def test_a_preview_numbers_each_part_and_threads_the_replies_under_the_digest_to_come(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    refs = preview_refs(delivery, world.ledger)
+    assert [payload for payload, _ in refs] == list(delivery.payloads)
+    assert [ref.part for _, ref in refs] == list(range(1, total + 1))
+    assert {ref.parts for _, ref in refs} == {total}
+    assert [ref.thread for _, ref in refs] == [None] + ["<ts of part 1>"] * (total - 1)
+    assert len({ref.nonce for _, ref in refs}) == total
+    assert {len(ref.nonce) for _, ref in refs} == {25}
+    assert {ref.marker for _, ref in refs} == {""}  # Slack finds a message by its metadata
+
+
+def test_a_preview_of_a_half_posted_thread_shows_the_parts_still_due_as_the_run_would_send_them(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
+    world.ledger.claim(month, target.key, 2, total, "hash", "b" * 25, "full-thread")  # interrupted
+    refs = preview_refs(delivery, world.ledger)
+    assert [payload for payload, _ in refs] == list(delivery.payloads[1:])
+    assert [ref.part for _, ref in refs] == list(range(2, total + 1))
+    assert refs[0][1].nonce == "b" * 25  # the claimed part keeps its nonce
+    assert {ref.thread for _, ref in refs} == {"1700000000.000100"}
+
+
+def test_a_preview_after_a_split_counts_the_two_halves_as_parts(world: World) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    world.ledger.claim("2019-01", SLACK_T.key, 1, 1, "hash", "a" * 25, "digest")
+    world.ledger.mark("2019-01", SLACK_T.key, 1, "failed", "split in two: Slack answered invalid_blocks")
+    refs = preview_refs(delivery, world.ledger)
+    assert [p for p, _ in refs] == slack_chat.split_message(payload)
+    assert [(ref.issue, ref.part, ref.parts) for _, ref in refs] == [("2019-01", 1, 2), ("2019-01", 2, 2)]
+
+
+def test_a_discord_preview_carries_the_line_that_finds_the_message_again(world: World) -> None:
+    (delivery,) = plan_deliveries(world.archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    ((payload, ref),) = preview_refs(delivery, world.ledger)
+    assert ref.marker == payload["content"].split("\n")[0]
+
+
+def test_a_payload_hash_is_the_same_whatever_order_its_keys_were_built_in() -> None:
+    assert payload_hash({"text": "Ψ", "blocks": []}) == payload_hash({"blocks": [], "text": "Ψ"})
+
+
+def test_a_payload_hash_stays_what_earlier_versions_recorded_in_ledgers() -> None:
+    # the ledger keeps this hash of every posted part: a different one would make `publish --update` edit them all
+    assert (
+        payload_hash({"text": "Flückiger — Ψ", "blocks": [{"type": "divider"}]}) == "e889c7475782b6b3b4c5aa20fa9a1c5e"
+    )
+
+
+def _record_all_sent(world: World, delivery: Delivery, but: int) -> None:
+    """The ledger after a run that posted every part of `delivery` except part `but`, which is uncertain."""
+    month, key, total = delivery.issue.month, delivery.target.key, len(delivery.payloads)
+    for number in range(1, total + 1):
+        world.ledger.claim(month, key, number, total, "hash", f"{number:025d}", delivery.layout)
+        if number == but:
+            world.ledger.mark(month, key, number, "uncertain", "may or may not have been posted")
+        else:
+            world.ledger.mark_sent(month, key, number, f"30000000000000000{number}")
+
+
+@pytest.mark.parametrize("uncertain", ["first", "last"])
+def test_resend_is_allowed_while_any_part_is_not_known_to_be_posted(world: World, uncertain: str) -> None:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    assert total >= 3
+    but = 1 if uncertain == "first" else total
+    _record_all_sent(world, delivery, but)
+    plan_resend(archive, target, delivery.issue.month, world.ledger, SITE, TODAY)
+    assert sorted(world.ledger.parts(delivery.issue.month, target.key)) == sorted(set(range(1, total + 1)) - {but})
+
+
+def test_resend_of_a_wholly_posted_issue_says_how_to_post_it_again(world: World) -> None:
+    world.run([SLACK_T])
+    month = world.archive.issues[0].month
+    with pytest.raises(ValueError) as refused:
+        plan_resend(world.archive, SLACK_T, month, world.ledger, SITE, TODAY)
+    assert str(refused.value) == (
+        f"every part of {month} is recorded as posted to {SLACK_T.key}: nothing to resend. To post the whole issue "
+        "again (a correction a webhook cannot edit, a deleted message), add --all-parts"
+    )
+
+
+def _corrected(archive: Archive, month: str | None = None) -> Archive:
+    """The archive with every article of one issue (by default the newest) corrected."""
+    month = month or archive.issues[0].month
+    issues = tuple(
+        replace(i, articles=tuple(replace(a, implications_md="Corrected. " + a.implications_md) for a in i.articles))
+        if i.month == month
+        else i
+        for i in archive.issues
+    )
+    return Archive(archive.topics, issues)
+
+
+def test_updates_pass_over_posted_issues_no_longer_published(world: World) -> None:
+    world.run([SLACK_T])
+    month = world.archive.issues[0].month
+    # an issue posted once and since withdrawn from the archive, older than the corrected one
+    world.ledger.claim("2016-05", SLACK_T.key, 1, 1, "hash", "w" * 25, "digest")
+    world.ledger.mark_sent("2016-05", SLACK_T.key, 1, "1600000000.000100")
+    updates = plan_updates(_corrected(world.archive), [SLACK_T], world.ledger, SITE, TODAY)
+    assert [(u.target.key, u.issue.month) for u in updates] == [(SLACK_T.key, month)]
+
+
+def test_updates_pass_over_posted_issues_a_changed_topic_filter_no_longer_wants(world: World) -> None:
+    newest, older = world.archive.issues[0], world.archive.issues[1]
+    world.run([replace(SLACK_T, backfill=2)])
+    wanted = next(t for t in newest.articles[0].topics if not any(t in a.topics for a in older.articles))
+    narrowed = replace(SLACK_T, topics=(wanted,))
+    updates = plan_updates(_corrected(world.archive), [narrowed], world.ledger, SITE, TODAY)
+    assert [u.issue.month for u in updates] == [newest.month]
+
+
+def _uncertain_message(target: Target, month: str, why: str) -> str:
+    return (
+        f"{target.key}: {month} part 1 of 1 may or may not have been posted ({why}). Look in the channel, then run "
+        f"`pprfeed publish --mark-sent {month} --target {target.key}` if it is there, or "
+        f"`pprfeed publish --resend {month} --target {target.key}` if it is not"
+    )
+
+
+def test_an_interrupted_webhook_part_is_left_to_a_person_saying_why(world: World) -> None:
+    _interrupted_claim(world, SLACK_HOOK)
+    (report,) = world.run([SLACK_HOOK])
+    why = (
+        f"the last run was interrupted while sending; {SLACK_HOOK.key}: Slack incoming webhooks keep no history "
+        "pprfeed could search"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_HOOK, world.archive.issues[0].month, why)]
+
+
+def test_a_channel_that_cannot_be_searched_after_an_interrupted_run_leaves_the_part_to_a_person(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)
+    world.slack.fail(
+        lambda m, p: p == "/api/conversations.history", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    why = (
+        f"could not check whether the last run's post arrived ({SLACK_T.key}: Slack answered internal_error (HTTP 500))"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_a_search_with_no_answer_after_an_interrupted_run_leaves_the_part_to_a_person(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p == "/api/conversations.history", delay=0.6)  # within the client's 1 s
+    (report,) = world.run([SLACK_T])
+    why = "could not check whether the last run's post arrived (no answer within 0.3 s)"
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_a_look_that_finds_nothing_is_logged_before_the_part_is_sent(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    (delivery,) = plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY)
+    world.ledger.claim(delivery.issue.month, SLACK_T.key, 1, 1, "hash", "n" * 25)  # crashed before the request left
+    with caplog.at_level(logging.INFO, logger="pprfeed.publish.deliver"):
+        world.run([SLACK_T])
+    assert f"{SLACK_T.key} {delivery.issue.month} part 1: not posted" in caplog.messages

@@ -529,9 +529,9 @@ class _Runner:
         except CannotTell as exc:
             self._uncertain(target, ref, f"the last run was interrupted while sending; {exc}", report)
         except (DeliveryError, asyncio.TimeoutError) as exc:
-            self._uncertain(
-                target, ref, f"could not check whether the last run's post arrived ({exc or 'timeout'})", report
-            )
+            # a timeout says nothing itself (its text is empty): say how long the look was given
+            why = str(exc) or f"no answer within {self.tuning.timeout:g} s"
+            self._uncertain(target, ref, f"could not check whether the last run's post arrived ({why})", report)
         log.info("%s %s part %d: %s", target.key, ref.issue, ref.part, "found posted" if found else "not posted")
         return found
 
