@@ -25,10 +25,12 @@ from pprfeed.config import SiteSettings
 from pprfeed.model import Archive, Issue
 from pprfeed.publish.deliver import (
     Delivery,
+    Sleep,
     TargetReport,
     Tuning,
     deliver,
     delivery_status,
+    limit_problems,
     payload_hash,
     plan_deliveries,
     plan_resend,
@@ -64,7 +66,7 @@ class World:
         updates = plan_updates(archive, targets, self.ledger, SITE, TODAY) if update else []
         return self.execute(deliveries, updates)
 
-    def execute(self, deliveries: list, updates: list = ()) -> list[TargetReport]:  # type: ignore[assignment]
+    def execute(self, deliveries: list, updates: list = (), sleep: Sleep = asyncio.sleep) -> list[TargetReport]:  # type: ignore[assignment]
         async def go() -> list[TargetReport]:
             posters = {
                 "slack": SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", self.slack.base_url), self.secrets, 1.0),
@@ -73,7 +75,7 @@ class World:
                 ),
             }
             try:
-                return await deliver(deliveries, self.ledger, posters, self.tuning, updates=updates)  # type: ignore[arg-type]
+                return await deliver(deliveries, self.ledger, posters, self.tuning, updates=updates, sleep=sleep)  # type: ignore[arg-type]
             finally:
                 for poster in posters.values():
                     await poster.close()
@@ -856,7 +858,11 @@ def test_a_webhook_part_that_cannot_be_edited_stays_posted(world: World) -> None
     (report,) = world.run([SLACK_HOOK], archive=corrected, update=True)
     world.run([SLACK_HOOK], archive=corrected)  # the part is still recorded as posted: nothing is due
     assert len(world.slack.webhooks["practice"]) == 1
-    assert "--all-parts" in (report.error or "")
+    month = corrected_issue.month
+    assert report.error == (
+        f"{SLACK_HOOK.key}: {month} part 1 cannot be edited (the platform gave no message id); use "
+        f"`pprfeed publish --resend {month} --target {SLACK_HOOK.key} --all-parts` to post the corrected issue"
+    )
 
 
 def test_update_edits_the_posts_of_a_retracted_article(world: World) -> None:
@@ -1065,3 +1071,246 @@ def test_a_look_that_finds_nothing_is_logged_before_the_part_is_sent(
     with caplog.at_level(logging.INFO, logger="pprfeed.publish.deliver"):
         world.run([SLACK_T])
     assert f"{SLACK_T.key} {delivery.issue.month} part 1: not posted" in caplog.messages
+
+
+# --- a ledger that cannot record, retries, backoff ----------------------------------------------------------
+
+
+def test_a_ledger_that_cannot_record_stops_every_target_saying_which_part_may_be_posted(
+    world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    world.ledger.close()
+    world.ledger = Ledger(path, timeout=0.2)
+    world.tuning = replace(FAST, concurrency=1)  # one target after the other
+    hold = HoldLedger(path, lambda m, p: p == "/api/chat.postMessage", seconds=1.5)
+    world.slack.fail(hold)
+    first, second = world.run([SLACK_T, SLACK_T2])
+    assert hold.released.wait(5)
+    month = world.archive.issues[0].month
+    assert first.error == (
+        f"{SLACK_T.key}: stopped, the delivery ledger cannot record what is sent; {month} part 1 may have been "
+        "posted: the next run looks for it (or asks you) before sending it again"
+    )
+    assert second.error == f"{SLACK_T2.key}: stopped, the delivery ledger cannot record what is sent"
+    assert second.ledger_problem == first.ledger_problem
+    assert world.slack.messages[SLACK_OTHER] == []
+
+
+@pytest.mark.parametrize("answer", [429, 500], ids=["rate-limited", "server-error-not-posted"])
+def test_a_ledger_that_cannot_note_a_failed_try_stops_the_target_without_a_part_in_doubt(
+    world: World, tmp_path: Path, answer: int
+) -> None:
+    """Refused, or a 5xx after which a look found nothing: the part is known not to be posted."""
+    path = tmp_path / "state.sqlite3"
+    world.ledger.close()
+    world.ledger = Ledger(path, timeout=0.2)
+    hold = HoldLedger(path, lambda m, p: p == "/api/chat.postMessage", seconds=1.0)
+    world.slack.fail(hold)
+    error = "ratelimited" if answer == 429 else "internal_error"
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=answer,
+        body={"ok": False, "error": error},
+        headers={"Retry-After": "0"},
+    )
+    (report,) = world.run([SLACK_T])
+    assert hold.released.wait(5)
+    assert report.error == f"{SLACK_T.key}: stopped, the delivery ledger cannot record what is sent"
+
+
+def test_a_rate_limit_asking_for_exactly_the_longest_wait_allowed_is_waited_out(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.tuning = replace(FAST, max_retry_after=0.0)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.run([SLACK_T])
+    assert report.ok, report
+    assert caplog.messages == [f"{SLACK_T.key}: rate limited by Slack; waiting 0.00 s as asked"]
+
+
+def test_while_a_part_is_retried_the_ledger_says_why(world: World, tmp_path: Path) -> None:
+    """What `pprfeed status` shows if the run is stopped between two tries."""
+    noted: list[str | None] = []
+
+    def peek(method: str, path: str) -> bool:
+        if path == "/api/chat.postMessage":
+            with Ledger(tmp_path / "state.sqlite3", read_only=True) as ledger:
+                noted.append(next((r.last_error for r in ledger.records(SLACK_T.key)), None))
+        return False  # never a fault: the request is handled as scripted below
+
+    world.slack.fail(peek)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    assert report.ok, report
+    assert noted == [
+        None,
+        f"{SLACK_T.key}: rate limited by Slack",
+        f"{SLACK_T.key}: Slack answered internal_error (HTTP 500)",
+    ]
+
+
+def test_requests_that_never_get_an_answer_fail_the_target_saying_so(world: World) -> None:
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", delay=0.6, status=500, body="late", times=FAST.max_attempts
+    )
+    (report,) = world.run([SLACK_T])
+    assert report.error == (
+        f"{SLACK_T.key}: no answer within 0.3 s (gave up for this run after {FAST.max_attempts} tries; "
+        "the next run retries)"
+    )
+    assert report.error_code == ""  # no platform refused anything: nothing for a subscription to pause on
+
+
+def test_retries_back_off_exponentially_with_jitter(world: World) -> None:
+    world.tuning = replace(FAST, max_attempts=5, backoff_base=0.01, backoff_max=0.03)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}, times=3
+    )
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=sleep)
+    assert report.ok, report
+    assert len(waits) == 3
+    assert 0.005 <= waits[0] <= 0.01
+    assert 0.01 <= waits[1] <= 0.02
+    assert 0.015 <= waits[2] <= 0.03  # 0.04 capped at backoff_max
+
+
+def test_delivery_status_lists_each_target_s_own_issues_newest_first(world: World) -> None:
+    world.run([replace(SLACK_T, backfill=2), DISCORD_T])
+    newest, older = world.archive.issues[0].month, world.archive.issues[1].month
+    slack, discord = delivery_status(world.ledger, [SLACK_T, DISCORD_T])
+    assert [i.issue for i in slack.issues] == [newest, older]
+    assert [i.issue for i in discord.issues] == [newest]
+
+
+# --- corrections: what `publish --update` edits, posts and leaves ----------------------------------------------
+
+
+def test_a_correction_over_the_limits_is_refused_before_anything_is_edited(world: World) -> None:
+    world.run([SLACK_T])
+    (delivery,) = plan_updates(_corrected(world.archive), [SLACK_T], world.ledger, SITE, TODAY)
+    broken = dict(delivery.payloads[0], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 4000}}])
+    (report,) = world.execute([], [replace(delivery, payloads=(broken,))])
+    assert report.error == (
+        f"{SLACK_T.key}: message 1 of issue {delivery.issue.month} exceeds "
+        f"{'; '.join(limit_problems(SLACK_T, broken))}: this is a bug in pprfeed, please report it (nothing of this "
+        "issue was sent)"
+    )
+    assert world.slack.posts("chat.update") == []
+
+
+def test_a_correction_to_a_message_sent_in_two_halves_edits_both(world: World) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    world.execute([delivery])
+    (report,) = world.run([target], archive=_corrected(archive, "2019-01"), update=True)
+    assert report.ok, report
+    assert report.edited == [("2019-01", 1), ("2019-01", 2)]
+
+
+def _full_discord(world: World, articles: int) -> tuple[Target, Archive, Delivery]:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive, articles)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    return target, archive, delivery
+
+
+def test_a_correction_edits_the_posted_parts_around_one_in_doubt_and_leaves_that_one(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    assert total >= 3
+    (report,) = world.execute([delivery])
+    assert report.ok, report
+    world.ledger.mark(month, target.key, 2, "uncertain", "may or may not have been posted")
+    updates = plan_updates(_corrected(archive), [target], world.ledger, SITE, TODAY)
+    (report,) = world.execute([], updates)
+    assert report.edited == [(month, n) for n in range(1, total + 1) if n != 2]
+    assert report.sent == []  # part 2 waits for a person, as `status` says
+
+
+def test_a_correction_needing_more_parts_edits_the_old_ones_and_posts_the_rest(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 4)
+    world.execute([delivery])
+    before = len(delivery.payloads)
+    longer = _long_issue(world.archive, 12)
+    (update,) = plan_updates(longer, [target], world.ledger, SITE, TODAY)
+    after = len(update.payloads)
+    assert after > before
+    (report,) = world.execute([], [update])
+    assert report.ok, report
+    assert report.sent == [(delivery.issue.month, n) for n in range(before + 1, after + 1)]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == after
+
+
+def test_a_correction_needing_fewer_parts_says_which_to_delete_by_hand(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    world.execute([delivery])
+    before, month = len(delivery.payloads), delivery.issue.month
+    (update,) = plan_updates(_long_issue(world.archive, 4), [target], world.ledger, SITE, TODAY)
+    after = len(update.payloads)
+    assert after < before
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.execute([], [update])
+    assert report.ok, report
+    assert caplog.messages == [
+        f"{target.key}: {month} part {n} is no longer needed after the correction; delete it by hand"
+        for n in range(after + 1, before + 1)
+    ]
+
+
+def test_an_edit_with_no_answer_in_time_is_tried_again(world: World) -> None:
+    world.run([SLACK_T])
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p == "/api/chat.update", delay=0.6)  # within the client's own 1 s
+    (report,) = world.run([SLACK_T], archive=_corrected(world.archive), update=True)
+    assert report.ok, report
+    assert len(world.slack.posts("chat.update")) == 2
+
+
+def test_a_split_is_logged_with_slack_s_answer(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        world.execute([delivery])
+    assert caplog.messages == [
+        f"{SLACK_T.key}: 2019-01 part 1 refused ({SLACK_T.key}: Slack refused: msg_blocks_too_long — see "
+        "https://api.slack.com/methods for what this error means); sending it as two messages"
+    ]
+
+
+def test_a_webhook_post_answered_with_a_server_error_is_left_to_a_person(world: World) -> None:
+    world.slack.fail(lambda m, p: p.startswith("/services/"), status=500, body="oops")
+    (report,) = world.run([SLACK_HOOK])
+    why = (
+        f"the request failed after it may have arrived; {SLACK_HOOK.key}: Slack incoming webhooks keep no history "
+        "pprfeed could search"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_HOOK, world.archive.issues[0].month, why)]
+    assert world.slack.webhooks["practice"] == []
+    (record,) = world.ledger.records(SLACK_HOOK.key)
+    assert record.state == "uncertain"
