@@ -585,7 +585,7 @@ class _BrokenPoster:
         pass
 
 
-def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None:
+def test_an_unexpected_exception_stops_only_its_own_target(world: World, caplog: pytest.LogCaptureFixture) -> None:
     deliveries = plan_deliveries(world.archive, [SLACK_T, DISCORD_T], world.ledger, SITE, TODAY)
 
     async def go() -> list[TargetReport]:
@@ -607,7 +607,14 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
     # the request was out when it broke: the part is uncertain (for a person), not left "claimed"
     (record,) = world.ledger.records(DISCORD_T.key)
     assert record.state == "uncertain"
-    assert broken.uncertain
+    month = world.archive.issues[0].month
+    assert broken.uncertain == [
+        f"{DISCORD_T.key}: {month} part 1 of 1 may or may not have been posted (the request broke with KeyError). "
+        f"Look in the channel, then run `pprfeed publish --mark-sent {month} --target {DISCORD_T.key}` if it is "
+        f"there, or `pprfeed publish --resend {month} --target {DISCORD_T.key}` if it is not"
+    ]
+    # the traceback a maintainer needs is logged under the target's name
+    assert f"{DISCORD_T.key}: stopped by an unexpected error" in caplog.messages
 
 
 # --- formats: digest, full text in a thread, full text in parts -------------------------------------------------
@@ -1209,7 +1216,9 @@ def test_delivery_status_lists_each_target_s_own_issues_newest_first(world: Worl
 def test_a_correction_over_the_limits_is_refused_before_anything_is_edited(world: World) -> None:
     world.run([SLACK_T])
     (delivery,) = plan_updates(_corrected(world.archive), [SLACK_T], world.ledger, SITE, TODAY)
-    broken = dict(delivery.payloads[0], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 4000}}])
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 4000}}
+    broken = dict(delivery.payloads[0], blocks=[section], unfurl_links=True)
+    assert len(limit_problems(SLACK_T, broken)) > 1  # each named, one after the other
     (report,) = world.execute([], [replace(delivery, payloads=(broken,))])
     assert report.error == (
         f"{SLACK_T.key}: message 1 of issue {delivery.issue.month} exceeds "
@@ -1314,3 +1323,67 @@ def test_a_webhook_post_answered_with_a_server_error_is_left_to_a_person(world: 
     assert world.slack.webhooks["practice"] == []
     (record,) = world.ledger.records(SLACK_HOOK.key)
     assert record.state == "uncertain"
+
+
+def test_a_bug_between_two_tries_marks_the_part_failed_for_the_next_run(world: World) -> None:
+    """Refused with a rate limit, so not posted: a bug while waiting leaves nothing in doubt."""
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+
+    async def broken_sleep(seconds: float) -> None:
+        raise RuntimeError("a bug")
+
+    (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=broken_sleep)
+    assert report.error == (
+        f"{SLACK_T.key}: stopped by an unexpected error (RuntimeError; details in the log) — this is a bug in "
+        "pprfeed, please report it; the next run retries"
+    )
+    (record,) = world.ledger.records(SLACK_T.key)
+    assert (record.state, record.last_error) == ("failed", report.error)
+    (report,) = world.run([SLACK_T])
+    assert report.sent == [(world.archive.issues[0].month, 1)]
+
+
+@pytest.mark.parametrize("stopped_at", [1, 2], ids=["first-half", "second-half"])
+def test_a_half_still_too_long_on_a_later_run_fails_instead_of_splitting_again(world: World, stopped_at: int) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    halves = slack_chat.split_message(payload)
+    assert halves is not None
+    world.slack.max_block_text = slack_chat.message_size(payload) - 1
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == stopped_at - 1,
+        status=200,
+        body={"ok": False, "error": "not_in_channel"},
+    )
+    (report,) = world.execute([delivery])
+    assert report.sent == [("2019-01", n) for n in range(1, stopped_at)]
+    # the next run resumes at the half that was refused, and Slack now refuses it as too long as well
+    world.slack.max_block_text = slack_chat.message_size(halves[stopped_at - 1]) - 1
+    (report,) = world.run([target], archive=archive)
+    assert report.error_code == "msg_blocks_too_long"
+    assert len(world.slack.messages[SLACK_CHANNEL]) == stopped_at - 1
+
+
+def test_a_split_message_interrupted_after_its_first_half_resumes_with_the_second(world: World) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    world.slack.max_block_text = slack_chat.message_size(payload) - 1
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "not_in_channel"},
+    )
+    world.execute([delivery])
+    (report,) = world.run([target], archive=archive)
+    assert report.sent == [("2019-01", 2)]
+    shown = [block for message in world.slack.messages[SLACK_CHANNEL] for block in message["blocks"]]
+    assert shown == payload["blocks"]
