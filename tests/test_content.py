@@ -172,20 +172,60 @@ def test_toml_syntax_error_in_topics_and_issue_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("front", "line", "message", "fix"),
     [
-        ('+++\ntopics = ["alliance"]\ncitation = "C"\n+++\n', 1, 'required field "title" is missing', "add title ="),
-        ('+++\ntitle = "T"\ncitation = "C"\n+++\n', 1, 'required field "topics" is missing', "add topics ="),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\n+++\n', 1, 'required field "citation" is missing', "add citation ="),
-        ('+++\ntitle = "  "\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty', 'write title = "'),
-        ('+++\ntitle = "T"\ntopics = []\ncitation = "C"\n+++\n', 3, "topics must be a non-empty list", "topics = ["),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = ""\n+++\n', 4, '"citation" is empty', "citation ="),
-        ('+++\ntitle = 3\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty or not text', "title ="),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = "C"\ndoi = ""\n+++\n', 5, '"doi" is empty', "remove the line"),
+        (
+            '+++\ntopics = ["alliance"]\ncitation = "C"\n+++\n',
+            1,
+            'required field "title" is missing',
+            "add title = … to the front matter: the article's headline, as readers will see it",
+        ),
+        (
+            '+++\ntitle = "T"\ncitation = "C"\n+++\n',
+            1,
+            'required field "topics" is missing',
+            "add topics = … to the front matter: a list of topics from content/topics.toml (names, slugs or aliases)",
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\n+++\n',
+            1,
+            'required field "citation" is missing',
+            "add citation = … to the front matter: the full reference of the summarised article",
+        ),
+        (
+            '+++\ntitle = "  "\ntopics = ["cbt"]\ncitation = "C"\n+++\n',
+            2,
+            '"title" is empty or not text',
+            'write title = "…": the article\'s headline, as readers will see it',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = []\ncitation = "C"\n+++\n',
+            3,
+            "topics must be a non-empty list of topic names",
+            'write topics = ["Depression", "cbt"]',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = ""\n+++\n',
+            4,
+            '"citation" is empty or not text',
+            'write citation = "…": the full reference of the summarised article',
+        ),
+        (
+            '+++\ntitle = 3\ntopics = ["cbt"]\ncitation = "C"\n+++\n',
+            2,
+            '"title" is empty or not text',
+            'write title = "…": the article\'s headline, as readers will see it',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = "C"\ndoi = ""\n+++\n',
+            5,
+            '"doi" is empty or not text',
+            'write doi = "…" or remove the line',
+        ),
     ],
 )
 def test_missing_or_empty_required_field(tmp_path: Path, front: str, line: int, message: str, fix: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/bad.md": front + "S.\n\n## Practice Implications\n\nI.\n"})
     problem = only(problems(root), root / "issues/2018-01/bad.md")
-    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+    assert (problem.line, problem.message, problem.fix) == (line, message, fix)
 
 
 def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -> None:
@@ -204,51 +244,75 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("files", "bad", "line", "message", "fix"),
     [
-        ({"issues/2018-13/a.md": article()}, "issues/2018-13", None, 'folder name "2018-13" is not a month', "YYYY-MM"),
-        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", 'did you mean "2018-11"?'),
-        ({"issues/2026-1/a.md": article()}, "issues/2026-1", None, "is not a month", 'did you mean "2026-01"?'),
+        (
+            {"issues/2018-13/a.md": article()},
+            "issues/2018-13",
+            None,
+            'folder name "2018-13" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+        ),
+        (
+            {"issues/nov-2018/a.md": article()},
+            "issues/nov-2018",
+            None,
+            'folder name "nov-2018" is not a month',
+            'did you mean "2018-11"? Rename the folder to 2018-11',
+        ),
+        (
+            {"issues/2026-1/a.md": article()},
+            "issues/2026-1",
+            None,
+            'folder name "2026-1" is not a month',
+            'did you mean "2026-01"? Rename the folder to 2026-01',
+        ),
         (
             {"issues/December 2026/a.md": article()},
             "issues/December 2026",
             None,
-            "is not a month",
-            'did you mean "2026-12"?',
+            'folder name "December 2026" is not a month',
+            'did you mean "2026-12"? Rename the folder to 2026-12',
         ),
-        ({"issues/18-11/a.md": article()}, "issues/18-11", None, "is not a month", "YYYY-MM"),
+        (
+            {"issues/18-11/a.md": article()},
+            "issues/18-11",
+            None,
+            'folder name "18-11" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+        ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
             "issues/2018-02/issue.toml",
             1,
-            "is not a date",
-            "YYYY-MM-DD",
+            'published = "2018-02-30" is not a date',
+            "write the date as YYYY-MM-DD, e.g. published = 2018-02-05",
         ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": "\npublished = 2018-01-31\n"},
             "issues/2018-02/issue.toml",
             2,
-            "is before the issue's month",
-            "or move the issue to folder 2018-01",
+            "published 2018-01-31 is before the issue's month 2018-02",
+            "use a date on or after 2018-02-01, or move the issue to folder 2018-01",
         ),
         (
             {"issues/2018-02/a.md": article(extra='updated = "soon"\n')},
             "issues/2018-02/a.md",
             5,
-            "is not a date",
-            "YYYY-MM-DD",
+            'updated = "soon" is not a date',
+            "write the date of the correction as YYYY-MM-DD, e.g. updated = 2018-03-03",
         ),
         (
             {"issues/2018-02/a.md": article(extra="updated = 2018-01-02\n")},
             "issues/2018-02/a.md",
             5,
-            "before the issue was published",
-            "fix the date",
+            "updated 2018-01-02 is before the issue was published (2018-02-01)",
+            "a correction cannot predate publication: fix the date or remove it",
         ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'draft = "yes"\n'},
             "issues/2018-02/issue.toml",
             1,
             "draft must be true or false",
-            "draft = true",
+            "write draft = true (no quotes)",
         ),
     ],
 )
@@ -257,7 +321,7 @@ def test_bad_dates_and_folder_names(
 ) -> None:
     root = make_content(tmp_path, files)
     problem = only(problems(root), root / bad)
-    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+    assert (problem.line, problem.message, problem.fix) == (line, message, fix)
 
 
 def test_duplicate_ids_via_override(tmp_path: Path) -> None:
@@ -304,24 +368,53 @@ def test_empty_body(tmp_path: Path, body: str) -> None:
     assert "no body" in problem.message and "## Practice Implications" in problem.fix
 
 
+# what each implications mistake says to do, by the end of its message
+IMPLICATIONS_FIXES = {
+    "no practice-implications section": (
+        'add a line "## Practice Implications" followed by the implications for clinicians'
+    ),
+    "is not a Markdown heading": 'write the line as "## Practice Implications" (or "## " before it)',
+    "has the wrong level": 'write it as "## Practice Implications" (two #)',
+    "the practice-implications section is empty": "write the implications below the heading",
+    "the summary before the practice implications is empty": "write the summary above the heading",
+    "a second practice-implications heading": "keep one section: merge the two",
+}
+
+
 @pytest.mark.parametrize(
     ("body", "line", "message"),
     [
         ("Only a summary.\n", 6, "no practice-implications section"),
         # pasted from the blog as a plain or bold line: pointed at, with the heading to write instead
-        ("Summary.\n\nPractice Implications\n\nNot a heading.\n", 8, "is not a Markdown heading"),
-        ("Summary.\n\n**Practical Implications:**\n\nNot a heading.\n", 8, "is not a Markdown heading"),
-        ("Summary.\n\n### Practice Implications\n\nI.\n", 8, "wrong level"),
-        ("Summary.\n\n## Practice Implications\n\n", 8, "section is empty"),
-        ("## Practice Implications\n\nI.\n", 6, "summary before the practice implications is empty"),
-        ("S.\n\n## Practice Implications\n\nI.\n\n## Practical Implications\n\nJ.\n", 12, "a second"),
+        (
+            "Summary.\n\nPractice Implications\n\nNot a heading.\n",
+            8,
+            '"Practice Implications" is not a Markdown heading',
+        ),
+        (
+            "Summary.\n\n**Practical Implications:**\n\nNot a heading.\n",
+            8,
+            '"**Practical Implications:**" is not a Markdown heading',
+        ),
+        (
+            "Summary.\n\n### Practice Implications\n\nI.\n",
+            8,
+            'the practice-implications heading "### Practice Implications" has the wrong level',
+        ),
+        ("Summary.\n\n## Practice Implications\n\n", 8, "the practice-implications section is empty"),
+        ("## Practice Implications\n\nI.\n", 6, "the summary before the practice implications is empty"),
+        (
+            "S.\n\n## Practice Implications\n\nI.\n\n## Practical Implications\n\nJ.\n",
+            12,
+            "a second practice-implications heading",
+        ),
     ],
 )
 def test_missing_or_malformed_implications(tmp_path: Path, body: str, line: int, message: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)})
     problem = only(problems(root), root / "issues/2018-01/a.md")
-    assert (problem.line, message in problem.message) == (line, True), str(problem)
-    assert "Practice Implications" in problem.fix or "heading" in problem.fix or "merge" in problem.fix
+    assert (problem.line, problem.message) == (line, message)
+    assert problem.fix == IMPLICATIONS_FIXES[message.split('"')[-1].strip()]
 
 
 def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
@@ -334,6 +427,24 @@ def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
     assert missing.line == 1 and "front matter missing" in missing.message and "+++" in missing.fix
     unclosed = only(diagnostics, root / "issues/2018-01/open.md")
     assert unclosed.line == 1 and "never closed" in unclosed.message and "+++" in unclosed.fix
+
+
+STRAY_FIXES = {
+    "stray entry in the content folder": (
+        "the content folder holds only topics.toml, synonyms.toml, issues/ and README.md: move it elsewhere or "
+        "delete it"
+    ),
+    "stray file in issues/": (
+        "issues/ holds only YYYY-MM folders: move an article into its month's folder, anything else out"
+    ),
+    "stray file in an issue folder": (
+        "an issue folder holds only issue.toml and <slug>.md article files: rename an article to .md, move anything "
+        "else out of content/"
+    ),
+    "stray folder in an issue folder": (
+        "an issue folder holds only issue.toml and <slug>.md files, no subfolders: move it out of content/"
+    ),
+}
 
 
 @pytest.mark.parametrize(
@@ -351,8 +462,8 @@ def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(), stray: "x"})
     problem = only(problems(root), root / stray.rstrip("/"))
     assert problem.line is None
-    assert message in problem.message
-    assert "move" in problem.fix or "rename" in problem.fix
+    assert problem.message == message
+    assert problem.fix == STRAY_FIXES[message]
 
 
 def test_hidden_files_and_readme_are_not_stray(tmp_path: Path) -> None:
