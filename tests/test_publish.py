@@ -737,6 +737,7 @@ def test_a_half_slack_still_refuses_fails_the_target_naming_the_error(world: Wor
     assert report.error
     assert "msg_blocks_too_long" in report.error
     assert world.slack.messages[SLACK_CHANNEL] == []
+    assert len(world.slack.posts()) == 2  # the whole message, then its first half: a half is not split again
     (first,) = world.ledger.records(SLACK_T.key)
     assert first.state == "failed"
     assert (first.last_error or "").startswith("split in two: Slack answered msg_blocks_too_long — ")
@@ -1387,3 +1388,97 @@ def test_a_split_message_interrupted_after_its_first_half_resumes_with_the_secon
     assert report.sent == [("2019-01", 2)]
     shown = [block for message in world.slack.messages[SLACK_CHANNEL] for block in message["blocks"]]
     assert shown == payload["blocks"]
+
+
+def test_a_second_half_refused_in_the_same_run_fails_instead_of_splitting_again(world: World) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1  # the halves fit
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "msg_blocks_too_long"},
+    )
+    (report,) = world.execute([delivery])
+    assert report.error_code == "msg_blocks_too_long"
+    assert report.sent == [("2019-01", 1)]
+    assert len(world.slack.posts()) == 3  # the whole message, its first half, its second half
+
+
+def test_a_reply_refused_as_too_long_is_sent_as_two_replies_in_the_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "msg_blocks_too_long"},
+    )
+    (report,) = world.run([target])
+    assert report.ok, report
+    digest, *replies = world.slack.messages[SLACK_CHANNEL]
+    assert len(replies) >= 2
+    assert [reply.get("thread_ts") for reply in replies] == [digest["ts"]] * len(replies)
+
+
+def test_one_slot_per_platform_posts_to_one_channel_at_a_time(world: World) -> None:
+    world.tuning = replace(FAST, concurrency=1)
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", delay=0.3)
+    reports = world.run([replace(SLACK_T, backfill=1), replace(SLACK_T2, backfill=1)])
+    assert all(report.ok for report in reports), reports
+    first, second = world.slack.posts()
+    assert second.at >= first.answered
+
+
+def test_a_platform_without_a_poster_fails_its_targets_and_the_others_carry_on(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliveries = plan_deliveries(world.archive, [SLACK_T, DISCORD_T], world.ledger, SITE, TODAY)
+
+    async def go() -> list[TargetReport]:
+        slack = SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", world.slack.base_url), world.secrets, 1.0)
+        try:
+            return await deliver(deliveries, world.ledger, {"slack": slack}, FAST)
+        finally:
+            await slack.close()
+
+    reports = {r.target.key: r for r in asyncio.run(go())}
+    assert reports[SLACK_T.key].ok
+    assert reports[DISCORD_T.key].error == (
+        f"{DISCORD_T.key}: stopped by an unexpected error (KeyError; details in the log) — "
+        "this is a bug in pprfeed, please report it; the next run retries"
+    )
+    (logged,) = [r for r in caplog.records if r.getMessage() == f"{DISCORD_T.key}: stopped by an unexpected error"]
+    assert logged.exc_info is not None  # with the traceback
+
+
+def test_a_part_found_posted_after_an_interrupted_run_records_the_posted_text_s_hash(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)  # its claim holds a stale hash
+    world.run([SLACK_T])
+    assert plan_updates(world.archive, [SLACK_T], world.ledger, SITE, TODAY) == []  # nothing looks changed
+
+
+def test_an_interrupted_run_of_several_parts_is_resolved_part_by_part(world: World) -> None:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    world.execute([delivery])
+    world.ledger.db.execute("UPDATE parts SET state = 'claimed', remote_id = NULL, sent_at = NULL")  # forgets all
+    (report,) = world.run([target], archive=archive)
+    assert report.recovered == [(delivery.issue.month, n) for n in range(1, total + 1)]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == total
+
+
+def test_a_first_half_found_posted_after_an_interrupted_run_keeps_the_note_that_numbers_the_parts(
+    world: World,
+) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    world.execute([delivery])
+    world.ledger.db.execute("UPDATE parts SET state = 'claimed', remote_id = NULL, sent_at = NULL WHERE part = 1")
+    (report,) = world.run([target], archive=archive)
+    assert report.recovered == [("2019-01", 1)]
+    first, _ = world.ledger.records(target.key)
+    assert first.last_error == "split in two: Slack answered msg_blocks_too_long"
+    assert plan_updates(archive, [target], world.ledger, SITE, TODAY) == []
