@@ -1482,3 +1482,16 @@ def test_a_first_half_found_posted_after_an_interrupted_run_keeps_the_note_that_
     first, _ = world.ledger.records(target.key)
     assert first.last_error == "split in two: Slack answered msg_blocks_too_long"
     assert plan_updates(archive, [target], world.ledger, SITE, TODAY) == []
+
+
+def test_a_preview_after_the_first_reply_was_split_keeps_both_halves_in_the_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
+    world.ledger.claim(month, target.key, 2, total, "hash", "b" * 25, "full-thread")
+    world.ledger.mark(month, target.key, 2, "failed", "split in two: Slack answered msg_blocks_too_long")
+    refs = preview_refs(delivery, world.ledger)
+    assert [ref.part for _, ref in refs] == list(range(2, total + 2))  # the reply's two halves, then the rest
+    assert {ref.thread for _, ref in refs} == {"1700000000.000100"}
