@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -993,3 +994,202 @@ def test_each_mistake_reads_as_one_whole_line(
     monkeypatch.chdir(tmp_path)
     _, diagnostics = load_archive(Path("content"))
     assert [str(d) for d in diagnostics] == [line]
+
+
+# --- every mistake as the line `pprfeed check` prints it ------------------------------------------------------
+
+
+def printed(root: Path) -> list[str]:
+    """The diagnostics of the content folder `root`, as `pprfeed check` prints them, paths shown from `root`."""
+    _, diagnostics = load_archive(root)
+    return [str(d).replace(f"{root}{os.sep}", "") for d in diagnostics]
+
+
+FIX_TOPICS = "write a name, slug or alias from topics.toml (`pprfeed topic` lists them), or add the topic there"
+FIX_FRONT = "start the file with a line +++, the TOML fields (title, topics, citation), then another +++ line"
+
+
+@pytest.mark.parametrize(
+    ("files", "lines"),
+    [
+        (
+            {"issues/2018-01/a.md": article(topics='["aliance", "zzzzqq"]')},
+            [
+                'issues/2018-01/a.md:3: unknown topic "aliance" — did you mean "Alliance and Therapeutic Relationship" '
+                "(slug alliance-and-therapeutic-relationship)? Write a name, slug or alias from topics.toml, or add "
+                "the topic there",
+                f'issues/2018-01/a.md:3: unknown topic "zzzzqq" — {FIX_TOPICS}',
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(topics='["alliance", "Alliance and Therapeutic Relationship"]')},
+            [
+                'issues/2018-01/a.md:3: warning: topic "Alliance and Therapeutic Relationship" is listed twice '
+                "(Alliance and Therapeutic Relationship) — remove the repeat"
+            ],
+        ),
+        (
+            {"issues/2018-01/first.md": article(), "issues/2018-02/second.md": article(extra='id = "2018-01-first"\n')},
+            [
+                'issues/2018-02/second.md:5: duplicate article id "2018-01-first" (also the id of '
+                'issues/2018-01/first.md) — ids must be unique: give this file its own id = "…" in the front matter, '
+                "or remove its id line to use the default (YYYY-MM-<file name>)"
+            ],
+        ),
+        (
+            {"issues/2018-01/Bad_Name.md": article()},
+            [
+                'issues/2018-01/Bad_Name.md: file name "Bad_Name.md" is not a slug — rename it to lowercase letters, '
+                "digits and hyphens, e.g. bad-name.md"
+            ],
+        ),
+        (
+            {"issues/2018-01/ok.md": article(extra='id = "Not OK"\n')},
+            [
+                'issues/2018-01/ok.md:5: id "Not OK" has characters ids cannot hold — use lowercase letters, digits '
+                "and hyphens"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": '---\ntitle: "T"\n---\nBody\n'},
+            [
+                "issues/2018-01/a.md:1: front matter between --- lines (YAML) is not read — use +++ lines and TOML "
+                'instead: replace both --- lines with +++ and write key = "value"'
+            ],
+        ),
+        ({"issues/2018-01/a.md": 'title = "T"\n'}, [f"issues/2018-01/a.md:1: front matter missing — {FIX_FRONT}"]),
+        ({"issues/2018-01/a.md": ""}, [f"issues/2018-01/a.md:1: the file is empty — {FIX_FRONT}"]),
+        (
+            {"issues/2018-01/a.md": '+++\ntitle = "T"\n\nBody\n'},
+            ["issues/2018-01/a.md:1: front matter is never closed — add a line +++ after the last front-matter field"],
+        ),
+        (
+            {"issues/2018-01/a.md": article(body="")},
+            [
+                "issues/2018-01/a.md:6: the article has no body — after the closing +++ write the summary, then a "
+                'line "## Practice Implications" and the implications'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='doi = "10.12/x"\n')},
+            [
+                'issues/2018-01/a.md:5: doi "10.12/x" is not a DOI — write the DOI as 10.<prefix>/<suffix>, e.g. '
+                'doi = "10.1037/pst0000172"'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='contact_email = "someone@localhost"\n')},
+            [
+                'issues/2018-01/a.md:5: contact_email "someone@localhost" is not an e-mail address — write '
+                'contact_email = "name@example.org" or remove it'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='permalink = "www.pprnet.ca/x"\n')},
+            [
+                'issues/2018-01/a.md:5: permalink "www.pprnet.ca/x" is not an http(s) URL — write the full address, '
+                'e.g. permalink = "https://www.pprnet.ca/…"'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='retracted = "yes"\n')},
+            ["issues/2018-01/a.md:5: retracted must be true or false — write retracted = true (no quotes)"],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra="retracted = true\n")},
+            [
+                "issues/2018-01/a.md:5: a retracted article needs the date of its retraction — add updated = "
+                "YYYY-MM-DD (the day it is retracted) to the front matter, so readers see the entry change"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(title="x" * 301)},
+            [
+                "issues/2018-01/a.md:2: title is 301 characters long (at most 300) — shorten it: a longer title "
+                "cannot be shown whole in feeds and chat posts"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": "intro = 3\n"},
+            ['issues/2018-01/issue.toml:1: intro must be text — write intro = "…"'],
+        ),
+        (
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": "published = 2018\n"},
+            [
+                "issues/2018-01/issue.toml:1: published = 2018 is not a date — write the date as YYYY-MM-DD, e.g. "
+                "published = 2018-01-05"
+            ],
+        ),
+        (
+            {"issues/2018-01/issue.toml": 'intro = "x"\n'},
+            [
+                "issues/2018-01: issue folder has no articles — add at least one <slug>.md article file, or delete the "
+                "folder"
+            ],
+        ),
+        (
+            {"issues/": ""},
+            [
+                "issues: warning: the archive has no issues yet — add a YYYY-MM folder with an article file (see "
+                "content/README.md)"
+            ],
+        ),
+    ],
+    ids=lambda value: "" if isinstance(value, dict) else None,
+)
+def test_each_article_and_issue_mistake_as_check_prints_it(
+    tmp_path: Path, files: dict[str, str], lines: list[str]
+) -> None:
+    assert printed(make_content(tmp_path, files)) == lines
+
+
+@pytest.mark.parametrize(
+    ("vocabulary", "line"),
+    [
+        ("title = 1\n", 'topics.toml:1: no topics defined — add [[topic]] tables with name = "…" and slug = "…"'),
+        ('[[topic]]\nslug = "a"\n', 'topics.toml:1: topic #1 has no name — add name = "Display Name"'),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\naliases = ["ok", " "]\n',
+            'topics.toml:4: topic "A" has malformed aliases — write aliases = ["short", "other spelling"]',
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\nformer_slugs = ["Old One"]\n',
+            'topics.toml:4: topic "A" has malformed former_slugs — write former_slugs = ["old-slug"], each as a slug '
+            "once was (lowercase letters, digits, hyphens)",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\nformer_slugs = ["a"]\n',
+            'topics.toml:8: former slug "a" of topic "B" is also the slug of "A" — a slug names one feed: remove it '
+            "from former_slugs or rename the other topic",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\naliases = ["A"]\n',
+            'topics.toml:5: "A" of topic "B" is already used by topic "a" — every name, slug and alias must point at '
+            "one topic only: remove one of them",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "a"\n',
+            'topics.toml:7: slug "a" is used by two topics ("A" and "B") — every topic needs its own slug: rename one '
+            "(never a slug already used in published feeds)",
+        ),
+    ],
+)
+def test_each_vocabulary_mistake_as_check_prints_it(tmp_path: Path, vocabulary: str, line: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/x.md": article(topics='["a"]')})
+    (root / "topics.toml").write_text(vocabulary, encoding="utf-8")
+    assert printed(root) == [line]
+
+
+def test_missing_vocabulary_issues_and_content_folder_as_check_prints_them(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/x.md": article()})
+    (root / "topics.toml").unlink()
+    shutil.rmtree(root / "issues")
+    assert printed(root) == [
+        "topics.toml: topic vocabulary missing — create topics.toml with one [[topic]] table per topic (see "
+        "content/README.md)",
+        "issues: issues folder missing — create content/issues/YYYY-MM/ folders holding the article files",
+    ]
+    missing = root / "nope"
+    assert [str(d) for d in load_archive(missing)[1]] == [
+        f"{missing}: content folder not found — pass --content DIR pointing at a folder with topics.toml and issues/"
+    ]
