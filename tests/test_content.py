@@ -242,6 +242,13 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
     assert "did you mean" not in diagnostics[2].fix and "topics.toml" in diagnostics[2].fix
 
 
+def test_a_month_folder_of_1900_is_an_issue(tmp_path: Path) -> None:
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/1900-01/a.md": article()}))
+    assert diagnostics == []
+    assert archive is not None
+    assert [issue.month for issue in archive.issues] == ["1900-01"]
+
+
 @pytest.mark.parametrize(
     ("files", "bad", "line", "message", "fix"),
     [
@@ -250,7 +257,7 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
             "issues/2018-13",
             None,
             'folder name "2018-13" is not a month',
-            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
         ),
         (
             {"issues/nov-2018/a.md": article()},
@@ -274,11 +281,18 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
             'did you mean "2026-12"? Rename the folder to 2026-12',
         ),
         (
+            {"issues/1899-12/a.md": article()},
+            "issues/1899-12",
+            None,
+            'folder name "1899-12" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
+        ),
+        (
             {"issues/18-11/a.md": article()},
             "issues/18-11",
             None,
             'folder name "18-11" is not a month',
-            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
         ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
@@ -486,6 +500,7 @@ def test_editor_leftovers_are_skipped_with_a_note(tmp_path: Path, leftover: str)
     archive, diagnostics = load_archive(root)
     assert archive is not None
     assert [(d.severity, d.path.endswith(leftover.split("/")[-1])) for d in diagnostics] == [("note", True)]
+    assert printed(root) == [f"{leftover}: note: skipped: an editor's backup or system file — nothing to do"]
 
 
 @pytest.mark.parametrize(
