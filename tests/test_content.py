@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CONTENT, empty_content
-from pprfeed.archive.load import load_archive
+from pprfeed.archive.load import load_archive, month_folder_guess
 from pprfeed.diagnostics import Diagnostic
 
 
@@ -1207,4 +1207,60 @@ def test_missing_vocabulary_issues_and_content_folder_as_check_prints_them(tmp_p
     missing = root / "nope"
     assert [str(d) for d in load_archive(missing)[1]] == [
         f"{missing}: content folder not found — pass --content DIR pointing at a folder with topics.toml and issues/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("2026-1", "2026-01"),
+        ("2026_01", "2026-01"),
+        ("2026.1", "2026-01"),
+        ("2026 1", "2026-01"),
+        ("20261", "2026-01"),
+        ("2026/12", "2026-12"),
+        (" 2026-3 ", "2026-03"),
+        ("2026-13", None),
+        ("2026-0", None),
+        ("Dec 2026", "2026-12"),
+        ("dec.-2026", "2026-12"),
+        ("December, 2026", "2026-12"),
+        ("2026 December", "2026-12"),
+        ("2026-dec", "2026-12"),
+        ("jan2026", "2026-01"),
+        ("Sept 2026", "2026-09"),
+        ("de-2026", None),  # two letters could be several months
+        ("xyz 2026", None),
+        ("2026", None),
+    ],
+)
+def test_a_near_miss_folder_name_is_read_as_the_month_it_meant(name: str, meant: str | None) -> None:
+    assert month_folder_guess(name) == meant
+
+
+FIX_DOI = 'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"'
+FIX_KEYS = (
+    "remove the line, or use one of the keys citation, contact_email, doi, gist, id, permalink, research_type, "
+    "retracted, retraction_reason, short_citation, title, topics, updated"
+)
+
+
+def test_problems_go_file_by_file_and_top_to_bottom_in_each(tmp_path: Path) -> None:
+    # the unknown key (line 6) is found before the DOI (line 5): it is printed after it
+    files = {"issues/2018-01/a.md": article(extra='doi = "nope"\nzebra = 1\n')}
+    files["issues/2018-01/b.md"] = article(extra='doi = "nope"\n')
+    assert printed(make_content(tmp_path, files)) == [
+        f'issues/2018-01/a.md:5: doi "nope" is not a DOI — {FIX_DOI}',
+        f'issues/2018-01/a.md:6: unknown key "zebra" — {FIX_KEYS}',
+        f'issues/2018-01/b.md:5: doi "nope" is not a DOI — {FIX_DOI}',
+    ]
+
+
+def test_a_duplicate_id_blames_the_file_whose_id_line_made_it(tmp_path: Path) -> None:
+    # the older file wrote the id; the newer one has it by default (month + file name)
+    files = {"issues/2018-01/a.md": article(extra='id = "2018-02-b"\n'), "issues/2018-02/b.md": article()}
+    assert printed(make_content(tmp_path, files)) == [
+        'issues/2018-01/a.md:5: duplicate article id "2018-02-b" (also the id of issues/2018-02/b.md) — ids must be '
+        'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '
+        "(YYYY-MM-<file name>)"
     ]
