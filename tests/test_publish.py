@@ -930,6 +930,7 @@ def test_a_preview_of_a_half_posted_thread_shows_the_parts_still_due_as_the_run_
     month, total = delivery.issue.month, len(delivery.payloads)
     world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
     world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
+    assert {ref.thread for _, ref in preview_refs(delivery, world.ledger)} == {"1700000000.000100"}
     world.ledger.claim(month, target.key, 2, total, "hash", "b" * 25, "full-thread")  # interrupted
     refs = preview_refs(delivery, world.ledger)
     assert [payload for payload, _ in refs] == list(delivery.payloads[1:])
@@ -1185,7 +1186,7 @@ def test_requests_that_never_get_an_answer_fail_the_target_saying_so(world: Worl
     assert report.error_code == ""  # no platform refused anything: nothing for a subscription to pause on
 
 
-def test_retries_back_off_exponentially_with_jitter(world: World) -> None:
+def test_retries_back_off_exponentially_with_jitter(world: World, caplog: pytest.LogCaptureFixture) -> None:
     world.tuning = replace(FAST, max_attempts=5, backoff_base=0.01, backoff_max=0.03)
     world.slack.fail(
         lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}, times=3
@@ -1195,8 +1196,12 @@ def test_retries_back_off_exponentially_with_jitter(world: World) -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=sleep)
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=sleep)
     assert report.ok, report
+    assert caplog.messages == [
+        f"{SLACK_T.key}: Slack answered internal_error (HTTP 500); retrying in {wait:.2f} s" for wait in waits
+    ]
     assert len(waits) == 3
     assert 0.005 <= waits[0] <= 0.01
     assert 0.01 <= waits[1] <= 0.02
@@ -1258,6 +1263,7 @@ def test_a_correction_edits_the_posted_parts_around_one_in_doubt_and_leaves_that
     (report,) = world.execute([], updates)
     assert report.edited == [(month, n) for n in range(1, total + 1) if n != 2]
     assert report.sent == []  # part 2 waits for a person, as `status` says
+    assert report.recovered == []
 
 
 def test_a_correction_needing_more_parts_edits_the_old_ones_and_posts_the_rest(world: World) -> None:
@@ -1451,7 +1457,8 @@ def test_a_platform_without_a_poster_fails_its_targets_and_the_others_carry_on(
 
 
 def test_a_part_found_posted_after_an_interrupted_run_records_the_posted_text_s_hash(world: World) -> None:
-    _interrupted_claim(world, SLACK_T)  # its claim holds a stale hash
+    _interrupted_claim(world, SLACK_T)
+    world.ledger.db.execute("UPDATE parts SET payload_hash = 'stale-hash'")  # as claimed before a correction
     world.run([SLACK_T])
     assert plan_updates(world.archive, [SLACK_T], world.ledger, SITE, TODAY) == []  # nothing looks changed
 
@@ -1495,3 +1502,74 @@ def test_a_preview_after_the_first_reply_was_split_keeps_both_halves_in_the_thre
     refs = preview_refs(delivery, world.ledger)
     assert [ref.part for _, ref in refs] == list(range(2, total + 2))  # the reply's two halves, then the rest
     assert {ref.thread for _, ref in refs} == {"1700000000.000100"}
+
+
+def test_a_preview_after_the_digest_was_split_threads_the_replies_after_both_halves(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark(month, target.key, 1, "failed", "split in two: Slack answered msg_blocks_too_long")
+    refs = preview_refs(delivery, world.ledger)
+    assert [ref.thread for _, ref in refs] == [None, None] + ["<ts of part 1>"] * (total - 1)
+
+
+def test_a_full_thread_rendering_is_for_its_target_and_the_articles_it_wants(archive: Archive) -> None:
+    issue = archive.issues[0]
+    wanted = issue.articles[0].topics[0]
+    target = Target("slack", "channel", SLACK_CHANNEL, topics=(wanted,), format="full")
+    delivery = render_delivery(target, issue, archive, SITE)
+    assert delivery is not None
+    assert (delivery.target, delivery.layout) == (target, "full-thread")
+    assert delivery.articles == tuple(a for a in issue.articles if wanted in a.topics)
+
+
+def test_a_format_no_pprfeed_knows_in_the_ledger_is_a_bug_named_with_its_target(archive: Archive) -> None:
+    issue = archive.issues[0]
+    with pytest.raises(ValueError) as raised:
+        render_delivery(SLACK_T, issue, archive, SITE, "poster")
+    assert str(raised.value) == f"{SLACK_T.key}: issue {issue.month} is recorded in an unknown format 'poster'"
+
+
+def test_a_half_delivered_issue_resumes_in_the_format_it_was_begun_in(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full")
+    world.ledger.mark_sent(month, target.key, 1, "300000000000000001")
+    # the channel is now set to digests: the issue already begun is finished as it was begun
+    (resumed,) = plan_deliveries(archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    assert (resumed.layout, len(resumed.payloads)) == ("full", total)
+
+
+def test_targets_of_one_platform_with_different_topic_filters_each_get_their_own_articles(world: World) -> None:
+    archive = six_articles(world)
+    articles = archive.issues[0].articles
+    first = articles[0].topics[0]
+    second = next(t for a in articles if first not in a.topics for t in a.topics if t not in articles[0].topics)
+    targets = [replace(SLACK_T, topics=(first,), backfill=1), replace(SLACK_T2, topics=(second,), backfill=1)]
+    deliveries = plan_deliveries(archive, targets, world.ledger, SITE, TODAY)
+    assert [[a.id for a in d.articles] for d in deliveries] == [
+        [a.id for a in articles if first in a.topics],
+        [a.id for a in articles if second in a.topics],
+    ]
+
+
+def test_a_look_that_fails_after_this_run_s_request_leaves_the_part_to_a_person(world: World) -> None:
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    world.slack.fail(
+        lambda m, p: p == "/api/conversations.history", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    why = f"could not check whether the post arrived ({SLACK_T.key}: Slack answered internal_error (HTTP 500))"
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_an_edit_that_fails_names_the_part_of_a_long_issue(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    assert len(delivery.payloads) >= 3
+    world.execute([delivery])
+    world.discord.fail(lambda m, p: m == "PATCH", status=403, body={"message": "Missing Permissions", "code": 50013})
+    (report,) = world.execute([], plan_updates(_corrected(archive), [target], world.ledger, SITE, TODAY))
+    assert (report.error or "").startswith(f"editing {delivery.issue.month} part 1: ")
