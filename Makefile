@@ -2,7 +2,7 @@
 #
 #   make run    installs what running needs (pip install -e .), then check, build, publish --dry-run
 #   make test   installs the test extras too (pip install -e '.[test]'), then ruff, mypy and pytest
-#   make mutation  mutation testing of the core modules (tens of minutes; not part of `make test` or CI)
+#   make mutation  mutation testing of the core modules (hours; not part of `make test` or CI)
 #
 # Each install is remembered by a stamp file in .venv; both are redone when pyproject.toml changes.
 PYTHON ?= python3

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from conftest import CONTENT, empty_content
-from pprfeed.archive.load import load_archive
+from pprfeed.archive.load import load_archive, month_folder_guess
 from pprfeed.diagnostics import Diagnostic
 
 
@@ -172,20 +173,60 @@ def test_toml_syntax_error_in_topics_and_issue_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("front", "line", "message", "fix"),
     [
-        ('+++\ntopics = ["alliance"]\ncitation = "C"\n+++\n', 1, 'required field "title" is missing', "add title ="),
-        ('+++\ntitle = "T"\ncitation = "C"\n+++\n', 1, 'required field "topics" is missing', "add topics ="),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\n+++\n', 1, 'required field "citation" is missing', "add citation ="),
-        ('+++\ntitle = "  "\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty', 'write title = "'),
-        ('+++\ntitle = "T"\ntopics = []\ncitation = "C"\n+++\n', 3, "topics must be a non-empty list", "topics = ["),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = ""\n+++\n', 4, '"citation" is empty', "citation ="),
-        ('+++\ntitle = 3\ntopics = ["cbt"]\ncitation = "C"\n+++\n', 2, '"title" is empty or not text', "title ="),
-        ('+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = "C"\ndoi = ""\n+++\n', 5, '"doi" is empty', "remove the line"),
+        (
+            '+++\ntopics = ["alliance"]\ncitation = "C"\n+++\n',
+            1,
+            'required field "title" is missing',
+            "add title = … to the front matter: the article's headline, as readers will see it",
+        ),
+        (
+            '+++\ntitle = "T"\ncitation = "C"\n+++\n',
+            1,
+            'required field "topics" is missing',
+            "add topics = … to the front matter: a list of topics from content/topics.toml (names, slugs or aliases)",
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\n+++\n',
+            1,
+            'required field "citation" is missing',
+            "add citation = … to the front matter: the full reference of the summarised article",
+        ),
+        (
+            '+++\ntitle = "  "\ntopics = ["cbt"]\ncitation = "C"\n+++\n',
+            2,
+            '"title" is empty or not text',
+            'write title = "…": the article\'s headline, as readers will see it',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = []\ncitation = "C"\n+++\n',
+            3,
+            "topics must be a non-empty list of topic names",
+            'write topics = ["Depression", "cbt"]',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = ""\n+++\n',
+            4,
+            '"citation" is empty or not text',
+            'write citation = "…": the full reference of the summarised article',
+        ),
+        (
+            '+++\ntitle = 3\ntopics = ["cbt"]\ncitation = "C"\n+++\n',
+            2,
+            '"title" is empty or not text',
+            'write title = "…": the article\'s headline, as readers will see it',
+        ),
+        (
+            '+++\ntitle = "T"\ntopics = ["cbt"]\ncitation = "C"\ndoi = ""\n+++\n',
+            5,
+            '"doi" is empty or not text',
+            'write doi = "…" or remove the line',
+        ),
     ],
 )
 def test_missing_or_empty_required_field(tmp_path: Path, front: str, line: int, message: str, fix: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/bad.md": front + "S.\n\n## Practice Implications\n\nI.\n"})
     problem = only(problems(root), root / "issues/2018-01/bad.md")
-    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+    assert (problem.line, problem.message, problem.fix) == (line, message, fix)
 
 
 def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -> None:
@@ -201,54 +242,92 @@ def test_unknown_topic_suggests_the_closest_name_slug_or_alias(tmp_path: Path) -
     assert "did you mean" not in diagnostics[2].fix and "topics.toml" in diagnostics[2].fix
 
 
+def test_a_month_folder_of_1900_is_an_issue(tmp_path: Path) -> None:
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/1900-01/a.md": article()}))
+    assert diagnostics == []
+    assert archive is not None
+    assert [issue.month for issue in archive.issues] == ["1900-01"]
+
+
 @pytest.mark.parametrize(
     ("files", "bad", "line", "message", "fix"),
     [
-        ({"issues/2018-13/a.md": article()}, "issues/2018-13", None, 'folder name "2018-13" is not a month', "YYYY-MM"),
-        ({"issues/nov-2018/a.md": article()}, "issues/nov-2018", None, "is not a month", 'did you mean "2018-11"?'),
-        ({"issues/2026-1/a.md": article()}, "issues/2026-1", None, "is not a month", 'did you mean "2026-01"?'),
+        (
+            {"issues/2018-13/a.md": article()},
+            "issues/2018-13",
+            None,
+            'folder name "2018-13" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
+        ),
+        (
+            {"issues/nov-2018/a.md": article()},
+            "issues/nov-2018",
+            None,
+            'folder name "nov-2018" is not a month',
+            'did you mean "2018-11"? Rename the folder to 2018-11',
+        ),
+        (
+            {"issues/2026-1/a.md": article()},
+            "issues/2026-1",
+            None,
+            'folder name "2026-1" is not a month',
+            'did you mean "2026-01"? Rename the folder to 2026-01',
+        ),
         (
             {"issues/December 2026/a.md": article()},
             "issues/December 2026",
             None,
-            "is not a month",
-            'did you mean "2026-12"?',
+            'folder name "December 2026" is not a month',
+            'did you mean "2026-12"? Rename the folder to 2026-12',
         ),
-        ({"issues/18-11/a.md": article()}, "issues/18-11", None, "is not a month", "YYYY-MM"),
+        (
+            {"issues/1899-12/a.md": article()},
+            "issues/1899-12",
+            None,
+            'folder name "1899-12" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
+        ),
+        (
+            {"issues/18-11/a.md": article()},
+            "issues/18-11",
+            None,
+            'folder name "18-11" is not a month',
+            "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
+        ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'published = "2018-02-30"\n'},
             "issues/2018-02/issue.toml",
             1,
-            "is not a date",
-            "YYYY-MM-DD",
+            'published = "2018-02-30" is not a date',
+            "write the date as YYYY-MM-DD, e.g. published = 2018-02-05",
         ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": "\npublished = 2018-01-31\n"},
             "issues/2018-02/issue.toml",
             2,
-            "is before the issue's month",
-            "or move the issue to folder 2018-01",
+            "published 2018-01-31 is before the issue's month 2018-02",
+            "use a date on or after 2018-02-01, or move the issue to folder 2018-01",
         ),
         (
             {"issues/2018-02/a.md": article(extra='updated = "soon"\n')},
             "issues/2018-02/a.md",
             5,
-            "is not a date",
-            "YYYY-MM-DD",
+            'updated = "soon" is not a date',
+            "write the date of the correction as YYYY-MM-DD, e.g. updated = 2018-03-03",
         ),
         (
             {"issues/2018-02/a.md": article(extra="updated = 2018-01-02\n")},
             "issues/2018-02/a.md",
             5,
-            "before the issue was published",
-            "fix the date",
+            "updated 2018-01-02 is before the issue was published (2018-02-01)",
+            "a correction cannot predate publication: fix the date or remove it",
         ),
         (
             {"issues/2018-02/a.md": article(), "issues/2018-02/issue.toml": 'draft = "yes"\n'},
             "issues/2018-02/issue.toml",
             1,
             "draft must be true or false",
-            "draft = true",
+            "write draft = true (no quotes)",
         ),
     ],
 )
@@ -257,7 +336,7 @@ def test_bad_dates_and_folder_names(
 ) -> None:
     root = make_content(tmp_path, files)
     problem = only(problems(root), root / bad)
-    assert (problem.line, message in problem.message, fix in problem.fix) == (line, True, True), str(problem)
+    assert (problem.line, problem.message, problem.fix) == (line, message, fix)
 
 
 def test_duplicate_ids_via_override(tmp_path: Path) -> None:
@@ -304,24 +383,53 @@ def test_empty_body(tmp_path: Path, body: str) -> None:
     assert "no body" in problem.message and "## Practice Implications" in problem.fix
 
 
+# what each implications mistake says to do, by the end of its message
+IMPLICATIONS_FIXES = {
+    "no practice-implications section": (
+        'add a line "## Practice Implications" followed by the implications for clinicians'
+    ),
+    "is not a Markdown heading": 'write the line as "## Practice Implications" (or "## " before it)',
+    "has the wrong level": 'write it as "## Practice Implications" (two #)',
+    "the practice-implications section is empty": "write the implications below the heading",
+    "the summary before the practice implications is empty": "write the summary above the heading",
+    "a second practice-implications heading": "keep one section: merge the two",
+}
+
+
 @pytest.mark.parametrize(
     ("body", "line", "message"),
     [
         ("Only a summary.\n", 6, "no practice-implications section"),
         # pasted from the blog as a plain or bold line: pointed at, with the heading to write instead
-        ("Summary.\n\nPractice Implications\n\nNot a heading.\n", 8, "is not a Markdown heading"),
-        ("Summary.\n\n**Practical Implications:**\n\nNot a heading.\n", 8, "is not a Markdown heading"),
-        ("Summary.\n\n### Practice Implications\n\nI.\n", 8, "wrong level"),
-        ("Summary.\n\n## Practice Implications\n\n", 8, "section is empty"),
-        ("## Practice Implications\n\nI.\n", 6, "summary before the practice implications is empty"),
-        ("S.\n\n## Practice Implications\n\nI.\n\n## Practical Implications\n\nJ.\n", 12, "a second"),
+        (
+            "Summary.\n\nPractice Implications\n\nNot a heading.\n",
+            8,
+            '"Practice Implications" is not a Markdown heading',
+        ),
+        (
+            "Summary.\n\n**Practical Implications:**\n\nNot a heading.\n",
+            8,
+            '"**Practical Implications:**" is not a Markdown heading',
+        ),
+        (
+            "Summary.\n\n### Practice Implications\n\nI.\n",
+            8,
+            'the practice-implications heading "### Practice Implications" has the wrong level',
+        ),
+        ("Summary.\n\n## Practice Implications\n\n", 8, "the practice-implications section is empty"),
+        ("## Practice Implications\n\nI.\n", 6, "the summary before the practice implications is empty"),
+        (
+            "S.\n\n## Practice Implications\n\nI.\n\n## Practical Implications\n\nJ.\n",
+            12,
+            "a second practice-implications heading",
+        ),
     ],
 )
 def test_missing_or_malformed_implications(tmp_path: Path, body: str, line: int, message: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(body=body)})
     problem = only(problems(root), root / "issues/2018-01/a.md")
-    assert (problem.line, message in problem.message) == (line, True), str(problem)
-    assert "Practice Implications" in problem.fix or "heading" in problem.fix or "merge" in problem.fix
+    assert (problem.line, problem.message) == (line, message)
+    assert problem.fix == IMPLICATIONS_FIXES[message.split('"')[-1].strip()]
 
 
 def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
@@ -334,6 +442,24 @@ def test_front_matter_missing_or_unclosed(tmp_path: Path) -> None:
     assert missing.line == 1 and "front matter missing" in missing.message and "+++" in missing.fix
     unclosed = only(diagnostics, root / "issues/2018-01/open.md")
     assert unclosed.line == 1 and "never closed" in unclosed.message and "+++" in unclosed.fix
+
+
+STRAY_FIXES = {
+    "stray entry in the content folder": (
+        "the content folder holds only topics.toml, synonyms.toml, issues/ and README.md: move it elsewhere or "
+        "delete it"
+    ),
+    "stray file in issues/": (
+        "issues/ holds only YYYY-MM folders: move an article into its month's folder, anything else out"
+    ),
+    "stray file in an issue folder": (
+        "an issue folder holds only issue.toml and <slug>.md article files: rename an article to .md, move anything "
+        "else out of content/"
+    ),
+    "stray folder in an issue folder": (
+        "an issue folder holds only issue.toml and <slug>.md files, no subfolders: move it out of content/"
+    ),
+}
 
 
 @pytest.mark.parametrize(
@@ -351,8 +477,8 @@ def test_stray_files(tmp_path: Path, stray: str, message: str) -> None:
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(), stray: "x"})
     problem = only(problems(root), root / stray.rstrip("/"))
     assert problem.line is None
-    assert message in problem.message
-    assert "move" in problem.fix or "rename" in problem.fix
+    assert problem.message == message
+    assert problem.fix == STRAY_FIXES[message]
 
 
 def test_hidden_files_and_readme_are_not_stray(tmp_path: Path) -> None:
@@ -374,6 +500,7 @@ def test_editor_leftovers_are_skipped_with_a_note(tmp_path: Path, leftover: str)
     archive, diagnostics = load_archive(root)
     assert archive is not None
     assert [(d.severity, d.path.endswith(leftover.split("/")[-1])) for d in diagnostics] == [("note", True)]
+    assert printed(root) == [f"{leftover}: note: skipped: an editor's backup or system file — nothing to do"]
 
 
 @pytest.mark.parametrize(
@@ -882,3 +1009,258 @@ def test_each_mistake_reads_as_one_whole_line(
     monkeypatch.chdir(tmp_path)
     _, diagnostics = load_archive(Path("content"))
     assert [str(d) for d in diagnostics] == [line]
+
+
+# --- every mistake as the line `pprfeed check` prints it ------------------------------------------------------
+
+
+def printed(root: Path) -> list[str]:
+    """The diagnostics of the content folder `root`, as `pprfeed check` prints them, paths shown from `root`."""
+    _, diagnostics = load_archive(root)
+    return [str(d).replace(f"{root}{os.sep}", "") for d in diagnostics]
+
+
+FIX_TOPICS = "write a name, slug or alias from topics.toml (`pprfeed topic` lists them), or add the topic there"
+FIX_FRONT = "start the file with a line +++, the TOML fields (title, topics, citation), then another +++ line"
+
+
+@pytest.mark.parametrize(
+    ("files", "lines"),
+    [
+        (
+            {"issues/2018-01/a.md": article(topics='["aliance", "zzzzqq"]')},
+            [
+                'issues/2018-01/a.md:3: unknown topic "aliance" — did you mean "Alliance and Therapeutic Relationship" '
+                "(slug alliance-and-therapeutic-relationship)? Write a name, slug or alias from topics.toml, or add "
+                "the topic there",
+                f'issues/2018-01/a.md:3: unknown topic "zzzzqq" — {FIX_TOPICS}',
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(topics='["alliance", "Alliance and Therapeutic Relationship"]')},
+            [
+                'issues/2018-01/a.md:3: warning: topic "Alliance and Therapeutic Relationship" is listed twice '
+                "(Alliance and Therapeutic Relationship) — remove the repeat"
+            ],
+        ),
+        (
+            {"issues/2018-01/first.md": article(), "issues/2018-02/second.md": article(extra='id = "2018-01-first"\n')},
+            [
+                'issues/2018-02/second.md:5: duplicate article id "2018-01-first" (also the id of '
+                'issues/2018-01/first.md) — ids must be unique: give this file its own id = "…" in the front matter, '
+                "or remove its id line to use the default (YYYY-MM-<file name>)"
+            ],
+        ),
+        (
+            {"issues/2018-01/Bad_Name.md": article()},
+            [
+                'issues/2018-01/Bad_Name.md: file name "Bad_Name.md" is not a slug — rename it to lowercase letters, '
+                "digits and hyphens, e.g. bad-name.md"
+            ],
+        ),
+        (
+            {"issues/2018-01/ok.md": article(extra='id = "Not OK"\n')},
+            [
+                'issues/2018-01/ok.md:5: id "Not OK" has characters ids cannot hold — use lowercase letters, digits '
+                "and hyphens"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": '---\ntitle: "T"\n---\nBody\n'},
+            [
+                "issues/2018-01/a.md:1: front matter between --- lines (YAML) is not read — use +++ lines and TOML "
+                'instead: replace both --- lines with +++ and write key = "value"'
+            ],
+        ),
+        ({"issues/2018-01/a.md": 'title = "T"\n'}, [f"issues/2018-01/a.md:1: front matter missing — {FIX_FRONT}"]),
+        ({"issues/2018-01/a.md": ""}, [f"issues/2018-01/a.md:1: the file is empty — {FIX_FRONT}"]),
+        (
+            {"issues/2018-01/a.md": '+++\ntitle = "T"\n\nBody\n'},
+            ["issues/2018-01/a.md:1: front matter is never closed — add a line +++ after the last front-matter field"],
+        ),
+        (
+            {"issues/2018-01/a.md": article(body="")},
+            [
+                "issues/2018-01/a.md:6: the article has no body — after the closing +++ write the summary, then a "
+                'line "## Practice Implications" and the implications'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='doi = "10.12/x"\n')},
+            [
+                'issues/2018-01/a.md:5: doi "10.12/x" is not a DOI — write the DOI as 10.<prefix>/<suffix>, e.g. '
+                'doi = "10.1037/pst0000172"'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='contact_email = "someone@localhost"\n')},
+            [
+                'issues/2018-01/a.md:5: contact_email "someone@localhost" is not an e-mail address — write '
+                'contact_email = "name@example.org" or remove it'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='permalink = "www.pprnet.ca/x"\n')},
+            [
+                'issues/2018-01/a.md:5: permalink "www.pprnet.ca/x" is not an http(s) URL — write the full address, '
+                'e.g. permalink = "https://www.pprnet.ca/…"'
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra='retracted = "yes"\n')},
+            ["issues/2018-01/a.md:5: retracted must be true or false — write retracted = true (no quotes)"],
+        ),
+        (
+            {"issues/2018-01/a.md": article(extra="retracted = true\n")},
+            [
+                "issues/2018-01/a.md:5: a retracted article needs the date of its retraction — add updated = "
+                "YYYY-MM-DD (the day it is retracted) to the front matter, so readers see the entry change"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(title="x" * 301)},
+            [
+                "issues/2018-01/a.md:2: title is 301 characters long (at most 300) — shorten it: a longer title "
+                "cannot be shown whole in feeds and chat posts"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": "intro = 3\n"},
+            ['issues/2018-01/issue.toml:1: intro must be text — write intro = "…"'],
+        ),
+        (
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": "published = 2018\n"},
+            [
+                "issues/2018-01/issue.toml:1: published = 2018 is not a date — write the date as YYYY-MM-DD, e.g. "
+                "published = 2018-01-05"
+            ],
+        ),
+        (
+            {"issues/2018-01/issue.toml": 'intro = "x"\n'},
+            [
+                "issues/2018-01: issue folder has no articles — add at least one <slug>.md article file, or delete the "
+                "folder"
+            ],
+        ),
+        (
+            {"issues/": ""},
+            [
+                "issues: warning: the archive has no issues yet — add a YYYY-MM folder with an article file (see "
+                "content/README.md)"
+            ],
+        ),
+    ],
+    ids=lambda value: "" if isinstance(value, dict) else None,
+)
+def test_each_article_and_issue_mistake_as_check_prints_it(
+    tmp_path: Path, files: dict[str, str], lines: list[str]
+) -> None:
+    assert printed(make_content(tmp_path, files)) == lines
+
+
+@pytest.mark.parametrize(
+    ("vocabulary", "line"),
+    [
+        ("title = 1\n", 'topics.toml:1: no topics defined — add [[topic]] tables with name = "…" and slug = "…"'),
+        ('[[topic]]\nslug = "a"\n', 'topics.toml:1: topic #1 has no name — add name = "Display Name"'),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\naliases = ["ok", " "]\n',
+            'topics.toml:4: topic "A" has malformed aliases — write aliases = ["short", "other spelling"]',
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\nformer_slugs = ["Old One"]\n',
+            'topics.toml:4: topic "A" has malformed former_slugs — write former_slugs = ["old-slug"], each as a slug '
+            "once was (lowercase letters, digits, hyphens)",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\nformer_slugs = ["a"]\n',
+            'topics.toml:8: former slug "a" of topic "B" is also the slug of "A" — a slug names one feed: remove it '
+            "from former_slugs or rename the other topic",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\naliases = ["A"]\n',
+            'topics.toml:5: "A" of topic "B" is already used by topic "a" — every name, slug and alias must point at '
+            "one topic only: remove one of them",
+        ),
+        (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "a"\n',
+            'topics.toml:7: slug "a" is used by two topics ("A" and "B") — every topic needs its own slug: rename one '
+            "(never a slug already used in published feeds)",
+        ),
+    ],
+)
+def test_each_vocabulary_mistake_as_check_prints_it(tmp_path: Path, vocabulary: str, line: str) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/x.md": article(topics='["a"]')})
+    (root / "topics.toml").write_text(vocabulary, encoding="utf-8")
+    assert printed(root) == [line]
+
+
+def test_missing_vocabulary_issues_and_content_folder_as_check_prints_them(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/x.md": article()})
+    (root / "topics.toml").unlink()
+    shutil.rmtree(root / "issues")
+    assert printed(root) == [
+        "topics.toml: topic vocabulary missing — create topics.toml with one [[topic]] table per topic (see "
+        "content/README.md)",
+        "issues: issues folder missing — create content/issues/YYYY-MM/ folders holding the article files",
+    ]
+    missing = root / "nope"
+    assert [str(d) for d in load_archive(missing)[1]] == [
+        f"{missing}: content folder not found — pass --content DIR pointing at a folder with topics.toml and issues/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("2026-1", "2026-01"),
+        ("2026_01", "2026-01"),
+        ("2026.1", "2026-01"),
+        ("2026 1", "2026-01"),
+        ("20261", "2026-01"),
+        ("2026/12", "2026-12"),
+        (" 2026-3 ", "2026-03"),
+        ("2026-13", None),
+        ("2026-0", None),
+        ("Dec 2026", "2026-12"),
+        ("dec.-2026", "2026-12"),
+        ("December, 2026", "2026-12"),
+        ("2026 December", "2026-12"),
+        ("2026-dec", "2026-12"),
+        ("jan2026", "2026-01"),
+        ("Sept 2026", "2026-09"),
+        ("de-2026", None),  # two letters could be several months
+        ("xyz 2026", None),
+        ("2026", None),
+    ],
+)
+def test_a_near_miss_folder_name_is_read_as_the_month_it_meant(name: str, meant: str | None) -> None:
+    assert month_folder_guess(name) == meant
+
+
+FIX_DOI = 'write the DOI as 10.<prefix>/<suffix>, e.g. doi = "10.1037/pst0000172"'
+FIX_KEYS = (
+    "remove the line, or use one of the keys citation, contact_email, doi, gist, id, permalink, research_type, "
+    "retracted, retraction_reason, short_citation, title, topics, updated"
+)
+
+
+def test_problems_go_file_by_file_and_top_to_bottom_in_each(tmp_path: Path) -> None:
+    # the unknown key (line 6) is found before the DOI (line 5): it is printed after it
+    files = {"issues/2018-01/a.md": article(extra='doi = "nope"\nzebra = 1\n')}
+    files["issues/2018-01/b.md"] = article(extra='doi = "nope"\n')
+    assert printed(make_content(tmp_path, files)) == [
+        f'issues/2018-01/a.md:5: doi "nope" is not a DOI — {FIX_DOI}',
+        f'issues/2018-01/a.md:6: unknown key "zebra" — {FIX_KEYS}',
+        f'issues/2018-01/b.md:5: doi "nope" is not a DOI — {FIX_DOI}',
+    ]
+
+
+def test_a_duplicate_id_blames_the_file_whose_id_line_made_it(tmp_path: Path) -> None:
+    # the older file wrote the id; the newer one has it by default (month + file name)
+    files = {"issues/2018-01/a.md": article(extra='id = "2018-02-b"\n'), "issues/2018-02/b.md": article()}
+    assert printed(make_content(tmp_path, files)) == [
+        'issues/2018-01/a.md:5: duplicate article id "2018-02-b" (also the id of issues/2018-02/b.md) — ids must be '
+        'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '
+        "(YYYY-MM-<file name>)"
+    ]

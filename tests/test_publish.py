@@ -24,13 +24,18 @@ from pprfeed.chat import slack as slack_chat
 from pprfeed.config import PlatformSettings, Secrets, SiteSettings, Target
 from pprfeed.model import Archive, Issue
 from pprfeed.publish.deliver import (
+    Delivery,
+    Sleep,
     TargetReport,
     Tuning,
     deliver,
     delivery_status,
+    limit_problems,
+    payload_hash,
     plan_deliveries,
     plan_resend,
     plan_updates,
+    preview_refs,
     render_delivery,
 )
 from pprfeed.publish.discord import DiscordPoster
@@ -60,7 +65,7 @@ class World:
         updates = plan_updates(archive, targets, self.ledger, SITE, TODAY) if update else []
         return self.execute(deliveries, updates)
 
-    def execute(self, deliveries: list, updates: list = ()) -> list[TargetReport]:  # type: ignore[assignment]
+    def execute(self, deliveries: list, updates: list = (), sleep: Sleep = asyncio.sleep) -> list[TargetReport]:  # type: ignore[assignment]
         async def go() -> list[TargetReport]:
             posters = {
                 "slack": SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", self.slack.base_url), self.secrets, 1.0),
@@ -69,7 +74,7 @@ class World:
                 ),
             }
             try:
-                return await deliver(deliveries, self.ledger, posters, self.tuning, updates=updates)  # type: ignore[arg-type]
+                return await deliver(deliveries, self.ledger, posters, self.tuning, updates=updates, sleep=sleep)  # type: ignore[arg-type]
             finally:
                 for poster in posters.values():
                     await poster.close()
@@ -579,7 +584,7 @@ class _BrokenPoster:
         pass
 
 
-def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None:
+def test_an_unexpected_exception_stops_only_its_own_target(world: World, caplog: pytest.LogCaptureFixture) -> None:
     deliveries = plan_deliveries(world.archive, [SLACK_T, DISCORD_T], world.ledger, SITE, TODAY)
 
     async def go() -> list[TargetReport]:
@@ -601,7 +606,14 @@ def test_an_unexpected_exception_stops_only_its_own_target(world: World) -> None
     # the request was out when it broke: the part is uncertain (for a person), not left "claimed"
     (record,) = world.ledger.records(DISCORD_T.key)
     assert record.state == "uncertain"
-    assert broken.uncertain
+    month = world.archive.issues[0].month
+    assert broken.uncertain == [
+        f"{DISCORD_T.key}: {month} part 1 of 1 may or may not have been posted (the request broke with KeyError). "
+        f"Look in the channel, then run `pprfeed publish --mark-sent {month} --target {DISCORD_T.key}` if it is "
+        f"there, or `pprfeed publish --resend {month} --target {DISCORD_T.key}` if it is not"
+    ]
+    # the traceback a maintainer needs is logged under the target's name
+    assert f"{DISCORD_T.key}: stopped by an unexpected error" in caplog.messages
 
 
 # --- formats: digest, full text in a thread, full text in parts -------------------------------------------------
@@ -724,6 +736,7 @@ def test_a_half_slack_still_refuses_fails_the_target_naming_the_error(world: Wor
     assert report.error
     assert "msg_blocks_too_long" in report.error
     assert world.slack.messages[SLACK_CHANNEL] == []
+    assert len(world.slack.posts()) == 2  # the whole message, then its first half: a half is not split again
     (first,) = world.ledger.records(SLACK_T.key)
     assert first.state == "failed"
     assert (first.last_error or "").startswith("split in two: Slack answered msg_blocks_too_long — ")
@@ -852,7 +865,11 @@ def test_a_webhook_part_that_cannot_be_edited_stays_posted(world: World) -> None
     (report,) = world.run([SLACK_HOOK], archive=corrected, update=True)
     world.run([SLACK_HOOK], archive=corrected)  # the part is still recorded as posted: nothing is due
     assert len(world.slack.webhooks["practice"]) == 1
-    assert "--all-parts" in (report.error or "")
+    month = corrected_issue.month
+    assert report.error == (
+        f"{SLACK_HOOK.key}: {month} part 1 cannot be edited (the platform gave no message id); use "
+        f"`pprfeed publish --resend {month} --target {SLACK_HOOK.key} --all-parts` to post the corrected issue"
+    )
 
 
 def test_update_edits_the_posts_of_a_retracted_article(world: World) -> None:
@@ -887,3 +904,671 @@ def test_discord_posts_stay_under_its_global_rate_limit(tmp_path: Path, archive:
         reports = world.run([Target("discord", "channel", channel, backfill=1) for channel in channels])
         assert all(report.ok for report in reports), reports
         assert discord.rate_limited == 0
+
+
+# --- what a preview shows, and what the ledger says while a part is being retried -----------------------------
+
+
+def test_a_preview_numbers_each_part_and_threads_the_replies_under_the_digest_to_come(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    refs = preview_refs(delivery, world.ledger)
+    assert [payload for payload, _ in refs] == list(delivery.payloads)
+    assert [ref.part for _, ref in refs] == list(range(1, total + 1))
+    assert {ref.parts for _, ref in refs} == {total}
+    assert [ref.thread for _, ref in refs] == [None] + ["<ts of part 1>"] * (total - 1)
+    assert len({ref.nonce for _, ref in refs}) == total
+    assert {len(ref.nonce) for _, ref in refs} == {25}
+    assert {ref.marker for _, ref in refs} == {""}  # Slack finds a message by its metadata
+
+
+def test_a_preview_of_a_half_posted_thread_shows_the_parts_still_due_as_the_run_would_send_them(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
+    assert {ref.thread for _, ref in preview_refs(delivery, world.ledger)} == {"1700000000.000100"}
+    world.ledger.claim(month, target.key, 2, total, "hash", "b" * 25, "full-thread")  # interrupted
+    refs = preview_refs(delivery, world.ledger)
+    assert [payload for payload, _ in refs] == list(delivery.payloads[1:])
+    assert [ref.part for _, ref in refs] == list(range(2, total + 1))
+    assert refs[0][1].nonce == "b" * 25  # the claimed part keeps its nonce
+    assert {ref.thread for _, ref in refs} == {"1700000000.000100"}
+
+
+def test_a_preview_after_a_split_counts_the_two_halves_as_parts(world: World) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    world.ledger.claim("2019-01", SLACK_T.key, 1, 1, "hash", "a" * 25, "digest")
+    world.ledger.mark("2019-01", SLACK_T.key, 1, "failed", "split in two: Slack answered invalid_blocks")
+    refs = preview_refs(delivery, world.ledger)
+    assert [p for p, _ in refs] == slack_chat.split_message(payload)
+    assert [(ref.issue, ref.part, ref.parts) for _, ref in refs] == [("2019-01", 1, 2), ("2019-01", 2, 2)]
+
+
+def test_a_discord_preview_carries_the_line_that_finds_the_message_again(world: World) -> None:
+    (delivery,) = plan_deliveries(world.archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    ((payload, ref),) = preview_refs(delivery, world.ledger)
+    assert ref.marker == payload["content"].split("\n")[0]
+
+
+def test_a_payload_hash_is_the_same_whatever_order_its_keys_were_built_in() -> None:
+    assert payload_hash({"text": "Ψ", "blocks": []}) == payload_hash({"blocks": [], "text": "Ψ"})
+
+
+def test_a_payload_hash_stays_what_earlier_versions_recorded_in_ledgers() -> None:
+    # the ledger keeps this hash of every posted part: a different one would make `publish --update` edit them all
+    assert (
+        payload_hash({"text": "Flückiger — Ψ", "blocks": [{"type": "divider"}]}) == "e889c7475782b6b3b4c5aa20fa9a1c5e"
+    )
+
+
+def _record_all_sent(world: World, delivery: Delivery, but: int) -> None:
+    """The ledger after a run that posted every part of `delivery` except part `but`, which is uncertain."""
+    month, key, total = delivery.issue.month, delivery.target.key, len(delivery.payloads)
+    for number in range(1, total + 1):
+        world.ledger.claim(month, key, number, total, "hash", f"{number:025d}", delivery.layout)
+        if number == but:
+            world.ledger.mark(month, key, number, "uncertain", "may or may not have been posted")
+        else:
+            world.ledger.mark_sent(month, key, number, f"30000000000000000{number}")
+
+
+@pytest.mark.parametrize("uncertain", ["first", "last"])
+def test_resend_is_allowed_while_any_part_is_not_known_to_be_posted(world: World, uncertain: str) -> None:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    assert total >= 3
+    but = 1 if uncertain == "first" else total
+    _record_all_sent(world, delivery, but)
+    plan_resend(archive, target, delivery.issue.month, world.ledger, SITE, TODAY)
+    assert sorted(world.ledger.parts(delivery.issue.month, target.key)) == sorted(set(range(1, total + 1)) - {but})
+
+
+def test_resend_of_a_wholly_posted_issue_says_how_to_post_it_again(world: World) -> None:
+    world.run([SLACK_T])
+    month = world.archive.issues[0].month
+    with pytest.raises(ValueError) as refused:
+        plan_resend(world.archive, SLACK_T, month, world.ledger, SITE, TODAY)
+    assert str(refused.value) == (
+        f"every part of {month} is recorded as posted to {SLACK_T.key}: nothing to resend. To post the whole issue "
+        "again (a correction a webhook cannot edit, a deleted message), add --all-parts"
+    )
+
+
+def _corrected(archive: Archive, month: str | None = None) -> Archive:
+    """The archive with every article of one issue (by default the newest) corrected."""
+    month = month or archive.issues[0].month
+    issues = tuple(
+        replace(i, articles=tuple(replace(a, implications_md="Corrected. " + a.implications_md) for a in i.articles))
+        if i.month == month
+        else i
+        for i in archive.issues
+    )
+    return Archive(archive.topics, issues)
+
+
+def test_updates_pass_over_posted_issues_no_longer_published(world: World) -> None:
+    world.run([SLACK_T])
+    month = world.archive.issues[0].month
+    # an issue posted once and since withdrawn from the archive, older than the corrected one
+    world.ledger.claim("2016-05", SLACK_T.key, 1, 1, "hash", "w" * 25, "digest")
+    world.ledger.mark_sent("2016-05", SLACK_T.key, 1, "1600000000.000100")
+    updates = plan_updates(_corrected(world.archive), [SLACK_T], world.ledger, SITE, TODAY)
+    assert [(u.target.key, u.issue.month) for u in updates] == [(SLACK_T.key, month)]
+
+
+def test_updates_pass_over_posted_issues_a_changed_topic_filter_no_longer_wants(world: World) -> None:
+    newest, older = world.archive.issues[0], world.archive.issues[1]
+    world.run([replace(SLACK_T, backfill=2)])
+    wanted = next(t for t in newest.articles[0].topics if not any(t in a.topics for a in older.articles))
+    narrowed = replace(SLACK_T, topics=(wanted,))
+    updates = plan_updates(_corrected(world.archive), [narrowed], world.ledger, SITE, TODAY)
+    assert [u.issue.month for u in updates] == [newest.month]
+
+
+def _uncertain_message(target: Target, month: str, why: str) -> str:
+    return (
+        f"{target.key}: {month} part 1 of 1 may or may not have been posted ({why}). Look in the channel, then run "
+        f"`pprfeed publish --mark-sent {month} --target {target.key}` if it is there, or "
+        f"`pprfeed publish --resend {month} --target {target.key}` if it is not"
+    )
+
+
+def test_an_interrupted_webhook_part_is_left_to_a_person_saying_why(world: World) -> None:
+    _interrupted_claim(world, SLACK_HOOK)
+    (report,) = world.run([SLACK_HOOK])
+    why = (
+        f"the last run was interrupted while sending; {SLACK_HOOK.key}: Slack incoming webhooks keep no history "
+        "pprfeed could search"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_HOOK, world.archive.issues[0].month, why)]
+
+
+def test_a_channel_that_cannot_be_searched_after_an_interrupted_run_leaves_the_part_to_a_person(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)
+    world.slack.fail(
+        lambda m, p: p == "/api/conversations.history", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    why = (
+        f"could not check whether the last run's post arrived ({SLACK_T.key}: Slack answered internal_error (HTTP 500))"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_a_search_with_no_answer_after_an_interrupted_run_leaves_the_part_to_a_person(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p == "/api/conversations.history", delay=0.6)  # within the client's 1 s
+    (report,) = world.run([SLACK_T])
+    why = "could not check whether the last run's post arrived (no answer within 0.3 s)"
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_a_look_that_finds_nothing_is_logged_before_the_part_is_sent(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    (delivery,) = plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY)
+    world.ledger.claim(delivery.issue.month, SLACK_T.key, 1, 1, "hash", "n" * 25)  # crashed before the request left
+    with caplog.at_level(logging.INFO, logger="pprfeed.publish.deliver"):
+        world.run([SLACK_T])
+    assert f"{SLACK_T.key} {delivery.issue.month} part 1: not posted" in caplog.messages
+
+
+# --- a ledger that cannot record, retries, backoff ----------------------------------------------------------
+
+
+def test_a_ledger_that_cannot_record_stops_every_target_saying_which_part_may_be_posted(
+    world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    world.ledger.close()
+    world.ledger = Ledger(path, timeout=0.2)
+    world.tuning = replace(FAST, concurrency=1)  # one target after the other
+    hold = HoldLedger(path, lambda m, p: p == "/api/chat.postMessage", seconds=1.5)
+    world.slack.fail(hold)
+    first, second = world.run([SLACK_T, SLACK_T2])
+    assert hold.released.wait(5)
+    month = world.archive.issues[0].month
+    assert first.error == (
+        f"{SLACK_T.key}: stopped, the delivery ledger cannot record what is sent; {month} part 1 may have been "
+        "posted: the next run looks for it (or asks you) before sending it again"
+    )
+    assert second.error == f"{SLACK_T2.key}: stopped, the delivery ledger cannot record what is sent"
+    assert second.ledger_problem == first.ledger_problem
+    assert world.slack.messages[SLACK_OTHER] == []
+
+
+@pytest.mark.parametrize("answer", [429, 500], ids=["rate-limited", "server-error-not-posted"])
+def test_a_ledger_that_cannot_note_a_failed_try_stops_the_target_without_a_part_in_doubt(
+    world: World, tmp_path: Path, answer: int
+) -> None:
+    """Refused, or a 5xx after which a look found nothing: the part is known not to be posted."""
+    path = tmp_path / "state.sqlite3"
+    world.ledger.close()
+    world.ledger = Ledger(path, timeout=0.2)
+    hold = HoldLedger(path, lambda m, p: p == "/api/chat.postMessage", seconds=1.0)
+    world.slack.fail(hold)
+    error = "ratelimited" if answer == 429 else "internal_error"
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=answer,
+        body={"ok": False, "error": error},
+        headers={"Retry-After": "0"},
+    )
+    (report,) = world.run([SLACK_T])
+    assert hold.released.wait(5)
+    assert report.error == f"{SLACK_T.key}: stopped, the delivery ledger cannot record what is sent"
+
+
+def test_a_rate_limit_asking_for_exactly_the_longest_wait_allowed_is_waited_out(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.tuning = replace(FAST, max_retry_after=0.0)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.run([SLACK_T])
+    assert report.ok, report
+    assert caplog.messages == [f"{SLACK_T.key}: rate limited by Slack; waiting 0.00 s as asked"]
+
+
+def test_while_a_part_is_retried_the_ledger_says_why(world: World, tmp_path: Path) -> None:
+    """What `pprfeed status` shows if the run is stopped between two tries."""
+    noted: list[str | None] = []
+
+    def peek(method: str, path: str) -> bool:
+        if path == "/api/chat.postMessage":
+            with Ledger(tmp_path / "state.sqlite3", read_only=True) as ledger:
+                noted.append(next((r.last_error for r in ledger.records(SLACK_T.key)), None))
+        return False  # never a fault: the request is handled as scripted below
+
+    world.slack.fail(peek)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    assert report.ok, report
+    assert noted == [
+        None,
+        f"{SLACK_T.key}: rate limited by Slack",
+        f"{SLACK_T.key}: Slack answered internal_error (HTTP 500)",
+    ]
+
+
+def test_requests_that_never_get_an_answer_fail_the_target_saying_so(world: World) -> None:
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", delay=0.6, status=500, body="late", times=FAST.max_attempts
+    )
+    (report,) = world.run([SLACK_T])
+    assert report.error == (
+        f"{SLACK_T.key}: no answer within 0.3 s (gave up for this run after {FAST.max_attempts} tries; "
+        "the next run retries)"
+    )
+    assert report.error_code == ""  # no platform refused anything: nothing for a subscription to pause on
+
+
+def test_retries_back_off_exponentially_with_jitter(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.tuning = replace(FAST, max_attempts=5, backoff_base=0.01, backoff_max=0.03)
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}, times=3
+    )
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=sleep)
+    assert report.ok, report
+    assert caplog.messages == [
+        f"{SLACK_T.key}: Slack answered internal_error (HTTP 500); retrying in {wait:.2f} s" for wait in waits
+    ]
+    assert len(waits) == 3
+    assert 0.005 <= waits[0] <= 0.01
+    assert 0.01 <= waits[1] <= 0.02
+    assert 0.015 <= waits[2] <= 0.03  # 0.04 capped at backoff_max
+
+
+def test_delivery_status_lists_each_target_s_own_issues_newest_first(world: World) -> None:
+    world.run([replace(SLACK_T, backfill=2), DISCORD_T])
+    newest, older = world.archive.issues[0].month, world.archive.issues[1].month
+    slack, discord = delivery_status(world.ledger, [SLACK_T, DISCORD_T])
+    assert [i.issue for i in slack.issues] == [newest, older]
+    assert [i.issue for i in discord.issues] == [newest]
+
+
+# --- corrections: what `publish --update` edits, posts and leaves ----------------------------------------------
+
+
+def test_a_correction_over_the_limits_is_refused_before_anything_is_edited(world: World) -> None:
+    world.run([SLACK_T])
+    (delivery,) = plan_updates(_corrected(world.archive), [SLACK_T], world.ledger, SITE, TODAY)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 4000}}
+    broken = dict(delivery.payloads[0], blocks=[section], unfurl_links=True)
+    assert len(limit_problems(SLACK_T, broken)) > 1  # each named, one after the other
+    (report,) = world.execute([], [replace(delivery, payloads=(broken,))])
+    assert report.error == (
+        f"{SLACK_T.key}: message 1 of issue {delivery.issue.month} exceeds "
+        f"{'; '.join(limit_problems(SLACK_T, broken))}: this is a bug in pprfeed, please report it (nothing of this "
+        "issue was sent)"
+    )
+    assert world.slack.posts("chat.update") == []
+
+
+def test_a_correction_to_a_message_sent_in_two_halves_edits_both(world: World) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    world.execute([delivery])
+    (report,) = world.run([target], archive=_corrected(archive, "2019-01"), update=True)
+    assert report.ok, report
+    assert report.edited == [("2019-01", 1), ("2019-01", 2)]
+
+
+def _full_discord(world: World, articles: int) -> tuple[Target, Archive, Delivery]:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive, articles)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    return target, archive, delivery
+
+
+def test_a_correction_edits_the_posted_parts_around_one_in_doubt_and_leaves_that_one(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    assert total >= 3
+    (report,) = world.execute([delivery])
+    assert report.ok, report
+    world.ledger.mark(month, target.key, 2, "uncertain", "may or may not have been posted")
+    updates = plan_updates(_corrected(archive), [target], world.ledger, SITE, TODAY)
+    (report,) = world.execute([], updates)
+    assert report.edited == [(month, n) for n in range(1, total + 1) if n != 2]
+    assert report.sent == []  # part 2 waits for a person, as `status` says
+    assert report.recovered == []
+
+
+def test_a_correction_needing_more_parts_edits_the_old_ones_and_posts_the_rest(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 4)
+    world.execute([delivery])
+    before = len(delivery.payloads)
+    longer = _long_issue(world.archive, 12)
+    (update,) = plan_updates(longer, [target], world.ledger, SITE, TODAY)
+    after = len(update.payloads)
+    assert after > before
+    (report,) = world.execute([], [update])
+    assert report.ok, report
+    assert report.sent == [(delivery.issue.month, n) for n in range(before + 1, after + 1)]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == after
+
+
+def test_a_correction_needing_fewer_parts_says_which_to_delete_by_hand(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    world.execute([delivery])
+    before, month = len(delivery.payloads), delivery.issue.month
+    (update,) = plan_updates(_long_issue(world.archive, 4), [target], world.ledger, SITE, TODAY)
+    after = len(update.payloads)
+    assert after < before
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        (report,) = world.execute([], [update])
+    assert report.ok, report
+    assert caplog.messages == [
+        f"{target.key}: {month} part {n} is no longer needed after the correction; delete it by hand"
+        for n in range(after + 1, before + 1)
+    ]
+
+
+def test_an_edit_with_no_answer_in_time_is_tried_again(world: World) -> None:
+    world.run([SLACK_T])
+    world.tuning = replace(FAST, timeout=0.3)
+    world.slack.fail(lambda m, p: p == "/api/chat.update", delay=0.6)  # within the client's own 1 s
+    (report,) = world.run([SLACK_T], archive=_corrected(world.archive), update=True)
+    assert report.ok, report
+    assert len(world.slack.posts("chat.update")) == 2
+
+
+def test_a_split_is_logged_with_slack_s_answer(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    with caplog.at_level(logging.WARNING, logger="pprfeed.publish.deliver"):
+        world.execute([delivery])
+    assert caplog.messages == [
+        f"{SLACK_T.key}: 2019-01 part 1 refused ({SLACK_T.key}: Slack refused: msg_blocks_too_long — see "
+        "https://api.slack.com/methods for what this error means); sending it as two messages"
+    ]
+
+
+def test_a_webhook_post_answered_with_a_server_error_is_left_to_a_person(world: World) -> None:
+    world.slack.fail(lambda m, p: p.startswith("/services/"), status=500, body="oops")
+    (report,) = world.run([SLACK_HOOK])
+    why = (
+        f"the request failed after it may have arrived; {SLACK_HOOK.key}: Slack incoming webhooks keep no history "
+        "pprfeed could search"
+    )
+    assert report.uncertain == [_uncertain_message(SLACK_HOOK, world.archive.issues[0].month, why)]
+    assert world.slack.webhooks["practice"] == []
+    (record,) = world.ledger.records(SLACK_HOOK.key)
+    assert record.state == "uncertain"
+
+
+def test_a_bug_between_two_tries_marks_the_part_failed_for_the_next_run(world: World) -> None:
+    """Refused with a rate limit, so not posted: a bug while waiting leaves nothing in doubt."""
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+
+    async def broken_sleep(seconds: float) -> None:
+        raise RuntimeError("a bug")
+
+    (report,) = world.execute(plan_deliveries(world.archive, [SLACK_T], world.ledger, SITE, TODAY), sleep=broken_sleep)
+    assert report.error == (
+        f"{SLACK_T.key}: stopped by an unexpected error (RuntimeError; details in the log) — this is a bug in "
+        "pprfeed, please report it; the next run retries"
+    )
+    (record,) = world.ledger.records(SLACK_T.key)
+    assert (record.state, record.last_error) == ("failed", report.error)
+    (report,) = world.run([SLACK_T])
+    assert report.sent == [(world.archive.issues[0].month, 1)]
+
+
+@pytest.mark.parametrize("stopped_at", [1, 2], ids=["first-half", "second-half"])
+def test_a_half_still_too_long_on_a_later_run_fails_instead_of_splitting_again(world: World, stopped_at: int) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    halves = slack_chat.split_message(payload)
+    assert halves is not None
+    world.slack.max_block_text = slack_chat.message_size(payload) - 1
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == stopped_at - 1,
+        status=200,
+        body={"ok": False, "error": "not_in_channel"},
+    )
+    (report,) = world.execute([delivery])
+    assert report.sent == [("2019-01", n) for n in range(1, stopped_at)]
+    # the next run resumes at the half that was refused, and Slack now refuses it as too long as well
+    world.slack.max_block_text = slack_chat.message_size(halves[stopped_at - 1]) - 1
+    (report,) = world.run([target], archive=archive)
+    assert report.error_code == "msg_blocks_too_long"
+    assert len(world.slack.messages[SLACK_CHANNEL]) == stopped_at - 1
+
+
+def test_a_split_message_interrupted_after_its_first_half_resumes_with_the_second(world: World) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    (payload,) = delivery.payloads
+    world.slack.max_block_text = slack_chat.message_size(payload) - 1
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "not_in_channel"},
+    )
+    world.execute([delivery])
+    (report,) = world.run([target], archive=archive)
+    assert report.sent == [("2019-01", 2)]
+    shown = [block for message in world.slack.messages[SLACK_CHANNEL] for block in message["blocks"]]
+    assert shown == payload["blocks"]
+
+
+def test_a_second_half_refused_in_the_same_run_fails_instead_of_splitting_again(world: World) -> None:
+    archive = six_articles(world)
+    (delivery,) = plan_deliveries(archive, [replace(SLACK_T, backfill=1)], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1  # the halves fit
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "msg_blocks_too_long"},
+    )
+    (report,) = world.execute([delivery])
+    assert report.error_code == "msg_blocks_too_long"
+    assert report.sent == [("2019-01", 1)]
+    assert len(world.slack.posts()) == 3  # the whole message, its first half, its second half
+
+
+def test_a_reply_refused_as_too_long_is_sent_as_two_replies_in_the_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage" and len(world.slack.messages[SLACK_CHANNEL]) == 1,
+        status=200,
+        body={"ok": False, "error": "msg_blocks_too_long"},
+    )
+    (report,) = world.run([target])
+    assert report.ok, report
+    digest, *replies = world.slack.messages[SLACK_CHANNEL]
+    assert len(replies) >= 2
+    assert [reply.get("thread_ts") for reply in replies] == [digest["ts"]] * len(replies)
+
+
+def test_one_slot_per_platform_posts_to_one_channel_at_a_time(world: World) -> None:
+    world.tuning = replace(FAST, concurrency=1)
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", delay=0.3)
+    reports = world.run([replace(SLACK_T, backfill=1), replace(SLACK_T2, backfill=1)])
+    assert all(report.ok for report in reports), reports
+    first, second = world.slack.posts()
+    assert second.at >= first.answered
+
+
+def test_a_platform_without_a_poster_fails_its_targets_and_the_others_carry_on(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliveries = plan_deliveries(world.archive, [SLACK_T, DISCORD_T], world.ledger, SITE, TODAY)
+
+    async def go() -> list[TargetReport]:
+        slack = SlackPoster(PlatformSettings("SLACK_BOT_TOKEN", world.slack.base_url), world.secrets, 1.0)
+        try:
+            return await deliver(deliveries, world.ledger, {"slack": slack}, FAST)
+        finally:
+            await slack.close()
+
+    reports = {r.target.key: r for r in asyncio.run(go())}
+    assert reports[SLACK_T.key].ok
+    assert reports[DISCORD_T.key].error == (
+        f"{DISCORD_T.key}: stopped by an unexpected error (KeyError; details in the log) — "
+        "this is a bug in pprfeed, please report it; the next run retries"
+    )
+    (logged,) = [r for r in caplog.records if r.getMessage() == f"{DISCORD_T.key}: stopped by an unexpected error"]
+    assert logged.exc_info is not None  # with the traceback
+
+
+def test_a_part_found_posted_after_an_interrupted_run_records_the_posted_text_s_hash(world: World) -> None:
+    _interrupted_claim(world, SLACK_T)
+    world.ledger.db.execute("UPDATE parts SET payload_hash = 'stale-hash'")  # as claimed before a correction
+    world.run([SLACK_T])
+    assert plan_updates(world.archive, [SLACK_T], world.ledger, SITE, TODAY) == []  # nothing looks changed
+
+
+def test_an_interrupted_run_of_several_parts_is_resolved_part_by_part(world: World) -> None:
+    target = replace(DISCORD_T, format="full")
+    archive = _long_issue(world.archive)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    total = len(delivery.payloads)
+    world.execute([delivery])
+    world.ledger.db.execute("UPDATE parts SET state = 'claimed', remote_id = NULL, sent_at = NULL")  # forgets all
+    (report,) = world.run([target], archive=archive)
+    assert report.recovered == [(delivery.issue.month, n) for n in range(1, total + 1)]
+    assert len(world.discord.messages[DISCORD_CHANNEL]) == total
+
+
+def test_a_first_half_found_posted_after_an_interrupted_run_keeps_the_note_that_numbers_the_parts(
+    world: World,
+) -> None:
+    archive = six_articles(world)
+    target = replace(SLACK_T, backfill=1)
+    (delivery,) = plan_deliveries(archive, [target], world.ledger, SITE, TODAY)
+    world.slack.max_block_text = slack_chat.message_size(delivery.payloads[0]) - 1
+    world.execute([delivery])
+    world.ledger.db.execute("UPDATE parts SET state = 'claimed', remote_id = NULL, sent_at = NULL WHERE part = 1")
+    (report,) = world.run([target], archive=archive)
+    assert report.recovered == [("2019-01", 1)]
+    first, _ = world.ledger.records(target.key)
+    assert first.last_error == "split in two: Slack answered msg_blocks_too_long"
+    assert plan_updates(archive, [target], world.ledger, SITE, TODAY) == []
+
+
+def test_a_preview_after_the_first_reply_was_split_keeps_both_halves_in_the_thread(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
+    world.ledger.claim(month, target.key, 2, total, "hash", "b" * 25, "full-thread")
+    world.ledger.mark(month, target.key, 2, "failed", "split in two: Slack answered msg_blocks_too_long")
+    refs = preview_refs(delivery, world.ledger)
+    assert [ref.part for _, ref in refs] == list(range(2, total + 2))  # the reply's two halves, then the rest
+    assert {ref.thread for _, ref in refs} == {"1700000000.000100"}
+
+
+def test_a_preview_after_the_digest_was_split_threads_the_replies_after_both_halves(world: World) -> None:
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
+    world.ledger.mark(month, target.key, 1, "failed", "split in two: Slack answered msg_blocks_too_long")
+    refs = preview_refs(delivery, world.ledger)
+    assert [ref.thread for _, ref in refs] == [None, None] + ["<ts of part 1>"] * (total - 1)
+
+
+def test_a_full_thread_rendering_is_for_its_target_and_the_articles_it_wants(archive: Archive) -> None:
+    issue = archive.issues[0]
+    wanted = issue.articles[0].topics[0]
+    target = Target("slack", "channel", SLACK_CHANNEL, topics=(wanted,), format="full")
+    delivery = render_delivery(target, issue, archive, SITE)
+    assert delivery is not None
+    assert (delivery.target, delivery.layout) == (target, "full-thread")
+    assert delivery.articles == tuple(a for a in issue.articles if wanted in a.topics)
+
+
+def test_a_format_no_pprfeed_knows_in_the_ledger_is_a_bug_named_with_its_target(archive: Archive) -> None:
+    issue = archive.issues[0]
+    with pytest.raises(ValueError) as raised:
+        render_delivery(SLACK_T, issue, archive, SITE, "poster")
+    assert str(raised.value) == f"{SLACK_T.key}: issue {issue.month} is recorded in an unknown format 'poster'"
+
+
+def test_a_half_delivered_issue_resumes_in_the_format_it_was_begun_in(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    month, total = delivery.issue.month, len(delivery.payloads)
+    world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full")
+    world.ledger.mark_sent(month, target.key, 1, "300000000000000001")
+    # the channel is now set to digests: the issue already begun is finished as it was begun
+    (resumed,) = plan_deliveries(archive, [DISCORD_T], world.ledger, SITE, TODAY)
+    assert (resumed.layout, len(resumed.payloads)) == ("full", total)
+
+
+def test_targets_of_one_platform_with_different_topic_filters_each_get_their_own_articles(world: World) -> None:
+    archive = six_articles(world)
+    articles = archive.issues[0].articles
+    first = articles[0].topics[0]
+    second = next(t for a in articles if first not in a.topics for t in a.topics if t not in articles[0].topics)
+    targets = [replace(SLACK_T, topics=(first,), backfill=1), replace(SLACK_T2, topics=(second,), backfill=1)]
+    deliveries = plan_deliveries(archive, targets, world.ledger, SITE, TODAY)
+    assert [[a.id for a in d.articles] for d in deliveries] == [
+        [a.id for a in articles if first in a.topics],
+        [a.id for a in articles if second in a.topics],
+    ]
+
+
+def test_a_look_that_fails_after_this_run_s_request_leaves_the_part_to_a_person(world: World) -> None:
+    world.slack.fail(
+        lambda m, p: p == "/api/chat.postMessage", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    world.slack.fail(
+        lambda m, p: p == "/api/conversations.history", status=500, body={"ok": False, "error": "internal_error"}
+    )
+    (report,) = world.run([SLACK_T])
+    why = f"could not check whether the post arrived ({SLACK_T.key}: Slack answered internal_error (HTTP 500))"
+    assert report.uncertain == [_uncertain_message(SLACK_T, world.archive.issues[0].month, why)]
+
+
+def test_an_edit_that_fails_names_the_part_of_a_long_issue(world: World) -> None:
+    target, archive, delivery = _full_discord(world, 12)
+    assert len(delivery.payloads) >= 3
+    world.execute([delivery])
+    world.discord.fail(lambda m, p: m == "PATCH", status=403, body={"message": "Missing Permissions", "code": 50013})
+    (report,) = world.execute([], plan_updates(_corrected(archive), [target], world.ledger, SITE, TODAY))
+    assert (report.error or "").startswith(f"editing {delivery.issue.month} part 1: ")

@@ -348,13 +348,15 @@ def _load_issues(folder: Path, topics: list[Topic], report: Report) -> list[Issu
         match = _MONTH_DIR.fullmatch(entry.name)
         if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
             guess = month_folder_guess(entry.name)
+            if guess == entry.name:  # a month, but of a year before 1900: renaming it to itself would not help
+                guess = None
             report.error(
                 path,
                 None,
                 f'folder name "{entry.name}" is not a month',
                 f'did you mean "{guess}"? Rename the folder to {guess}'
                 if guess
-                else "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12)",
+                else "name issue folders YYYY-MM, e.g. 2018-11 (month 01 to 12, year 1900 or later)",
             )
             continue
         issue = _load_issue(path, resolver, report)

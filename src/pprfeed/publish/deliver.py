@@ -521,17 +521,30 @@ class _Runner:
                 number -= 1
 
     async def _resolve(
-        self, poster: Poster, target: Target, ref: PartRef, record: PartRecord, report: TargetReport
+        self,
+        poster: Poster,
+        target: Target,
+        ref: PartRef,
+        record: PartRecord,
+        report: TargetReport,
+        retrying: bool = False,
     ) -> str | None:
-        """The part's remote id ('' if posted but without one) if it arrived, None if it is safe to send."""
+        """The part's remote id ('' if posted but without one) if it arrived, None if it is safe to send.
+        `retrying`: the look is this run's, after a request that may have arrived (not the last run's claim)."""
         try:
             found = await asyncio.wait_for(poster.find(target, ref, record.claimed_epoch), self.tuning.timeout)
         except CannotTell as exc:
-            self._uncertain(target, ref, f"the last run was interrupted while sending; {exc}", report)
-        except (DeliveryError, asyncio.TimeoutError) as exc:
-            self._uncertain(
-                target, ref, f"could not check whether the last run's post arrived ({exc or 'timeout'})", report
+            doubt = (
+                "the request failed after it may have arrived"
+                if retrying
+                else "the last run was interrupted while sending"
             )
+            self._uncertain(target, ref, f"{doubt}; {exc}", report)
+        except (DeliveryError, asyncio.TimeoutError) as exc:
+            # a timeout says nothing itself (its text is empty): say how long the look was given
+            why = str(exc) or f"no answer within {self.tuning.timeout:g} s"
+            post = "the post" if retrying else "the last run's post"
+            self._uncertain(target, ref, f"could not check whether {post} arrived ({why})", report)
         log.info("%s %s part %d: %s", target.key, ref.issue, ref.part, "found posted" if found else "not posted")
         return found
 
@@ -631,7 +644,7 @@ class _Runner:
         async def arrived() -> str | None:
             # the request may have arrived: look before sending it again
             record = self.ledger.parts(ref.issue, target.key)[ref.part]
-            found = await self._resolve(poster, target, ref, record, report)
+            found = await self._resolve(poster, target, ref, record, report, retrying=True)
             report.maybe_posted = found is not None
             return found
 
