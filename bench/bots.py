@@ -242,7 +242,7 @@ async def load_run(port: int, queries: list[str], requests: int, concurrency: in
                     await response.read()
                     if response.status != 200:
                         errors.append(f"HTTP {response.status}")
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.append(type(exc).__name__)
             latencies.append(time.perf_counter() - started)
 

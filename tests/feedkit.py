@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import empty_content, write_article
@@ -11,7 +11,7 @@ from pprfeed.config import SiteSettings
 from pprfeed.model import Archive
 from pprfeed.site.build import BuildResult, build_site
 
-NOW = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 SITE = SiteSettings(base_url="https://feeds.example.org/pprnet/", feed_limit=50)
 
 NASTY_SUMMARY = """Therapists <script>alert("x")</script> read *this* and **that**,

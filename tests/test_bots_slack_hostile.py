@@ -260,7 +260,7 @@ async def dribble(port: int, first: bytes, then: bytes, every: float) -> tuple[f
             await writer.drain()
             try:
                 received += await asyncio.wait_for(reader.read(1024), every)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 writer.write(bytes([byte]))
                 continue
             if reader.at_eof():

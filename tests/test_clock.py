@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,12 +30,12 @@ def pprfeed(tz: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_site_day_is_the_utc_day_by_default() -> None:
-    moment = datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
     assert SiteSettings().today(moment) == moment.date()
 
 
 def test_a_timezone_setting_moves_the_day() -> None:
-    moment = datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
     assert SiteSettings(timezone="Asia/Tokyo").today(moment) == moment.date() + timedelta(days=1)
 
 
@@ -51,7 +51,7 @@ def published_on(tmp_path: Path, day: datetime) -> Path:
 # a clock that followed TZ would fail one of these at any hour
 @pytest.mark.parametrize(("tz", "days"), [(FAR_WEST, 0), (FAR_EAST, 1)], ids=["today-far-west", "tomorrow-far-east"])
 def test_build_and_publish_agree_on_the_day_whatever_tz(tmp_path: Path, tz: str, days: int) -> None:
-    day = datetime.now(timezone.utc) + timedelta(days=days)
+    day = datetime.now(UTC) + timedelta(days=days)
     content = published_on(tmp_path, day)
     built = pprfeed(tz, tmp_path, "build", "--content", str(content), "--out", str(tmp_path / "feeds"))
     assert built.returncode == 0, built.stderr

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -291,11 +291,11 @@ def test_no_two_entries_share_updated_and_nothing_is_in_the_future(out: Path) ->
         assert all(stamps) and len(set(stamps)) == len(stamps), path
         for entry in parsed.entries:
             for key in keys:
-                moment = datetime(*entry[key][:6], tzinfo=timezone.utc)
+                moment = datetime(*entry[key][:6], tzinfo=UTC)
                 assert moment <= NOW, (path, entry.id, key)
         feed_updated = parsed.feed.get("updated_parsed")
         if feed_updated:  # JSON Feed has no feed-level date
-            assert datetime(*feed_updated[:6], tzinfo=timezone.utc) <= NOW
+            assert datetime(*feed_updated[:6], tzinfo=UTC) <= NOW
 
 
 def test_feed_updated_is_its_newest_entry_not_the_build_time(out: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ BYPASSES = [
     "\\<script>alert(1)\\</script>",
     "`<script>alert(1)</script>`",
 ]
-NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 SITE = SiteSettings(
     title="Site " + " ".join(BYPASSES),
     description="Described " + " ".join(BYPASSES),

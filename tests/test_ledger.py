@@ -4,7 +4,7 @@ version and its migration, and a damaged file as a LedgerError."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -268,14 +268,14 @@ def test_a_read_only_ledger_reads_what_was_written(tmp_path: Path) -> None:
 
 
 def test_a_target_remembers_when_it_was_first_seen(tmp_path: Path) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     with Ledger(tmp_path / "state.sqlite3") as ledger:
         ledger.add_target("slack:C1", [])
         first = ledger.added_at("slack:C1")
         ledger.add_target("slack:C1", ["2018-01"])
         assert ledger.added_at("slack:C1") == first
         assert ledger.added_at("slack:C2") is None
-    assert before <= _moment(first) <= datetime.now(timezone.utc)
+    assert before <= _moment(first) <= datetime.now(UTC)
 
 
 def test_a_target_seen_again_keeps_its_first_backfill(tmp_path: Path) -> None:
@@ -287,10 +287,10 @@ def test_a_target_seen_again_keeps_its_first_backfill(tmp_path: Path) -> None:
 
 
 def test_a_claim_records_everything_about_the_part(tmp_path: Path) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     with Ledger(tmp_path / "state.sqlite3") as ledger:
         claimed = ledger.claim("2018-11", "slack:C1", 2, 3, "hash", "nonce")
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert (claimed.issue, claimed.target, claimed.part, claimed.parts) == ("2018-11", "slack:C1", 2, 3)
     assert (claimed.remote_id, claimed.last_error, claimed.payload_hash, claimed.sent_at) == (None, None, "hash", None)
     assert before <= _moment(claimed.claimed_at) <= after

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -648,9 +648,9 @@ def test_status_says_when_each_target_was_first_seen_and_what_it_skipped(
 ) -> None:
     slack, discord = fakes
     config = write_config(tmp_path, slack, discord, webhook=False)
-    before = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
     assert run("publish", "--config", str(config), "--content", str(CONTENT)) == 0
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     capsys.readouterr()
     assert run("status", "--config", str(config), "--content", str(CONTENT)) == 0
     headings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("slack:")]

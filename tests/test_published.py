@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -278,7 +278,5 @@ def test_a_preview_build_guards_nothing(content: Path, tmp_path: Path) -> None:
 
     build(content, tmp_path / "preview")
     rename(content)
-    result = build_site(
-        load(content), SITE, tmp_path / "preview", datetime(2024, 1, 1, tzinfo=timezone.utc), guard=False
-    )
+    result = build_site(load(content), SITE, tmp_path / "preview", datetime(2024, 1, 1, tzinfo=UTC), guard=False)
     assert result.articles == 2

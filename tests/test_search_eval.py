@@ -12,7 +12,7 @@ the first three answers, averaged over the queries. `pytest -s` prints the figur
 from __future__ import annotations
 
 import shutil
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,11 +20,6 @@ import pytest
 from pprfeed.archive.load import load_archive
 from pprfeed.archive.search import QueryEngine
 from pprfeed.archive.synonyms import load_synonyms
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -93,7 +93,7 @@ def test_uninstalled_subscriptions_are_removed_after_30_days(tmp_path):
     with State(tmp_path / "s.db", secret_key="") as state:
         state.subscribe("slack", "T1", "C1")
         state.delete_installation("T1")
-        state.remove_uninstalled(now=datetime.now(timezone.utc) + timedelta(days=31))
+        state.remove_uninstalled(now=datetime.now(UTC) + timedelta(days=31))
         assert state.subscriptions() == []
 
 
@@ -101,7 +101,7 @@ def test_uninstalled_subscriptions_are_kept_for_30_days(tmp_path):
     with State(tmp_path / "s.db", secret_key="") as state:
         state.subscribe("slack", "T1", "C1")
         state.delete_installation("T1")
-        state.remove_uninstalled(now=datetime.now(timezone.utc) + timedelta(days=29))
+        state.remove_uninstalled(now=datetime.now(UTC) + timedelta(days=29))
         assert len(state.subscriptions()) == 1
 
 

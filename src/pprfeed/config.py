@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,8 +64,8 @@ class SiteSettings:
 
     def now(self, moment: datetime | None = None) -> datetime:
         """`moment` (default: the current time), in UTC, whole seconds."""
-        moment = moment or datetime.now(timezone.utc)
-        return moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = moment or datetime.now(UTC)
+        return moment.astimezone(UTC).replace(microsecond=0)
 
     def today(self, moment: datetime | None = None) -> date:
         """The site's calendar day at `moment` (default: now): the one clock of `build` and `publish`."""

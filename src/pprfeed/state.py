@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -77,7 +77,7 @@ every run, until someone subscribes again."""
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ class State:
 
     def remove_uninstalled(self, days: int = UNINSTALLED_KEPT_DAYS, now: datetime | None = None) -> list[Subscription]:
         """Delete the subscriptions paused by an uninstall more than `days` ago; those deleted."""
-        cutoff = ((now or datetime.now(timezone.utc)) - timedelta(days=days)).isoformat(timespec="microseconds")
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat(timespec="microseconds")
         gone = [s for s in self.subscriptions("slack") if s.paused == UNINSTALLED and (s.paused_at or "") < cutoff]
         with self._write() as db:
             db.executemany("DELETE FROM subscriptions WHERE id = ?", [(s.id,) for s in gone])

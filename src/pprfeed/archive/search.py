@@ -37,7 +37,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from pprfeed.archive.synonyms import Synonyms
 from pprfeed.model import Archive, Article, Topic
@@ -101,7 +101,7 @@ def _check_fts5(connection: sqlite3.Connection) -> None:
         connection.close()
 
 
-class MatchKind(str, Enum):
+class MatchKind(StrEnum):
     LIST = "list"  # no query: every topic with its count
     TOPIC = "topic"  # exactly a topic (name, slug, alias, synonym), or several ("cbt for depression")
     PREFIX = "prefix"  # the query begins one or more topic names

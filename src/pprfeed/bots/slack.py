@@ -290,7 +290,7 @@ class SlackBot:
                     log.warning("Slack refused a follow-up: HTTP %s %s", response.status, (await response.text())[:200])
                     return False
                 return True
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("could not send a follow-up to Slack: %s", exc)
             return False
 
@@ -488,7 +488,7 @@ def oauth_routes(app: web.Application, bot: SlackBot, oauth: SlackOAuth) -> None
         except SlackApiError as exc:
             log.warning("oauth.v2.access refused the code: %s", exc.response.get("error"))
             return _page(400, "Not installed", f"Slack refused the installation ({exc.response.get('error')}). {again}")
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             log.warning("oauth.v2.access: Slack could not be reached")
             return _page(502, "Not installed", f"Slack could not be reached. {again}")
         team = answer.get("team") or {}

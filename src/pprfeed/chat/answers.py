@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from urllib.parse import quote
 
 from pprfeed.archive.search import MAX_QUERY_CHARS, MatchKind, QueryEngine, QueryResult
@@ -36,7 +36,7 @@ def ask(engine: QueryEngine, text: str) -> QueryResult:
     return engine.find(text)
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     PREVIOUS = "p"
     NEXT = "n"
     SHARE = "s"

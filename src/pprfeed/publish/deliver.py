@@ -540,7 +540,7 @@ class _Runner:
                 else "the last run was interrupted while sending"
             )
             self._uncertain(target, ref, f"{doubt}; {exc}", report)
-        except (DeliveryError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, DeliveryError) as exc:
             # a timeout says nothing itself (its text is empty): say how long the look was given
             why = str(exc) or f"no answer within {self.tuning.timeout:g} s"
             post = "the post" if retrying else "the last run's post"
@@ -597,7 +597,7 @@ class _Runner:
                 continue
             except PermanentError as exc:
                 raise _GiveUp(str(exc), exc.code) from None
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 error = TransientError(f"{target.key}: no answer within {self.tuning.timeout:g} s", maybe_sent=True)
             except TransientError as exc:
                 error = exc

@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -203,7 +203,7 @@ class DiscordPoster:
         if target.kind == "webhook":
             raise CannotTell(f"{target.key}: a webhook cannot read its channel, so pprfeed cannot check")
         http = await self._bot(target)
-        after = discord.utils.time_snowflake(datetime.fromtimestamp(since - CLOCK_SLACK, tz=timezone.utc))
+        after = discord.utils.time_snowflake(datetime.fromtimestamp(since - CLOCK_SLACK, tz=UTC))
         for _ in range(HISTORY_PAGES):
             try:
                 messages = await self._guard(target, http.logs_from(target.address, PAGE, after=after))

@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from functools import cached_property
 from operator import attrgetter
@@ -47,7 +47,7 @@ IMPLICATIONS_TITLE = "Practice Implications"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-FIRST_DAY = datetime(2017, 1, 1, tzinfo=timezone.utc)
+FIRST_DAY = datetime(2017, 1, 1, tzinfo=UTC)
 """The `updated` of a feed with no entries yet: the digest's first year (as in TAG_AUTHORITY), fixed so that an
 empty feed's bytes never change, and plausible to validators (the Unix epoch is not)."""
 
@@ -94,7 +94,7 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     by_id = attrgetter("id")
     for day, group in published_on.items():
         group.sort(key=by_id, reverse=True)
-        midnight = datetime.combine(day, time(), timezone.utc)
+        midnight = datetime.combine(day, time(), UTC)
         for article, offset in zip(group, seconds, strict=False):  # seconds: as long as the longest group
             moment = midnight + offset
             stamps[article.id] = Stamp(moment, moment)
@@ -104,7 +104,7 @@ def entry_stamps(articles: Sequence[Article]) -> dict[str, Stamp]:
     for day, group in corrected_on.items():
         group.sort(key=lambda a: (a.published, a.id))
         after = len(published_on.get(day, ()))
-        midnight = datetime.combine(day, time(), timezone.utc)
+        midnight = datetime.combine(day, time(), UTC)
         for rank, article in enumerate(group):
             stamps[article.id] = Stamp(stamps[article.id].published, midnight + timedelta(seconds=after + rank))
     return stamps
@@ -504,7 +504,7 @@ def opml(specs: Iterable[FeedSpec], site: SiteSettings, stamps: dict[str, Stamp]
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = plain_text(f"{site.title}: all feeds")
     newest = max((feed_updated(s, stamps) for s in specs), default=FIRST_DAY)
-    ElementTree.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc))
+    ElementTree.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(UTC))
     ElementTree.SubElement(head, "ownerName").text = site.author
     body = ElementTree.SubElement(root, "body")
     for spec in specs:
