@@ -237,6 +237,15 @@ def test_server_errors_that_never_end_fail_the_target_and_the_next_run_retries(w
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
 
 
+def test_a_server_error_without_a_slack_error_code_names_the_status_once(world: World) -> None:
+    world.slack.fail(lambda m, p: p == "/api/chat.postMessage", status=502, body="bad gateway", times=FAST.max_attempts)
+    (report,) = world.run([SLACK_T])
+    assert report.error is not None
+    assert report.error == (
+        f"{SLACK_T.key}: Slack answered HTTP 502 (gave up for this run after 4 tries; the next run retries)"
+    )
+
+
 @pytest.mark.parametrize(
     ("code", "advice"),
     [

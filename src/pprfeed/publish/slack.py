@@ -148,12 +148,14 @@ class SlackPoster:
         response = exc.response
         status = response.status_code
         data = response.data if isinstance(response.data, dict) else {}
-        error = str(data.get("error") or f"HTTP {status}")
+        code = data.get("error")
+        error = str(code or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
             return RateLimited(f"{target.key}: rate limited by Slack", (response.headers or {}).get("Retry-After"))
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
             # a gateway error or fatal_error can come after Slack stored the message: look before sending again
-            return TransientError(f"{target.key}: Slack answered {error} (HTTP {status})", maybe_sent=True)
+            answered = f"{error} (HTTP {status})" if code else error  # a gateway's page has no error code
+            return TransientError(f"{target.key}: Slack answered {answered}", maybe_sent=True)
         fix = _slack_fix(target, error, data, self.settings, self._token_name(target))
         return PermanentError(self._safe(f"{target.key}: Slack refused: {error} — {fix}"), error)
 
