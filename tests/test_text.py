@@ -167,6 +167,17 @@ def test_a_stricter_cutoff_refuses_a_looser_match() -> None:
     assert did_you_mean("depresion", ["Depression"], cutoff=0.96) is None
 
 
+def test_a_match_exactly_at_the_cutoff_is_suggested() -> None:
+    # "abcd" and "abce" are 0.75 alike (difflib's ratio): the cutoff is the least accepted, as in difflib
+    assert did_you_mean("abcd", ["abce"], cutoff=0.75) == "abce"
+
+
+def test_several_words_found_in_order_in_a_long_choice_are_suggested_whatever_the_cutoff() -> None:
+    # the whole strings are only 0.39 alike, but each word typed is a word of the choice, in order
+    long_name = "Rupture and Repair of the Alliance in the Therapeutic Relationship"
+    assert did_you_mean("rupture alliance", [long_name], cutoff=0.9) == long_name
+
+
 def test_a_word_that_is_no_typo_of_any_choice_gets_no_suggestion() -> None:
     # two letters of five changed is more than a typo, whatever the cutoff allows
     assert did_you_mean("abcde", ["abcxy"]) is None
