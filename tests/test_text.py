@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from pprfeed.text import EMAIL, did_you_mean, find_doi, fold, normalize, normalize_doi, plural, shorten, slugify
+from pprfeed.text import (
+    EMAIL,
+    did_you_mean,
+    find_doi,
+    fold,
+    normalize,
+    normalize_doi,
+    plural,
+    shorten,
+    slugify,
+    typo_matches,
+)
 
 
 def test_fold_ignores_case_and_accents() -> None:
@@ -176,6 +187,31 @@ def test_several_words_found_in_order_in_a_long_choice_are_suggested_whatever_th
     # the whole strings are only 0.39 alike, but each word typed is a word of the choice, in order
     long_name = "Rupture and Repair of the Alliance in the Therapeutic Relationship"
     assert did_you_mean("rupture alliance", [long_name], cutoff=0.9) == long_name
+
+
+def test_typo_matches_are_closest_first() -> None:
+    assert typo_matches("depresion", ["Depressions", "Depression"]) == ["Depression", "Depressions"]
+
+
+def test_typo_matches_keep_looking_after_an_exact_match() -> None:
+    assert typo_matches("depression", ["Depression", "Depresion"]) == ["Depression", "Depresion"]
+
+
+def test_typo_matches_skip_a_spelling_that_is_only_punctuation() -> None:
+    assert typo_matches("depresion", ["!!", "Depression"]) == ["Depression"]
+
+
+def test_typo_matches_of_a_short_word_look_past_a_spelling_that_is_not_close() -> None:
+    assert typo_matches("ptds", ["abcd", "PTSD"]) == ["PTSD"]
+
+
+def test_typo_matches_ignore_the_case_of_what_was_typed() -> None:
+    assert typo_matches("DEPRESION", ["Depression"]) == ["Depression"]
+
+
+def test_a_spelling_exactly_at_the_typo_ratio_is_a_typo() -> None:
+    # 8 letters in common of 8 + 12: difflib's ratio is 0.8, the least a typo may have
+    assert typo_matches("abcdefgh", ["abcdefghijkl"]) == ["abcdefghijkl"]
 
 
 def test_a_word_that_is_no_typo_of_any_choice_gets_no_suggestion() -> None:
