@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pprfeed.text import (
@@ -207,6 +209,23 @@ def test_typo_matches_of_a_short_word_look_past_a_spelling_that_is_not_close() -
 
 def test_typo_matches_ignore_the_case_of_what_was_typed() -> None:
     assert typo_matches("DEPRESION", ["Depression"]) == ["Depression"]
+
+
+def test_typo_matches_give_the_three_closest_unless_asked_for_more() -> None:
+    spellings = ["Depression", "Depressions", "Depressio", "Depressionn"]
+    assert len(typo_matches("depresion", spellings)) == 3
+    assert len(typo_matches("depresion", spellings, most=4)) == 4
+
+
+@pytest.mark.slow
+def test_normalizing_normalized_text_changes_nothing_for_any_character() -> None:
+    # the typo matcher relies on it: text passed as normalized already may be normalized again at no cost
+    changed = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF and normalize(once := normalize(f"a{chr(code)}b")) != once
+    ]
+    assert changed == []
 
 
 def test_a_spelling_exactly_at_the_typo_ratio_is_a_typo() -> None:
