@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import CONTENT
-from pprfeed.archive.search import MatchKind, QueryEngine
+from pprfeed.archive.search import MatchKind, QueryEngine, explain
 from pprfeed.archive.synonyms import load_synonyms
 
 MURPHY = "2017-10-therapeutic-alliance-in-the-treatment-of-adolescents"
@@ -232,7 +232,7 @@ def test_a_nonsense_word_finds_nothing_and_suggests_nothing(engine, nonsense) ->
 def test_nothing_found_says_what_was_searched(engine) -> None:
     result = engine.find("what about xyzzyq?")
     assert result.kind is MatchKind.NONE and result.searched == ("xyzzyq",)
-    explained = engine.explain(result)
+    explained = explain(result, len(engine.articles))
     assert "“xyzzyq”" in explained and "topic names and aliases" in explained and "6 articles" in explained
 
 

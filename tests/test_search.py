@@ -11,7 +11,7 @@ import pytest
 from conftest import CONTENT, copy_content, write_article
 from pprfeed.archive import search
 from pprfeed.archive.load import load_archive
-from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult, SearchUnavailable, fts_phrase
+from pprfeed.archive.search import MatchKind, QueryEngine, QueryResult, SearchUnavailable, explain, fts_phrase
 from pprfeed.text import did_you_mean, is_typo_of, typo_matches
 
 
@@ -143,7 +143,7 @@ def test_a_topic_with_no_articles_still_resolves(archive) -> None:
 def test_the_engine_explains_what_it_searched(archive) -> None:
     engine = QueryEngine(archive)
     result = engine.find("zzzz qqqq")
-    assert engine.explain(result) == (
+    assert explain(result, len(engine.articles)) == (
         "Looked for “zzzz” “qqqq” in topic names and aliases, and the titles, practice implications, "
         "summaries and citations of 6 articles."
     )

@@ -612,10 +612,6 @@ class QueryEngine:
         match = " AND ".join(fts_phrase(term, prefix=position == len(terms) - 1) for position, term in enumerate(terms))
         return _pick(self.articles, self._text_index().matching(match))
 
-    def explain(self, result: QueryResult) -> str:
-        """What was looked for where, for a "nothing found" answer: `Looked for “xyzzy” in … of 6 articles.`"""
-        return explain(result, len(self.articles))
-
     def prepare(self) -> None:
         """Build the full-text index now (say, in a background thread) instead of on the first text query."""
         self._text_index().terms("a")  # and the vocabulary typos are compared with

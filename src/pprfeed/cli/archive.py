@@ -204,7 +204,7 @@ def result_json(result: QueryResult, engine: QueryEngine, limit: int | None, sit
 
 
 def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> str:
-    from pprfeed.archive.search import MatchKind
+    from pprfeed.archive.search import MatchKind, explain
 
     if result.kind is MatchKind.LIST:
         rows = [f"{n:4d}  {t.name}  ({t.slug})" for t, n in engine.topic_list()]
@@ -231,7 +231,7 @@ def result_text(result: QueryResult, engine: QueryEngine, limit: int | None) -> 
     if result.suggestions:
         lines.append("Did you mean: " + ", ".join(f"{t.name} ({t.slug})" for t in result.suggestions) + "?")
     if result.kind is MatchKind.NONE:
-        lines.append(engine.explain(result))
+        lines.append(explain(result, len(engine.articles)))
         lines.append("Run `pprfeed topic` with no query to list every topic.")
     return "\n".join(lines)
 
