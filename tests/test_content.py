@@ -119,6 +119,44 @@ def test_issue_toml_sets_date_intro_and_draft(tmp_path: Path) -> None:
     assert archive.published(date(2030, 1, 1)).issues == ()
 
 
+def test_an_issue_toml_with_only_a_date_keeps_no_intro_and_is_not_a_draft(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path, {"issues/2018-01/one.md": article(), "issues/2018-01/issue.toml": "published = 2018-01-15\n"}
+    )
+    archive, _ = load_archive(root)
+    assert archive is not None
+    assert (archive.issues[0].intro, archive.issues[0].draft) == ("", False)
+
+
+def test_a_retracted_article_keeps_its_address_and_says_so_with_its_reason_on_one_line(tmp_path: Path) -> None:
+    reason = 'retraction_reason = "The data\\nwere wrong."\n'
+    files = {"issues/2018-01/one.md": article(extra=f"retracted = true\nupdated = 2018-02-01\n{reason}")}
+    archive, diagnostics = load_archive(make_content(tmp_path, files))
+    assert diagnostics == [] and archive is not None
+    (retracted,) = archive.articles
+    assert (retracted.id, retracted.title, retracted.retracted) == ("2018-01-one", "Retracted: A title", True)
+    assert (retracted.summary_md, retracted.implications_md) == (
+        "This summary has been retracted. Reason: The data were wrong.",
+        "",
+    )
+
+
+def test_a_retraction_without_a_reason_gives_the_notice_alone(tmp_path: Path) -> None:
+    files = {"issues/2018-01/one.md": article(extra="retracted = true\nupdated = 2018-02-01\n")}
+    archive, _ = load_archive(make_content(tmp_path, files))
+    assert archive is not None
+    assert archive.articles[0].summary_md == "This summary has been retracted."
+
+
+def test_an_issue_may_be_published_on_the_first_day_of_its_month(tmp_path: Path) -> None:
+    root = make_content(
+        tmp_path, {"issues/2018-01/one.md": article(), "issues/2018-01/issue.toml": "published = 2018-01-01\n"}
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+    assert archive.issues[0].published == date(2018, 1, 1)
+
+
 def test_crlf_and_bom_are_accepted(tmp_path: Path) -> None:
     text = "\ufeff" + article().replace("\n", "\r\n")
     root = make_content(tmp_path, {"issues/2018-01/one.md": text.encode("utf-8")})
@@ -1129,9 +1167,9 @@ FIX_FRONT = "start the file with a line +++, the TOML fields (title, topics, cit
             ['issues/2018-01/issue.toml:1: intro must be text — write intro = "…"'],
         ),
         (
-            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": "published = 2018\n"},
+            {"issues/2018-01/a.md": article(), "issues/2018-01/issue.toml": 'intro = "x"\npublished = 2018\n'},
             [
-                "issues/2018-01/issue.toml:1: published = 2018 is not a date — write the date as YYYY-MM-DD, e.g. "
+                "issues/2018-01/issue.toml:2: published = 2018 is not a date — write the date as YYYY-MM-DD, e.g. "
                 "published = 2018-01-05"
             ],
         ),
@@ -1259,6 +1297,17 @@ def test_problems_go_file_by_file_and_top_to_bottom_in_each(tmp_path: Path) -> N
 def test_a_duplicate_id_blames_the_file_whose_id_line_made_it(tmp_path: Path) -> None:
     # the older file wrote the id; the newer one has it by default (month + file name)
     files = {"issues/2018-01/a.md": article(extra='id = "2018-02-b"\n'), "issues/2018-02/b.md": article()}
+    assert printed(make_content(tmp_path, files)) == [
+        'issues/2018-01/a.md:5: duplicate article id "2018-02-b" (also the id of issues/2018-02/b.md) — ids must be '
+        'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '
+        "(YYYY-MM-<file name>)"
+    ]
+
+
+def test_an_id_line_in_the_body_is_not_the_id_the_duplicate_is_blamed_on(tmp_path: Path) -> None:
+    # b.md has the id by default; the lines `id = 3` and `+++` in its summary are text, not front matter
+    body = "The summary.\n\nid = 3\n\n+++\n\n## Practice Implications\n\nWhat to do.\n"
+    files = {"issues/2018-01/a.md": article(extra='id = "2018-02-b"\n'), "issues/2018-02/b.md": article(body=body)}
     assert printed(make_content(tmp_path, files)) == [
         'issues/2018-01/a.md:5: duplicate article id "2018-02-b" (also the id of issues/2018-02/b.md) — ids must be '
         'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '

@@ -156,17 +156,42 @@ def test_a_topics_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
 # --- Markdown structure ----------------------------------------------------------------------------
 
 
-def test_text_nested_too_deep_to_show_is_reported(tmp_path: Path) -> None:
-    body = "Summary.\n\n" + "> " * 25 + "hidden words\n\n## Practice Implications\n\nDo.\n"
+@pytest.mark.parametrize("depth", [20, 25])
+def test_text_nested_too_deep_to_show_is_reported(tmp_path: Path, depth: int) -> None:
+    body = "Summary.\n\n" + "> " * depth + "hidden words\n\n## Practice Implications\n\nDo.\n"
     root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
-    problem = only(problems(root), root / ISSUE / "a.md")
-    assert problem.line == 8 and "nested" in problem.message
+    assert str(only(problems(root), root / ISSUE / "a.md")) == (
+        f"{root / ISSUE / 'a.md'}:8: quotes or lists nested more than 19 deep: the text inside is not shown — "
+        "nest less (a summary rarely needs a quote inside a quote)"
+    )
 
 
-def test_text_nested_within_the_limit_loads(tmp_path: Path) -> None:
-    body = "Summary.\n\n" + "> " * 10 + "quoted words\n\n## Practice Implications\n\nDo.\n"
+@pytest.mark.parametrize("depth", [10, 19])
+def test_text_nested_within_the_limit_loads(tmp_path: Path, depth: int) -> None:
+    body = "Summary.\n\n" + "> " * depth + "quoted words\n\n## Practice Implications\n\nDo.\n"
     root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
-    assert load_archive(root)[0] is not None
+    assert load_archive(root)[1] == []
+
+
+def test_an_empty_quote_within_the_limit_is_no_text_lost(tmp_path: Path) -> None:
+    body = "Summary.\n\n" + "> " * 19 + "\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert load_archive(root)[1] == []
+
+
+def test_the_heading_words_in_an_indented_code_block_are_code_not_a_plain_heading(tmp_path: Path) -> None:
+    body = "Summary.\n\n    Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert str(only(problems(root), root / ISSUE / "a.md")) == (
+        f'{root / ISSUE / "a.md"}:6: no practice-implications section — add a line "## Practice Implications" '
+        "followed by the implications for clinicians"
+    )
+
+
+def test_a_heading_in_an_indented_code_block_is_not_a_second_heading(tmp_path: Path) -> None:
+    body = "Summary.\n\n    ## Practice Implications\n\n## Practice Implications\n\nDo.\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(body=body)})
+    assert load_archive(root)[1] == []
 
 
 def test_a_heading_inside_a_code_fence_is_not_a_second_heading(tmp_path: Path) -> None:

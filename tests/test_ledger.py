@@ -447,3 +447,26 @@ def test_every_commit_is_synced_and_a_busy_ledger_is_waited_for(tmp_path: Path) 
     with Ledger(path) as ledger:
         assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert ledger.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+
+
+def test_an_sqlite_error_without_a_result_code_is_still_a_ledger_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    ledger = Ledger(path)
+    ledger.close()  # Python's own sqlite3 errors (here: a closed connection) carry no SQLite result code
+    with pytest.raises(LedgerError) as raised:
+        ledger.known_targets()
+    assert str(raised.value) == (
+        f"the delivery ledger {path} cannot be read (Cannot operate on a closed database.) — check the disk and the file"
+    )
+
+
+def test_a_write_failing_without_a_result_code_says_the_ledger_cannot_be_written(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    ledger = Ledger(path)
+    ledger.close()
+    with pytest.raises(LedgerError) as raised:
+        ledger.add_target("slack:C1", [])
+    assert str(raised.value) == (
+        f"the delivery ledger {path} cannot be written (Cannot operate on a closed database.) — check the disk and "
+        "the file"
+    )

@@ -151,7 +151,7 @@ class TopicResolver:
 
     def suggest(self, spelling: str) -> Topic | None:
         if spelling not in self._guesses:  # a misspelling tends to recur across files, and difflib is slow
-            guess = did_you_mean(spelling, self.spellings, cutoff=0.5)
+            guess = did_you_mean(spelling, self.spellings)
             self._guesses[spelling] = self.resolve(guess) if guess else None
         return self._guesses[spelling]
 
