@@ -456,7 +456,8 @@ def test_an_sqlite_error_without_a_result_code_is_still_a_ledger_error_naming_th
     with pytest.raises(LedgerError) as raised:
         ledger.known_targets()
     assert str(raised.value) == (
-        f"the delivery ledger {path} cannot be read (Cannot operate on a closed database.) — check the disk and the file"
+        f"the delivery ledger {path} cannot be read (Cannot operate on a closed database.) — check the disk and "
+        "the file"
     )
 
 
