@@ -157,6 +157,17 @@ def test_an_issue_may_be_published_on_the_first_day_of_its_month(tmp_path: Path)
     assert archive.issues[0].published == date(2018, 1, 1)
 
 
+def test_a_single_topic_may_be_written_without_brackets(tmp_path: Path) -> None:
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/one.md": article(topics='"alliance"')}))
+    assert diagnostics == [] and archive is not None
+    assert archive.articles[0].topics == ("alliance-and-therapeutic-relationship",)
+
+
+def test_a_title_of_exactly_the_longest_length_is_accepted(tmp_path: Path) -> None:
+    archive, diagnostics = load_archive(make_content(tmp_path, {"issues/2018-01/one.md": article(title="x" * 300)}))
+    assert diagnostics == [] and archive is not None
+
+
 def test_crlf_and_bom_are_accepted(tmp_path: Path) -> None:
     text = "\ufeff" + article().replace("\n", "\r\n")
     root = make_content(tmp_path, {"issues/2018-01/one.md": text.encode("utf-8")})
