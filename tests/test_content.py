@@ -168,6 +168,33 @@ def test_a_title_of_exactly_the_longest_length_is_accepted(tmp_path: Path) -> No
     assert diagnostics == [] and archive is not None
 
 
+def test_articles_are_still_checked_against_the_first_of_the_month_when_issue_toml_is_broken(tmp_path: Path) -> None:
+    files = {
+        "issues/2018-01/one.md": article(extra="updated = 2017-12-01\n"),
+        "issues/2018-01/issue.toml": "intro = \n",
+    }
+    assert printed(make_content(tmp_path, files)) == [
+        'issues/2018-01/issue.toml:1: TOML syntax error: Invalid value — a value is "text in double quotes", a '
+        'number, true or false, a date or a list ["a", "b"]',
+        "issues/2018-01/one.md:5: updated 2017-12-01 is before the issue was published (2018-01-01) — a correction "
+        "cannot predate publication: fix the date or remove it",
+    ]
+
+
+def test_implications_may_start_on_the_line_after_their_heading(tmp_path: Path) -> None:
+    body = "The summary.\n## Practice Implications\nDo this.\nAnd that.\n"
+    archive, _ = load_archive(make_content(tmp_path, {"issues/2018-01/one.md": article(body=body)}))
+    assert archive is not None
+    assert archive.articles[0].implications_md == "Do this.\nAnd that."
+
+
+def test_a_correction_dated_the_day_of_publication_is_accepted(tmp_path: Path) -> None:
+    files = {"issues/2018-01/one.md": article(extra="updated = 2018-01-01\n")}
+    archive, diagnostics = load_archive(make_content(tmp_path, files))
+    assert diagnostics == [] and archive is not None
+    assert archive.articles[0].updated == date(2018, 1, 1)
+
+
 def test_crlf_and_bom_are_accepted(tmp_path: Path) -> None:
     text = "\ufeff" + article().replace("\n", "\r\n")
     root = make_content(tmp_path, {"issues/2018-01/one.md": text.encode("utf-8")})
@@ -1324,3 +1351,14 @@ def test_an_id_line_in_the_body_is_not_the_id_the_duplicate_is_blamed_on(tmp_pat
         'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '
         "(YYYY-MM-<file name>)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+++", "front matter is never closed — add a line +++ after the last front-matter field"),
+        ("\n+++", f"front matter missing — {FIX_FRONT}"),  # the first line is the empty one
+    ],
+)
+def test_a_file_of_one_front_matter_line_is_told_what_is_missing(tmp_path: Path, text: str, expected: str) -> None:
+    assert printed(make_content(tmp_path, {"issues/2018-01/one.md": text})) == [f"issues/2018-01/one.md:1: {expected}"]

@@ -471,3 +471,10 @@ def test_a_write_failing_without_a_result_code_says_the_ledger_cannot_be_written
         f"the delivery ledger {path} cannot be written (Cannot operate on a closed database.) — check the disk and "
         "the file"
     )
+
+
+def test_the_layout_of_an_issue_is_the_one_it_was_posted_in_to_that_target(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "state.sqlite3") as ledger:
+        ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n", format="digest")
+        ledger.claim("2018-11", "discord:1", 1, 1, "h", "n", format="full")
+        assert ledger.formats("slack:C1") == {"2018-11": "digest"}
