@@ -477,4 +477,4 @@ def test_the_layout_of_an_issue_is_the_one_it_was_posted_in_to_that_target(tmp_p
     with Ledger(tmp_path / "state.sqlite3") as ledger:
         ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n", format="digest")
         ledger.claim("2018-11", "discord:1", 1, 1, "h", "n", format="full")
-        assert ledger.formats("slack:C1") == {"2018-11": "digest"}
+        assert ledger.formats("discord:1") == {"2018-11": "full"}
