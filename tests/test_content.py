@@ -814,8 +814,9 @@ def test_values_too_long_to_show_are_refused(tmp_path: Path, key: str, value: st
 def test_a_pipe_named_like_an_article_does_not_hang_the_check(tmp_path: Path) -> None:
     root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
     os.mkfifo(root / "issues/2018-01/b.md")
-    problem = only(problems(root), root / "issues/2018-01/b.md")
-    assert "not a regular file" in problem.message
+    assert str(only(problems(root), root / "issues/2018-01/b.md")) == (
+        f"{root / 'issues/2018-01/b.md'}: not a regular file — replace it with an ordinary text file, or remove it"
+    )
 
 
 def test_gist_and_short_citation_are_read_and_the_gist_held_to_280_characters(tmp_path: Path) -> None:
@@ -1125,6 +1126,24 @@ FIX_FRONT = "start the file with a line +++, the TOML fields (title, topics, cit
                 'issues/2018-02/second.md:5: duplicate article id "2018-01-first" (also the id of '
                 'issues/2018-01/first.md) — ids must be unique: give this file its own id = "…" in the front matter, '
                 "or remove its id line to use the default (YYYY-MM-<file name>)"
+            ],
+        ),
+        (
+            {"issues/2018-01/___.md": article()},
+            [
+                'issues/2018-01/___.md: file name "___.md" is not a slug — rename it to lowercase letters, digits and '
+                "hyphens, e.g. my-article.md"
+            ],
+        ),
+        (
+            {"issues/2018-01/a.md": "+++\n+++\nThe summary.\n\n## Practice Implications\n\nDo.\n"},
+            [
+                'issues/2018-01/a.md:1: required field "title" is missing — add title = … to the front matter: the '
+                "article's headline, as readers will see it",
+                'issues/2018-01/a.md:1: required field "topics" is missing — add topics = … to the front matter: a '
+                "list of topics from content/topics.toml (names, slugs or aliases)",
+                'issues/2018-01/a.md:1: required field "citation" is missing — add citation = … to the front matter: '
+                "the full reference of the summarised article",
             ],
         ),
         (
