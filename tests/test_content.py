@@ -100,6 +100,24 @@ def test_good_minimal_archive_loads(tmp_path: Path) -> None:
     assert only_article.summary_md == "The summary."
     assert only_article.implications_md == "What to do."
     assert only_article.published == date(2018, 1, 1)
+    assert (only_article.id, only_article.slug, only_article.month) == ("2018-01-one", "one", "2018-01")
+    assert only_article.source == "issues/2018-01/one.md"
+
+
+def test_the_optional_fields_are_read_as_written(tmp_path: Path) -> None:
+    extra = (
+        'research_type = "Randomised trial"\ncontact_email = "a@example.org"\n'
+        'permalink = "https://example.org/a"\ndoi = "10.1037/pst0000172"\n'
+    )
+    archive, _ = load_archive(make_content(tmp_path, {"issues/2018-01/one.md": article(extra=extra)}))
+    assert archive is not None
+    loaded = archive.articles[0]
+    assert (loaded.research_type, loaded.contact_email, loaded.permalink, loaded.doi) == (
+        "Randomised trial",
+        "a@example.org",
+        "https://example.org/a",
+        "10.1037/pst0000172",
+    )
 
 
 def test_issue_toml_sets_date_intro_and_draft(tmp_path: Path) -> None:
