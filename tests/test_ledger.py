@@ -3,6 +3,7 @@ version and its migration, and a damaged file as a LedgerError."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -478,3 +479,29 @@ def test_the_layout_of_an_issue_is_the_one_it_was_posted_in_to_that_target(tmp_p
         ledger.claim("2018-11", "slack:C1", 1, 1, "h", "n", format="digest")
         ledger.claim("2018-11", "discord:1", 1, 1, "h", "n", format="full")
         assert ledger.formats("discord:1") == {"2018-11": "full"}
+
+
+def open_files(path: Path) -> list[str]:
+    """The files of this process's open descriptors that are `path` (Linux)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target == str(path):
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_ledger_that_cannot_be_opened_does_not_keep_the_file_open(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    Ledger(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(LedgerError) as raised:
+        Ledger(path)
+    # the failed Ledger is still alive here, through the traceback `raised` holds
+    assert raised.traceback and open_files(path) == []
