@@ -503,5 +503,5 @@ def test_a_ledger_that_cannot_be_opened_does_not_keep_the_file_open(tmp_path: Pa
     db.close()
     with pytest.raises(LedgerError) as raised:
         Ledger(path)
-    # the failed Ledger is still alive here, through the traceback `raised` holds
-    assert raised.traceback and open_files(path) == []
+    # the failed Ledger is still alive here, through the traceback that `raised` holds
+    assert open_files(path) == []
