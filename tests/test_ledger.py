@@ -505,3 +505,10 @@ def test_a_ledger_that_cannot_be_opened_does_not_keep_the_file_open(tmp_path: Pa
         Ledger(path)
     # the failed Ledger is still alive here, through the traceback that `raised` holds
     assert open_files(path) == []
+
+
+def test_a_read_only_ledger_waits_as_long_as_it_is_told_for_a_busy_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    Ledger(path).close()
+    with Ledger(path, read_only=True, timeout=7) as ledger:
+        assert ledger.db.execute("PRAGMA busy_timeout").fetchone()[0] == 7_000
