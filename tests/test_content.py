@@ -1286,6 +1286,11 @@ def test_each_article_and_issue_mistake_as_check_prints_it(
             "once was (lowercase letters, digits, hyphens)",
         ),
         (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\nformer_slugs = ["B b"]\n',
+            'topics.toml:8: topic "B" has malformed former_slugs — write former_slugs = ["old-slug"], each as a slug '
+            "once was (lowercase letters, digits, hyphens)",
+        ),
+        (
             '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\nformer_slugs = ["a"]\n',
             'topics.toml:8: former slug "a" of topic "B" is also the slug of "A" — a slug names one feed: remove it '
             "from former_slugs or rename the other topic",
@@ -1399,3 +1404,31 @@ def test_an_id_line_in_the_body_is_not_the_id_the_duplicate_is_blamed_on(tmp_pat
 )
 def test_a_file_of_one_front_matter_line_is_told_what_is_missing(tmp_path: Path, text: str, expected: str) -> None:
     assert printed(make_content(tmp_path, {"issues/2018-01/one.md": text})) == [f"issues/2018-01/one.md:1: {expected}"]
+
+
+def test_a_duplicate_id_both_files_wrote_is_blamed_on_the_later_file(tmp_path: Path) -> None:
+    files = {
+        "issues/2018-01/a.md": article(extra='id = "same"\n'),
+        "issues/2018-02/b.md": article(extra='id = "same"\n'),
+    }
+    assert printed(make_content(tmp_path, files)) == [
+        'issues/2018-02/b.md:5: duplicate article id "same" (also the id of issues/2018-01/a.md) — ids must be '
+        'unique: give this file its own id = "…" in the front matter, or remove its id line to use the default '
+        "(YYYY-MM-<file name>)"
+    ]
+
+
+def test_an_issue_folder_that_cannot_be_listed_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
+    scandir = os.scandir
+    locked = root / "issues/2018-01"
+
+    def refusing(path: Path) -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    assert printed(root) == [
+        "issues/2018-01: the folder cannot be listed (Permission denied) — check the folder's permissions"
+    ]
