@@ -1432,3 +1432,29 @@ def test_an_issue_folder_that_cannot_be_listed_is_one_line(tmp_path: Path, monke
     assert printed(root) == [
         "issues/2018-01: the folder cannot be listed (Permission denied) — check the folder's permissions"
     ]
+
+
+def test_a_vocabulary_written_as_inline_tables_is_checked_topic_by_topic(tmp_path: Path) -> None:
+    # without [[topic]] lines, each problem is placed at the array's first line
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(topics='["c"]')})
+    (root / "topics.toml").write_text(
+        "topic = [\n"
+        '  { slug = "a" },\n'
+        '  { name = "B", slug = "Bad" },\n'
+        '  { name = "C", slug = "c", aliases = [" "], former_slugs = ["X Y"], zebra = 1 },\n'
+        '  { name = "D", slug = "c" },\n'
+        "]\n",
+        encoding="utf-8",
+    )
+    assert printed(root) == [
+        'topics.toml: topic #1 has no name — add name = "Display Name"',
+        'topics.toml:1: topic "B" has a missing or malformed slug — use lowercase letters, digits and hyphens, e.g. '
+        'slug = "trauma-and-or-ptsd"',
+        'topics.toml:1: unknown key "zebra" — remove the line, or use one of the keys aliases, description, '
+        "former_slugs, name, slug",
+        'topics.toml:1: topic "C" has malformed aliases — write aliases = ["short", "other spelling"]',
+        'topics.toml:1: topic "C" has malformed former_slugs — write former_slugs = ["old-slug"], each as a slug once '
+        "was (lowercase letters, digits, hyphens)",
+        'topics.toml:1: slug "c" is used by two topics ("C" and "D") — every topic needs its own slug: rename one '
+        "(never a slug already used in published feeds)",
+    ]

@@ -11,7 +11,7 @@ from pprfeed.diagnostics import Diagnostic, Report, as_date, key_line, parse_tom
 
 
 def error_of(text: str, tmp_path: Path) -> str:
-    report = Report(tmp_path)
+    report = Report()
     assert parse_toml(text, tmp_path / "issue.toml", report) is None
     (diagnostic,) = report.diagnostics
     assert diagnostic.line == text.count("\n", 0, text.rindex("=")) + 1  # the line of the last value
@@ -34,7 +34,7 @@ def test_everyday_mistakes_are_named(text: str, expected: str, tmp_path: Path) -
 
 
 def test_curly_quotes_inside_a_string_are_fine(tmp_path: Path) -> None:
-    assert parse_toml('intro = "The “real” relationship"\n', tmp_path / "issue.toml", Report(tmp_path)) == {
+    assert parse_toml('intro = "The “real” relationship"\n', tmp_path / "issue.toml", Report()) == {
         "intro": "The “real” relationship"
     }
 
@@ -44,7 +44,7 @@ def test_other_syntax_errors_keep_the_parser_message(tmp_path: Path) -> None:
 
 
 def only_diagnostic(text: str, tmp_path: Path, first_line: int = 1) -> tuple[int | None, str, str]:
-    report = Report(tmp_path)
+    report = Report()
     assert parse_toml(text, tmp_path / "issue.toml", report, first_line) is None
     (diagnostic,) = report.diagnostics
     return diagnostic.line, diagnostic.message, diagnostic.fix
@@ -136,7 +136,7 @@ def test_an_error_at_the_end_points_at_the_last_written_line(tmp_path: Path) -> 
 
 
 def test_a_good_table_is_returned_without_diagnostics(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     assert parse_toml('draft = true\ntopics = ["a"]\n', tmp_path / "issue.toml", report) == {
         "draft": True,
         "topics": ["a"],
@@ -180,7 +180,7 @@ def test_curly_quotes_after_an_opening_straight_quote_are_the_text(tmp_path: Pat
 
 
 def test_a_file_that_cannot_be_read_is_named_with_why_and_what_to_do(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     assert read_text(tmp_path / "missing.toml", report) is None
     assert report.diagnostics == [
         Diagnostic(
@@ -195,7 +195,7 @@ def test_a_file_that_cannot_be_read_is_named_with_why_and_what_to_do(tmp_path: P
 def test_a_file_that_is_not_utf8_names_the_line_and_the_byte(tmp_path: Path) -> None:
     path = tmp_path / "issue.toml"
     path.write_bytes(b'title = "ok"\n\nintro = "caf\xe9"\n')
-    report = Report(tmp_path)
+    report = Report()
     assert read_text(path, report) is None
     assert [(d.line, d.message, d.fix) for d in report.diagnostics] == [
         (
@@ -209,7 +209,7 @@ def test_a_file_that_is_not_utf8_names_the_line_and_the_byte(tmp_path: Path) -> 
 def test_reading_drops_the_byte_order_mark_and_windows_line_ends(tmp_path: Path) -> None:
     path = tmp_path / "issue.toml"
     path.write_bytes(b'\xef\xbb\xbftitle = "ok"\r\nintro = "x"\r\n')
-    report = Report(tmp_path)
+    report = Report()
     assert read_text(path, report) == 'title = "ok"\nintro = "x"\n'
     assert report.diagnostics == []
 
@@ -217,7 +217,7 @@ def test_reading_drops_the_byte_order_mark_and_windows_line_ends(tmp_path: Path)
 def test_control_characters_are_named_at_their_lines_five_at_most(tmp_path: Path) -> None:
     path = tmp_path / "issue.toml"
     path.write_text("a\x01\n" + "b\x0b\n" * 6, encoding="utf-8")
-    report = Report(tmp_path)
+    report = Report()
     assert read_text(path, report) is None
     assert [(d.line, d.message) for d in report.diagnostics] == [
         (1, "invisible control character U+0001 on this line"),
@@ -245,14 +245,14 @@ def test_a_warning_says_so() -> None:
 
 def test_paths_are_shown_relative_to_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    report = Report(tmp_path)
+    report = Report()
     report.error(tmp_path / "issues" / "a.md", 2, "what", "fix")
     report.warning(Path("/elsewhere/b.md"), None, "what", "fix")
     assert [d.path for d in report.diagnostics] == ["issues/a.md", "/elsewhere/b.md"]
 
 
 def test_only_errors_make_a_report_fail(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     report.warning(tmp_path / "a.md", 1, "what", "fix")
     assert (report.failed, report.error_count) == (False, 0)
     report.error(tmp_path / "a.md", 1, "what", "fix")
@@ -261,7 +261,7 @@ def test_only_errors_make_a_report_fail(tmp_path: Path) -> None:
 
 
 def test_an_unknown_key_close_to_a_known_one_is_named_with_the_guess(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     text = 'title = "T"\n\ntitel = "T"\n'
     unknown_keys({"title": "T", "titel": "T"}, {"title", "topics"}, text, tmp_path / "a.md", report, first_line=2)
     assert [(d.line, d.message, d.fix) for d in report.diagnostics] == [
@@ -270,7 +270,7 @@ def test_an_unknown_key_close_to_a_known_one_is_named_with_the_guess(tmp_path: P
 
 
 def test_an_unknown_key_far_from_every_known_one_lists_them(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     unknown_keys({"zzz": 1}, {"title": "", "draft": ""}, "zzz = 1\n", tmp_path / "a.md", report)
     assert [(d.line, d.message, d.fix) for d in report.diagnostics] == [
         (1, 'unknown key "zzz"', "remove the line, or use one of the keys draft, title")
@@ -356,12 +356,12 @@ def test_curly_quotes_are_found_however_the_line_is_spaced_or_mixed(line: str, t
 def test_a_control_character_after_a_blank_first_line_is_on_line_two(tmp_path: Path) -> None:
     path = tmp_path / "issue.toml"
     path.write_text("\nintro = 'a\x07'\n", encoding="utf-8")
-    report = Report(tmp_path)
+    report = Report()
     assert read_text(path, report) is None
     assert [d.line for d in report.diagnostics] == [2]
 
 
 def test_a_warning_keeps_its_message_and_fix(tmp_path: Path) -> None:
-    report = Report(tmp_path)
+    report = Report()
     report.warning(Path("/elsewhere/b.md"), 4, "topic listed twice", "list it once")
     assert [str(d) for d in report.diagnostics] == ["/elsewhere/b.md:4: warning: topic listed twice — list it once"]

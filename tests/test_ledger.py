@@ -504,6 +504,7 @@ def test_a_ledger_that_cannot_be_opened_does_not_keep_the_file_open(tmp_path: Pa
     with pytest.raises(LedgerError) as raised:
         Ledger(path)
     # the failed Ledger is still alive here, through the traceback that `raised` holds
+    assert "written by a newer pprfeed" in str(raised.value)
     assert open_files(path) == []
 
 

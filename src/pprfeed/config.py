@@ -105,7 +105,7 @@ def load_settings(path: str | Path | None) -> tuple[Settings | None, list[Diagno
             return Settings(), []
         path = DEFAULT_CONFIG
     file = Path(path)
-    report = Report(file.parent)
+    report = Report()
     if not file.is_file():
         report.error(
             file,
@@ -319,7 +319,7 @@ def _block(text: str, line: int | None) -> str:
 
 def _file_of(settings: Settings) -> tuple[Path, Report]:
     file = settings.path or Path(DEFAULT_CONFIG)
-    return file, Report(file.parent)
+    return file, Report()
 
 
 # --- [state], [slack], [discord]: where issues are published ---------------------------------------

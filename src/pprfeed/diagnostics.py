@@ -37,7 +37,8 @@ class Diagnostic:
 
 @dataclass
 class Report:
-    root: Path
+    """The diagnostics of one check, each naming its file as given or, inside the working folder, relative to it."""
+
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error_count: int = 0
     """Errors reported so far (kept as a count: summing over thousands of diagnostics per file is quadratic)."""

@@ -104,7 +104,7 @@ TOPIC_KEYS = {"name", "slug", "aliases", "description", "former_slugs"}
 def load_archive(folder: str | Path) -> tuple[Archive | None, list[Diagnostic]]:
     """Read and check the content folder. The Archive is None when any error was found."""
     root = Path(folder)
-    report = Report(root)
+    report = Report()
     if not root.is_dir():
         report.error(
             root,

@@ -145,7 +145,7 @@ def _topic_spellings(topics: Iterable[Topic]) -> dict[str, Topic]:
 
 def _read(path: Path) -> tuple[Synonyms | None, Report]:
     """The file's synonyms with their lines, or None when it cannot be read as TOML at all."""
-    report = Report(path.parent)
+    report = Report()
     text = read_text(path, report)
     table = None if text is None else parse_toml(text, path, report)
     if table is None or text is None:
