@@ -1435,19 +1435,19 @@ def test_an_issue_folder_that_cannot_be_listed_is_one_line(tmp_path: Path, monke
 
 
 def test_a_vocabulary_written_as_inline_tables_is_checked_topic_by_topic(tmp_path: Path) -> None:
-    # without [[topic]] lines, each problem is placed at the array's first line
+    # without [[topic]] lines, each problem is placed at the array's first line (after those without a line)
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(topics='["c"]')})
     (root / "topics.toml").write_text(
         "topic = [\n"
-        '  { slug = "a" },\n'
         '  { name = "B", slug = "Bad" },\n'
         '  { name = "C", slug = "c", aliases = [" "], former_slugs = ["X Y"], zebra = 1 },\n'
         '  { name = "D", slug = "c" },\n'
+        '  { slug = "a" },\n'
         "]\n",
         encoding="utf-8",
     )
     assert printed(root) == [
-        'topics.toml: topic #1 has no name — add name = "Display Name"',
+        'topics.toml: topic #4 has no name — add name = "Display Name"',
         'topics.toml:1: topic "B" has a missing or malformed slug — use lowercase letters, digits and hyphens, e.g. '
         'slug = "trauma-and-or-ptsd"',
         'topics.toml:1: unknown key "zebra" — remove the line, or use one of the keys aliases, description, '
