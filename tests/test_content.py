@@ -1458,3 +1458,15 @@ def test_a_vocabulary_written_as_inline_tables_is_checked_topic_by_topic(tmp_pat
         'topics.toml:1: slug "c" is used by two topics ("C" and "D") — every topic needs its own slug: rename one '
         "(never a slug already used in published feeds)",
     ]
+
+
+def test_the_topics_after_one_without_a_name_are_still_checked(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article()})
+    (root / "topics.toml").write_text(
+        '[[topic]]\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "Bad"\n', encoding="utf-8"
+    )
+    assert printed(root) == [
+        'topics.toml:1: topic #1 has no name — add name = "Display Name"',
+        'topics.toml:6: topic "B" has a missing or malformed slug — use lowercase letters, digits and hyphens, e.g. '
+        'slug = "trauma-and-or-ptsd"',
+    ]
