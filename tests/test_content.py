@@ -1470,3 +1470,9 @@ def test_the_topics_after_one_without_a_name_are_still_checked(tmp_path: Path) -
         'topics.toml:6: topic "B" has a missing or malformed slug — use lowercase letters, digits and hyphens, e.g. '
         'slug = "trauma-and-or-ptsd"',
     ]
+
+
+def test_hidden_files_in_an_issue_folder_are_passed_over_in_silence(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(), "issues/2018-01/.notes": "to do"})
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
