@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pprfeed.publish.ledger import SCHEMA_VERSION, Ledger, LedgerError
+from test_publish_cli import _read_only
 
 
 def test_a_part_goes_from_claimed_to_sent_and_the_issue_counts_as_delivered(tmp_path: Path) -> None:
@@ -513,3 +514,16 @@ def test_a_read_only_ledger_waits_as_long_as_it_is_told_for_a_busy_file(tmp_path
     Ledger(path).close()
     with Ledger(path, read_only=True, timeout=7) as ledger:
         assert ledger.db.execute("PRAGMA busy_timeout").fetchone()[0] == 7_000
+
+
+def test_a_new_ledger_in_a_folder_it_may_not_write_cannot_be_written(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    path = folder / "state.sqlite3"
+    with _read_only(folder), pytest.raises(LedgerError) as raised:
+        Ledger(path)
+    assert str(raised.value) == (
+        f"the delivery ledger {path} cannot be written (unable to open database file) — the user running pprfeed "
+        f"needs write access to it and to its folder {folder} (SQLite keeps state.sqlite3-wal and state.sqlite3-shm "
+        "beside it, even to read), or set [state] path to a file in a folder it may write"
+    )
