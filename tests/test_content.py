@@ -1442,12 +1442,13 @@ def test_a_vocabulary_written_as_inline_tables_is_checked_topic_by_topic(tmp_pat
         '  { name = "B", slug = "Bad" },\n'
         '  { name = "C", slug = "c", aliases = [" "], former_slugs = ["X Y"], zebra = 1 },\n'
         '  { name = "D", slug = "c" },\n'
+        '  { name = "E", slug = "e", former_slugs = ["c"] },\n'
         '  { slug = "a" },\n'
         "]\n",
         encoding="utf-8",
     )
     assert printed(root) == [
-        'topics.toml: topic #4 has no name — add name = "Display Name"',
+        'topics.toml: topic #5 has no name — add name = "Display Name"',
         'topics.toml:1: topic "B" has a missing or malformed slug — use lowercase letters, digits and hyphens, e.g. '
         'slug = "trauma-and-or-ptsd"',
         'topics.toml:1: unknown key "zebra" — remove the line, or use one of the keys aliases, description, '
@@ -1457,6 +1458,8 @@ def test_a_vocabulary_written_as_inline_tables_is_checked_topic_by_topic(tmp_pat
         "was (lowercase letters, digits, hyphens)",
         'topics.toml:1: slug "c" is used by two topics ("C" and "D") — every topic needs its own slug: rename one '
         "(never a slug already used in published feeds)",
+        'topics.toml:1: former slug "c" of topic "E" is also the slug of "C" — a slug names one feed: remove it from '
+        "former_slugs or rename the other topic",
     ]
 
 
@@ -1476,3 +1479,25 @@ def test_hidden_files_in_an_issue_folder_are_passed_over_in_silence(tmp_path: Pa
     root = make_content(tmp_path, {"issues/2018-01/a.md": article(), "issues/2018-01/.notes": "to do"})
     archive, diagnostics = load_archive(root)
     assert diagnostics == [] and archive is not None
+
+
+def test_a_slug_that_was_another_topics_former_slug_names_that_topic(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(topics='["a"]')})
+    (root / "topics.toml").write_text(
+        '[[topic]]\nname = "A"\nslug = "a"\nformer_slugs = ["x"]\n\n[[topic]]\nname = "B"\nslug = "x"\n',
+        encoding="utf-8",
+    )
+    assert printed(root) == [
+        'topics.toml:8: slug "x" is used by two topics ("A" and "B") — every topic needs its own slug: rename one '
+        "(never a slug already used in published feeds)"
+    ]
+
+
+def test_a_renamed_topic_keeps_its_former_slugs(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {"issues/2018-01/a.md": article(topics='["a"]')})
+    (root / "topics.toml").write_text(
+        '[[topic]]\nname = "A"\nslug = "a"\nformer_slugs = ["x", "y"]\n', encoding="utf-8"
+    )
+    archive, diagnostics = load_archive(root)
+    assert diagnostics == [] and archive is not None
+    assert archive.topics[0].former_slugs == ("x", "y")
