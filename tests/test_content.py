@@ -1501,3 +1501,20 @@ def test_a_renamed_topic_keeps_its_former_slugs(tmp_path: Path) -> None:
     archive, diagnostics = load_archive(root)
     assert diagnostics == [] and archive is not None
     assert archive.topics[0].former_slugs == ("x", "y")
+
+
+def test_the_folders_after_a_stray_file_or_an_editor_leftover_are_still_checked(tmp_path: Path) -> None:
+    files = {
+        "issues/2000.txt": "x",
+        "issues/2018-01/a.md": article(extra='doi = "nope"\n'),
+        ".DS_Store": "x",
+        "stray.txt": "x",
+    }
+    assert printed(make_content(tmp_path, files)) == [
+        "issues/2000.txt: stray file in issues/ — issues/ holds only YYYY-MM folders: move an article into its "
+        "month's folder, anything else out",
+        f'issues/2018-01/a.md:5: doi "nope" is not a DOI — {FIX_DOI}',
+        ".DS_Store: note: skipped: an editor's backup or system file — nothing to do",
+        "stray.txt: stray entry in the content folder — the content folder holds only topics.toml, synonyms.toml, "
+        "issues/ and README.md: move it elsewhere or delete it",
+    ]
