@@ -37,11 +37,49 @@ def settings_problems(tmp_path: Path, text: str) -> list[Diagnostic]:
 # --- control characters written as TOML escapes ------------------------------------------------
 
 
-@pytest.mark.parametrize("escape", ["\\u001b[2J", "\\u0000", "\\U0000009b", "\\b"])
-def test_an_escaped_control_character_in_a_title_is_reported_at_its_line(tmp_path: Path, escape: str) -> None:
+CONTROL_FIX = "remove the escape: feeds cannot carry it and terminals obey it"
+
+
+def control(path: Path, line: int, key: str, code: str) -> str:
+    """The line `pprfeed check` prints for an escaped control character."""
+    return f'{path}:{line}: "{key}" holds the control character U+{code} (written as an escape) — {CONTROL_FIX}'
+
+
+@pytest.mark.parametrize(
+    ("escape", "code"), [("\\u001b[2J", "001B"), ("\\u0000", "0000"), ("\\U0000009b", "009B"), ("\\b", "0008")]
+)
+def test_an_escaped_control_character_in_a_title_is_reported_at_its_line(
+    tmp_path: Path, escape: str, code: str
+) -> None:
     root = make_content(tmp_path, {f"{ISSUE}/a.md": article(title=f"T{escape}x")})
-    problem = only(problems(root), root / ISSUE / "a.md")
-    assert problem.line == 2 and "control character" in problem.message
+    path = root / ISSUE / "a.md"
+    assert str(only(problems(root), path)) == control(path, 2, "title", code)
+
+
+def test_an_escaped_control_character_after_an_empty_line_is_placed_on_its_own_line(tmp_path: Path) -> None:
+    text = article(title="T\\u001bx").replace("+++\n", "+++\n\n", 1)  # the title moves to line 3
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": text})
+    path = root / ISSUE / "a.md"
+    assert str(only(problems(root), path)) == control(path, 3, "title", "001B")
+
+
+def test_a_short_escape_on_the_second_line_of_a_multi_line_string_is_placed_there(tmp_path: Path) -> None:
+    issue_toml = 'intro = """Hello\nworld\\b"""\n'
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(), f"{ISSUE}/issue.toml": issue_toml})
+    path = root / ISSUE / "issue.toml"
+    assert str(only(problems(root), path)) == control(path, 2, "intro", "0008")
+
+
+def test_each_value_is_reported_once_however_many_control_characters_it_holds(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(topics='["\\u0007a", "\\u0007b"]')})
+    path = root / ISSUE / "a.md"
+    assert [str(d) for d in problems(root) if "control" in d.message] == [control(path, 3, "topics", "0007")]
+
+
+def test_a_control_character_is_shown_as_a_replacement_character_in_later_messages(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(topics='["\\u001b[2J"]')})
+    messages = [d.message for d in problems(root)]
+    assert 'unknown topic "\ufffd[2J"' in messages
 
 
 def test_no_diagnostic_carries_the_escaped_control_character(tmp_path: Path) -> None:
@@ -79,8 +117,16 @@ def test_a_raw_c1_control_character_is_reported(tmp_path: Path) -> None:
 def test_bidi_and_zero_width_characters_in_a_title_are_warned_about(tmp_path: Path, hidden: str) -> None:
     root = make_content(tmp_path, {f"{ISSUE}/a.md": article(title=f"Safe{hidden}title")})
     (warning,) = load_archive(root)[1]
-    assert warning.severity == "warning"
-    assert f'"title" holds the invisible character U+{ord(hidden):04X}' in warning.message
+    assert str(warning) == (
+        f'{root / ISSUE / "a.md"}:2: warning: "title" holds the invisible character U+{ord(hidden):04X}, which '
+        "reorders or hides text — delete it unless you meant it (it often comes with pasted text)"
+    )
+
+
+def test_a_value_with_several_invisible_characters_is_warned_about_once(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(topics='["alliance\u200b", "depression\u200b"]')})
+    warnings = [d for d in load_archive(root)[1] if d.severity == "warning"]
+    assert [d.line for d in warnings] == [3]
 
 
 # --- pathological TOML ----------------------------------------------------------------------------

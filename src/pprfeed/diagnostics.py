@@ -199,7 +199,7 @@ def parse_toml(text: str, path: Path, report: Report, first_line: int = 1) -> di
 
 
 def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report, first_line: int) -> dict[str, Any]:
-    """`data` with control characters (written as escapes, so read_text never saw them) reported and
+    """`data` with control characters (written as escapes: read_text refuses raw ones) reported and
     replaced by U+FFFD, so that no later message or output carries them; invisible reordering
     characters are warned about."""
     reported: set[str] = set()
@@ -210,7 +210,7 @@ def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report,
                 reported.add("control" + key)
                 report.error(
                     path,
-                    _escape_line(text, ord(control.group()), first_line) or key_line(text, key, first_line),
+                    _escape_line(text, ord(control.group()), first_line),
                     f'"{key}" holds the control character U+{ord(control.group()):04X} (written as an escape)',
                     "remove the escape: feeds cannot carry it and terminals obey it",
                 )
