@@ -275,3 +275,9 @@ def test_a_base_url_with_an_uppercase_scheme_is_accepted(tmp_path: Path) -> None
 def test_a_base_url_with_a_query_or_fragment_is_refused(tmp_path: Path, url: str) -> None:
     (problem,) = settings_problems(tmp_path, f'[site]\nbase_url = "{url}"\n')
     assert problem.line == 2 and "query" in problem.message
+
+
+def test_a_quoted_key_with_an_escaped_control_character_never_reaches_the_terminal(tmp_path: Path) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(extra='"ti\\u001btle" = "x"\n')})
+    path = root / ISSUE / "a.md"
+    assert control(path, 5, "ti\ufffdtle", "001B") in [str(d) for d in problems(root)]
