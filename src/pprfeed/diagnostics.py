@@ -220,7 +220,8 @@ def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report,
                 report.warning(
                     path,
                     key_line(text, key, first_line),
-                    f'"{shown}" holds the invisible character U+{ord(hidden.group()):04X}, which reorders or hides text',
+                    f'"{shown}" holds the invisible character U+{ord(hidden.group()):04X}, '
+                    "which reorders or hides text",
                     "delete it unless you meant it (it often comes with pasted text)",
                 )
             return _CONTROL.sub("\ufffd", value)
