@@ -1286,6 +1286,10 @@ def test_each_article_and_issue_mistake_as_check_prints_it(
             "once was (lowercase letters, digits, hyphens)",
         ),
         (
+            '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\naliases = [" "]\n',
+            'topics.toml:8: topic "B" has malformed aliases — write aliases = ["short", "other spelling"]',
+        ),
+        (
             '[[topic]]\nname = "A"\nslug = "a"\n\n[[topic]]\nname = "B"\nslug = "b"\nformer_slugs = ["B b"]\n',
             'topics.toml:8: topic "B" has malformed former_slugs — write former_slugs = ["old-slug"], each as a slug '
             "once was (lowercase letters, digits, hyphens)",
