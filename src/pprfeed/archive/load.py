@@ -157,7 +157,7 @@ class TopicResolver:
 
 
 def _load_topics(path: Path, report: Report) -> list[Topic]:
-    if not path.is_file():
+    if not path.exists():  # anything else there (a folder, a device) is read_text's to report
         report.error(
             path,
             None,
