@@ -132,14 +132,29 @@ def test_a_value_with_several_invisible_characters_is_warned_about_once(tmp_path
 # --- pathological TOML ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["[" * 5000, "{a=" * 5000, "9" * 5000])
-def test_pathological_toml_is_a_diagnostic_and_other_files_are_still_checked(tmp_path: Path, value: str) -> None:
+TOO_DEEP = (
+    ": TOML nested too deeply to read (lists or tables inside one another, thousands deep) — write the values "
+    "flat: no setting nests more than two levels"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[" * 5000, TOO_DEEP),
+        ("{a=" * 5000, TOO_DEEP),
+        ("9" * 5000, ":1: a number thousands of digits long — write numbers of at most a few digits"),
+    ],
+)
+def test_pathological_toml_is_a_diagnostic_and_other_files_are_still_checked(
+    tmp_path: Path, value: str, problem: str
+) -> None:
     root = make_content(
         tmp_path,
         {f"{ISSUE}/a.md": article(topics='["no-such-topic"]'), f"{ISSUE}/issue.toml": f"intro = {value}\n"},
     )
     found = problems(root)
-    assert only(found, root / ISSUE / "issue.toml").message.startswith(("TOML", "a number"))
+    assert str(only(found, root / ISSUE / "issue.toml")) == f"{root / ISSUE / 'issue.toml'}{problem}"
     assert "no-such-topic" in only(found, root / ISSUE / "a.md").message
 
 
@@ -288,3 +303,48 @@ def test_a_quoted_key_with_an_escaped_control_character_never_reaches_the_termin
     root = make_content(tmp_path, {f"{ISSUE}/a.md": article(extra='"ti\\u001btle" = "x"\n')})
     path = root / ISSUE / "a.md"
     assert control(path, 5, "ti\ufffdtle", "001B") in [str(d) for d in problems(root)]
+
+
+def test_an_article_of_exactly_the_size_limit_loads(tmp_path: Path) -> None:
+    text = article()
+    padding = ARTICLE_LIMIT - len(text.encode("utf-8"))
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": text.replace("The summary.", "The summary." + " " * padding)})
+    assert (root / ISSUE / "a.md").stat().st_size == ARTICLE_LIMIT
+    assert load_archive(root)[1] == []
+
+
+class _FailingRead:
+    """A file whose read fails as a dying disk's does."""
+
+    def __init__(self, fd: int, error: OSError) -> None:
+        self.fd, self.error = fd, error
+
+    def __enter__(self) -> _FailingRead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+    def read(self, size: int = -1) -> bytes:
+        raise self.error
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [(OSError(5, "Input/output error"), "Input/output error"), (OSError("the disk went away"), "the disk went away")],
+)
+def test_a_file_whose_read_fails_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, shown: str
+) -> None:
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article()})
+    path = root / ISSUE / "a.md"
+    real_fdopen = os.fdopen
+
+    def fdopen(fd: int, *args: object, **kwargs: object) -> object:
+        if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+            return _FailingRead(fd, error)
+        return real_fdopen(fd, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    assert str(only(problems(root), path)) == f"{path}: the file cannot be read ({shown}) — check the file"
