@@ -348,3 +348,12 @@ def test_a_file_whose_read_fails_is_one_line_naming_it(
 
     monkeypatch.setattr(os, "fdopen", fdopen)
     assert str(only(problems(root), path)) == f"{path}: the file cannot be read ({shown}) — check the file"
+
+
+def test_a_number_thousands_of_digits_long_is_placed_on_its_line(tmp_path: Path) -> None:
+    issue_toml = '\nintro = "x"\ndraft = ' + "9" * 5000 + "\n\n"
+    root = make_content(tmp_path, {f"{ISSUE}/a.md": article(), f"{ISSUE}/issue.toml": issue_toml})
+    path = root / ISSUE / "issue.toml"
+    assert str(only(problems(root), path)) == (
+        f"{path}:3: a number thousands of digits long — write numbers of at most a few digits"
+    )
