@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,3 +91,33 @@ def _the_checkout_is_left_as_it_was():
     existed = state.exists()
     yield
     assert existed or not state.exists(), f"a test created {state}: run it in tmp_path (monkeypatch.chdir)"
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` (a file or a folder) made read-only, even for root (who ignores permission bits: chattr +i)."""
+    mode = path.stat().st_mode
+    as_root = os.geteuid() == 0
+    if as_root:
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    else:
+        path.chmod(mode & ~0o222)
+        made = True
+    try:
+        probe = path / ".probe" if path.is_dir() else path
+        try:
+            with open(probe, "ab"):
+                pass
+            writable = True
+            if path.is_dir():
+                probe.unlink()
+        except OSError:
+            writable = False
+        if writable or not made:
+            pytest.skip("this file system cannot make a file read-only")
+        yield
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        else:
+            path.chmod(mode)

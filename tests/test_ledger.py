@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import read_only
 from pprfeed.publish.ledger import SCHEMA_VERSION, Ledger, LedgerError
-from test_publish_cli import _read_only
 
 
 def test_a_part_goes_from_claimed_to_sent_and_the_issue_counts_as_delivered(tmp_path: Path) -> None:
@@ -520,7 +520,7 @@ def test_a_new_ledger_in_a_folder_it_may_not_write_cannot_be_written(tmp_path: P
     folder = tmp_path / "state"
     folder.mkdir()
     path = folder / "state.sqlite3"
-    with _read_only(folder), pytest.raises(LedgerError) as raised:
+    with read_only(folder), pytest.raises(LedgerError) as raised:
         Ledger(path)
     assert str(raised.value) == (
         f"the delivery ledger {path} cannot be written (unable to open database file) — the user running pprfeed "

@@ -789,6 +789,13 @@ def _long_issue(archive: Archive, articles: int = 12) -> Archive:
     return Archive(archive.topics, (long_issue, *archive.issues[1:]))
 
 
+def _full_slack_delivery(world: World) -> tuple[Target, Delivery]:
+    """The long issue planned for Slack in the full layout (a top message and its thread of replies)."""
+    target = replace(SLACK_T, format="full")
+    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    return target, delivery
+
+
 def _part_numbers(posts: list[dict]) -> list[int]:
     """Which part each Slack post is, from the "(part k of n)" its fallback text carries."""
     return [int(re.search(r"\(part (\d+) of \d+\)", post["text"])[1]) for post in posts]  # type: ignore[index]
@@ -919,8 +926,7 @@ def test_discord_posts_stay_under_its_global_rate_limit(tmp_path: Path, archive:
 
 
 def test_a_preview_numbers_each_part_and_threads_the_replies_under_the_digest_to_come(world: World) -> None:
-    target = replace(SLACK_T, format="full")
-    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    target, delivery = _full_slack_delivery(world)
     total = len(delivery.payloads)
     refs = preview_refs(delivery, world.ledger)
     assert [payload for payload, _ in refs] == list(delivery.payloads)
@@ -933,8 +939,7 @@ def test_a_preview_numbers_each_part_and_threads_the_replies_under_the_digest_to
 
 
 def test_a_preview_of_a_half_posted_thread_shows_the_parts_still_due_as_the_run_would_send_them(world: World) -> None:
-    target = replace(SLACK_T, format="full")
-    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    target, delivery = _full_slack_delivery(world)
     month, total = delivery.issue.month, len(delivery.payloads)
     world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
     world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
@@ -1500,8 +1505,7 @@ def test_a_first_half_found_posted_after_an_interrupted_run_keeps_the_note_that_
 
 
 def test_a_preview_after_the_first_reply_was_split_keeps_both_halves_in_the_thread(world: World) -> None:
-    target = replace(SLACK_T, format="full")
-    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    target, delivery = _full_slack_delivery(world)
     month, total = delivery.issue.month, len(delivery.payloads)
     world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
     world.ledger.mark_sent(month, target.key, 1, "1700000000.000100")
@@ -1513,8 +1517,7 @@ def test_a_preview_after_the_first_reply_was_split_keeps_both_halves_in_the_thre
 
 
 def test_a_preview_after_the_digest_was_split_threads_the_replies_after_both_halves(world: World) -> None:
-    target = replace(SLACK_T, format="full")
-    (delivery,) = plan_deliveries(_long_issue(world.archive), [target], world.ledger, SITE, TODAY)
+    target, delivery = _full_slack_delivery(world)
     month, total = delivery.issue.month, len(delivery.payloads)
     world.ledger.claim(month, target.key, 1, total, "hash", "a" * 25, "full-thread")
     world.ledger.mark(month, target.key, 1, "failed", "split in two: Slack answered msg_blocks_too_long")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONTENT, ROOT
+from conftest import CONTENT, ROOT, read_only
 from fakes.discord_api import TOKEN as DISCORD_TOKEN
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import TOKEN as SLACK_TOKEN
@@ -476,36 +476,6 @@ def test_options_that_would_be_ignored_are_refused(capsys: pytest.CaptureFixture
 
 
 @contextmanager
-def _read_only(path: Path) -> Iterator[None]:
-    """`path` (a file or a folder) made read-only, even for root (who ignores permission bits: chattr +i)."""
-    mode = path.stat().st_mode
-    as_root = os.geteuid() == 0
-    if as_root:
-        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
-    else:
-        path.chmod(mode & ~0o222)
-        made = True
-    try:
-        probe = path / ".probe" if path.is_dir() else path
-        try:
-            with open(probe, "ab"):
-                pass
-            writable = True
-            if path.is_dir():
-                probe.unlink()
-        except OSError:
-            writable = False
-        if writable or not made:
-            pytest.skip("this file system cannot make a file read-only")
-        yield
-    finally:
-        if as_root:
-            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
-        else:
-            path.chmod(mode)
-
-
-@contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Another program holding the ledger so that nobody else may even read it."""
     holder = sqlite3.connect(path, isolation_level=None)
@@ -566,7 +536,7 @@ def test_a_ledger_that_cannot_be_used_is_one_clear_line(
     if problem == "damaged":
         path.write_bytes(b"\x00garbage" * 512)
     argv = {"status": ["status"], "dry-run": ["publish", "--dry-run"], "publish": ["publish"]}[command]
-    condition = {"read-only file": _read_only(path), "read-only folder": _read_only(folder), "locked": _locked(path)}
+    condition = {"read-only file": read_only(path), "read-only folder": read_only(folder), "locked": _locked(path)}
     with condition.get(problem, nullcontext()):
         code = run(*argv, "--config", str(config), "--content", str(CONTENT))
     captured = capsys.readouterr()
