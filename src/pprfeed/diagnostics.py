@@ -206,13 +206,12 @@ def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report,
 
     def clean(value: Any, key: str) -> Any:
         if isinstance(value, str):
-            shown = _CONTROL.sub("\ufffd", key)  # a key may be "quoted" and hold an escape too
             if (control := _CONTROL.search(value)) and "control" + key not in reported:
                 reported.add("control" + key)
                 report.error(
                     path,
                     _escape_line(text, ord(control.group()), first_line),
-                    f'"{shown}" holds the control character U+{ord(control.group()):04X} (written as an escape)',
+                    f'"{key}" holds the control character U+{ord(control.group()):04X} (written as an escape)',
                     "remove the escape: feeds cannot carry it and terminals obey it",
                 )
             if (hidden := _INVISIBLE.search(value)) and "invisible" + key not in reported:
@@ -220,15 +219,19 @@ def _visible_values(data: dict[str, Any], text: str, path: Path, report: Report,
                 report.warning(
                     path,
                     key_line(text, key, first_line),
-                    f'"{shown}" holds the invisible character U+{ord(hidden.group()):04X}, '
-                    "which reorders or hides text",
+                    f'"{key}" holds the invisible character U+{ord(hidden.group()):04X}, which reorders or hides text',
                     "delete it unless you meant it (it often comes with pasted text)",
                 )
             return _CONTROL.sub("\ufffd", value)
         if isinstance(value, list):
             return [clean(item, key) for item in value]
         if isinstance(value, dict):
-            return {clean(name, name): clean(item, name) for name, item in value.items()}
+            cleaned = {}
+            for name, item in value.items():
+                shown = _CONTROL.sub("\ufffd", name)  # a "quoted" key may hold an escape too: messages name it so
+                clean(name, shown)  # reports a control or invisible character in the key itself
+                cleaned[shown] = clean(item, shown)
+            return cleaned
         return value
 
     cleaned: dict[str, Any] = clean(data, "")
